@@ -1,0 +1,31 @@
+import type { UpstreamPolicy } from "./upstream.js";
+
+/**
+ * The budgets of each link, nested so that an inner call always gives up before its caller does:
+ * gateway call ≤ 600 ms < one payments attempt 1 s; orders' whole call ≤ 3 s < web's 4 s < loadgen's 10 s.
+ * Retries live on two links only (orders→payments, payments→gateway); web does not retry, so one failure
+ * is never multiplied by retries at every layer.
+ */
+export const POLICIES = {
+  "web->orders": {
+    attemptTimeoutMs: 4000,
+    deadlineMs: 4000,
+    retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    retryStatuses: [],
+  },
+  /** Long enough (up to ~3 s of retries) to outlast a payments restart by its supervisor. */
+  "orders->payments": {
+    attemptTimeoutMs: 1000,
+    deadlineMs: 3000,
+    retry: { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 1600 },
+    retryStatuses: [503],
+  },
+  /** Short: a slow provider must not hold checkout; the breaker and its fallback take over. */
+  "payments->gateway": {
+    attemptTimeoutMs: 300,
+    deadlineMs: 600,
+    retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 200 },
+    retryStatuses: [502, 503, 504],
+    breaker: { failureThreshold: 5, openMs: 2000 },
+  },
+} satisfies Record<string, UpstreamPolicy>;

@@ -1,0 +1,14 @@
+import { startPayments } from "../apps/payments.js";
+import { envPort, envUrl } from "../lib/env.js";
+import { serviceLogger } from "../lib/logger.js";
+import { parseFragile } from "../lib/practices.js";
+import { exitWithSupervisor } from "../lib/server.js";
+
+const log = serviceLogger("payments");
+const server = await startPayments({
+  port: envPort("PORT"),
+  gatewayUrl: envUrl("GATEWAY_URL"),
+  practices: parseFragile(process.env["FRAGILE"]),
+  log,
+});
+exitWithSupervisor(server, log);

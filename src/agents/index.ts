@@ -1,0 +1,10 @@
+import { httpAgent } from "./http/index.js";
+import { processAgent } from "./process/index.js";
+import { prometheusAgent } from "./prometheus/index.js";
+import { Registry } from "./registry.js";
+import { toxiproxyAgent } from "./toxiproxy/index.js";
+
+/** The registry of every agent the toolkit ships. */
+export function defaultRegistry(): Registry {
+  return new Registry([httpAgent, processAgent, toxiproxyAgent, prometheusAgent]);
+}

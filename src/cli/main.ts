@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import yargs from "yargs";
+import { hideBin } from "yargs/helpers";
+import { agentsCommand } from "./agents.js";
+import { printError, VERSION } from "./context.js";
+import { planCommand } from "./plan.js";
+import { proxyCommand } from "./proxy.js";
+import { reportCommand } from "./report.js";
+import { rollbackCommand } from "./rollback.js";
+import { runCommand } from "./run.js";
+import { validateCommand } from "./validate.js";
+
+await yargs(hideBin(process.argv))
+  .scriptName("chaos")
+  .usage("$0 <command> [options]\n\nChaos experiments with honest verdicts and faults that always roll back.")
+  .option("log-level", {
+    type: "string",
+    default: "info",
+    choices: ["trace", "debug", "info", "warn", "error", "fatal", "silent"],
+    global: true,
+  })
+  .option("log-format", {
+    type: "string",
+    choices: ["json", "pretty"],
+    global: true,
+    describe: "logs on stderr (default: json unless stderr is a terminal)",
+  })
+  .command(runCommand as never)
+  .command(validateCommand as never)
+  .command(planCommand as never)
+  .command(rollbackCommand as never)
+  .command(agentsCommand as never)
+  .command(reportCommand as never)
+  .command(proxyCommand as never)
+  .example("$0 run experiments/payments-latency.yaml", "run an experiment, write its journal and reports")
+  .example("$0 validate experiments/*.yaml", "check files; exit 2 on any error")
+  .example("$0 plan experiments/gateway-down.yaml", "show what would be done, touch nothing")
+  .example("$0 rollback", "revert what a killed run left behind")
+  .example("$0 proxy --port 8474", "start the embedded Toxiproxy-compatible proxy")
+  .epilogue(
+    "exit codes: 0 held · 1 deviated or not steady · 2 invalid input · 3 aborted · 4 agent/infrastructure error",
+  )
+  .demandCommand(1, "name a command (see --help)")
+  .strict()
+  .version(VERSION)
+  .help()
+  .wrap(Math.min(110, process.stdout.columns || 110))
+  .fail((msg, err) => {
+    if (err) printError(err);
+    else {
+      process.stderr.write(`error: ${msg}\n(run chaos --help for usage)\n`);
+    }
+    process.exit(2);
+  })
+  .parseAsync();

@@ -1,0 +1,67 @@
+import type { CommandModule } from "yargs";
+import { formatDuration } from "../experiments/duration.js";
+import { loadExperiment } from "../experiments/load.js";
+import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
+import { cliContext, exitWith, type GlobalArgs } from "./context.js";
+import { bold, dim, say } from "./output.js";
+
+interface Args extends GlobalArgs {
+  file: string;
+}
+
+const compact = (v: unknown) =>
+  v && typeof v === "object" && Object.keys(v).length ? JSON.stringify(v) : "";
+
+function probeText(p: ProbeSpec): string {
+  return `${p.name} ${dim(`[${p.key}] ${compact(p.args)}${p.tolerance ? ` tolerance ${p.tolerance.text}` : ""}`)}`;
+}
+
+function stepText(s: Step, i: number): string {
+  const n = `${i + 1}.`;
+  if (s.kind === "pause") return `${n} pause ${formatDuration(s.ms)}`;
+  if (s.kind === "probe") return `${n} probe ${probeText(s.probe)}${s.background ? " (background)" : ""}`;
+  const parts = [
+    `${n} ${bold(s.ref)}${s.name !== s.ref ? ` "${s.name}"` : ""}`,
+    compact(s.target) && `target ${compact(s.target)}`,
+    compact(s.args) && `args ${compact(s.args)}`,
+    s.durationMs !== undefined
+      ? `reverted after ${formatDuration(s.durationMs)}`
+      : "reverted at rollback time (if it leaves a fault)",
+    s.background ? "in background" : "",
+  ];
+  return parts.filter(Boolean).join(dim(" · "));
+}
+
+/** Prints what a run would do, touching nothing. Secrets appear as references, never as values. */
+export function printPlan(e: Experiment): void {
+  say(bold(`plan: ${e.title}`));
+  const s = e.steadyState;
+  if (s) {
+    say("  steady state (checked before and after):");
+    for (const p of s.probes) say(`    - ${probeText(p)}`);
+    if (s.during)
+      say(
+        `    checked every ${formatDuration(s.during.everyMs)} during the method${s.during.failFast ? ", aborting at the first deviation" : ""}`,
+      );
+    if (s.after.withinMs) say(`    must recover within ${formatDuration(s.after.withinMs)} after rollbacks`);
+  } else say("  no steady-state hypothesis: the verdict only reflects the method and rollbacks");
+  for (const c of e.stopWhen)
+    say(`  stop when ${c.name}: ${probeText(c.probe)} (every ${formatDuration(c.everyMs)})`);
+  say("  method:");
+  e.method.forEach((step, i) => {
+    say(`    ${stepText(step, i)}`);
+  });
+  say("  rollbacks: every fault above is reverted automatically, on every way out");
+  for (const r of e.rollbacks) say(`    then ${stepText(r, 0).slice(3)}`);
+}
+
+export const planCommand: CommandModule<GlobalArgs, Args> = {
+  command: "plan <file>",
+  describe: "show what a run would do, without touching anything",
+  builder: (y) => y.positional("file", { type: "string", demandOption: true }) as never,
+  handler: (args) =>
+    exitWith(async () => {
+      printPlan(await loadExperiment(args.file, { registry: cliContext(args).registry }));
+      return 0;
+    }),
+};

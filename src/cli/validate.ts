@@ -1,0 +1,39 @@
+import type { CommandModule } from "yargs";
+import { ValidationErrors } from "../experiments/errors.js";
+import { loadExperiment } from "../experiments/load.js";
+import { type CliContext, cliContext, exitWith, type GlobalArgs, printError } from "./context.js";
+import { green, say } from "./output.js";
+
+interface Args extends GlobalArgs {
+  files: string[];
+}
+
+/** Validates every file and reports every problem of every file; exit 2 if any. */
+export async function validateFiles(files: string[], { registry }: CliContext): Promise<number> {
+  let bad = 0;
+  for (const file of files) {
+    try {
+      await loadExperiment(file, { registry });
+      say(`${green("✓")} ${file}`);
+    } catch (err) {
+      bad++;
+      printError(err);
+      if (!(err instanceof ValidationErrors)) continue;
+    }
+  }
+  return bad ? 2 : 0;
+}
+
+export const validateCommand: CommandModule<GlobalArgs, Args> = {
+  command: "validate <files..>",
+  describe:
+    "check experiment files (YAML, schema, every action's and probe's arguments, PromQL); exit 2 on any error",
+  builder: (y) =>
+    y.positional("files", {
+      type: "string",
+      array: true,
+      demandOption: true,
+      describe: "experiment files",
+    }) as never,
+  handler: (args) => exitWith(() => validateFiles(args.files, cliContext(args))),
+};

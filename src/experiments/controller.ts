@@ -1,0 +1,582 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
+import type { Registry } from "../agents/registry.js";
+import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
+import { ChaosError, errorMessage } from "./errors.js";
+import { interpolate, redactDeep } from "./interpolate.js";
+import {
+  type ActivityRecord,
+  type ActivityStatus,
+  EXIT_FOR_STATUS,
+  type FaultRecord,
+  type Journal,
+  type Phase,
+  type ProbeRecord,
+  type RollbackRecord,
+  type RunStatus,
+} from "./journal.js";
+import type { Ledger, LedgerEntry } from "./ledger.js";
+import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
+import { RunResources } from "./resources.js";
+import { resolveSecrets } from "./secrets.js";
+
+/** What the controller reports as it goes; the CLI turns these into human lines. Already redacted. */
+export type RunEvent =
+  | { type: "phase"; phase: "before" | "method" | "rollbacks" | "after"; note?: string }
+  | { type: "probe"; record: ProbeRecord }
+  | { type: "activity-start"; name: string; kind: Step["kind"] }
+  | { type: "activity"; record: ActivityRecord }
+  | { type: "fault-applied"; fault: FaultRecord }
+  | { type: "rollback"; record: RollbackRecord }
+  | { type: "abort"; reason: string };
+
+export interface ControllerOptions {
+  registry: Registry;
+  log: Logger;
+  ledger: Ledger;
+  toolVersion: string;
+  env?: NodeJS.ProcessEnv;
+  runId?: string;
+  onEvent?: (event: RunEvent) => void;
+  /** Default deadline for one probe when the experiment gives none. */
+  probeTimeoutMs?: number;
+}
+
+type AbortKind = "stop-condition" | "signal" | "fail-fast" | "failure";
+interface AbortReason {
+  kind: AbortKind;
+  message: string;
+}
+
+interface LiveFault {
+  entry: LedgerEntry;
+  revert: RevertDescription;
+  record: FaultRecord;
+  reverted: boolean;
+}
+
+const now = () => new Date().toISOString();
+
+export function newRunId(): string {
+  const d = new Date();
+  const stamp = d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * Runs one experiment through its lifecycle:
+ *   1. steady state before  2. method (+ hypothesis during, stop conditions)  3. rollbacks (always)
+ *   4. steady state after   5. verdict
+ * It knows agents only through the registry and the Agent interface.
+ */
+export class Controller {
+  readonly runId: string;
+  private readonly runAbort = new AbortController();
+  private abortReason?: AbortReason;
+  private readonly resources: RunResources;
+  private readonly live: LiveFault[] = [];
+  private readonly reasons: string[] = [];
+  private deviated = false;
+  private errored = false;
+  private secrets: Record<string, string> = {};
+  private secretValues: string[] = [];
+  private ctx!: AgentContext;
+  private readonly journal: Journal;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly experiment: Experiment,
+    private readonly opts: ControllerOptions,
+  ) {
+    this.runId = opts.runId ?? newRunId();
+    this.log = opts.log.child({ runId: this.runId });
+    this.resources = new RunResources(this.log);
+    this.journal = {
+      $schema: "https://chaoskit.dev/schema/journal-v1.json",
+      tool: { name: "chaoskit", version: opts.toolVersion },
+      runId: this.runId,
+      experiment: {
+        title: experiment.title,
+        file: experiment.file,
+        tags: experiment.tags,
+        document: experiment.document,
+      },
+      start: now(),
+      end: "",
+      durationMs: 0,
+      status: "held",
+      exitCode: 0,
+      reasons: [],
+      steadyState: { before: [], during: [], after: [] },
+      stopConditions: [],
+      method: [],
+      faults: [],
+      rollbacks: [],
+    };
+  }
+
+  /** Aborts the run (e.g. on SIGINT): the method stops at once and every fault is rolled back. */
+  abort(kind: AbortKind, message: string): void {
+    if (this.abortReason) return;
+    this.abortReason = { kind, message };
+    this.log.warn({ kind, reason: message }, "run aborted");
+    this.emit({ type: "abort", reason: message });
+    this.runAbort.abort(new ChaosError("aborted", message));
+  }
+
+  /**
+   * Runs the experiment and returns its journal. Faults are reverted on every path out of this function.
+   * @throws ChaosError("invalid") when a secret cannot be read or a preflight rejects a query,
+   *         ChaosError("agent") when a preflight cannot reach a service — in both cases nothing was injected.
+   */
+  async run(): Promise<Journal> {
+    const started = Date.now();
+    this.openContext();
+    let notSteady = false;
+    try {
+      await this.preflight();
+      try {
+        notSteady = !(await this.steadyStateBefore());
+        if (!notSteady && !this.runAbort.signal.aborted) await this.runMethod();
+      } catch (err) {
+        this.fail(`unexpected error: ${errorMessage(err)}`);
+      } finally {
+        await this.rollbacks();
+      }
+      if (!notSteady && this.abortReason?.kind !== "signal" && !this.errored) await this.steadyStateAfter();
+    } finally {
+      await this.resources.close();
+    }
+    return this.finish(started, notSteady);
+  }
+
+  /**
+   * Checks secrets and runs every probe's preflight, injecting nothing (`chaos run --dry-run`).
+   * @throws like run() does before anything is injected.
+   */
+  async preflightOnly(): Promise<void> {
+    this.openContext();
+    try {
+      await this.preflight();
+    } finally {
+      await this.resources.close();
+    }
+  }
+
+  private openContext(): void {
+    const env = this.opts.env ?? process.env;
+    this.secrets = resolveSecrets(this.experiment.secrets, env);
+    this.secretValues = Object.values(this.secrets);
+    this.ctx = {
+      runId: this.runId,
+      log: this.log,
+      signal: this.runAbort.signal,
+      configuration: this.bind(this.experiment.configuration) as Record<string, unknown>,
+      secrets: this.secrets,
+      resources: this.resources,
+    };
+  }
+
+  // ── 0. preflight: every probe that can check itself does, before anything is touched ──
+  private async preflight(): Promise<void> {
+    const probes = [
+      ...(this.experiment.steadyState?.probes ?? []),
+      ...this.experiment.stopWhen.map((s) => s.probe),
+      ...this.experiment.method.flatMap((s) => (s.kind === "probe" ? [s.probe] : [])),
+    ];
+    for (const spec of probes) {
+      const { probe } = this.opts.registry.probe(spec.key);
+      if (probe.preflight) await probe.preflight(this.bind(spec.args) as Record<string, unknown>, this.ctx);
+    }
+  }
+
+  // ── 1. steady state before ──
+  private async steadyStateBefore(): Promise<boolean> {
+    const steady = this.experiment.steadyState;
+    if (!steady) return true;
+    this.emit({ type: "phase", phase: "before" });
+    const records = await this.checkHypothesis("before");
+    const failed = records.filter((r) => !r.ok);
+    for (const r of failed) this.reasons.push(`not steady before: ${r.probe}: ${r.reason}`);
+    return failed.length === 0;
+  }
+
+  // ── 2. method, with the hypothesis and the stop conditions watched on their intervals ──
+  private async runMethod(): Promise<void> {
+    this.emit({ type: "phase", phase: "method" });
+    const monitors = this.startMonitors();
+    const background: Promise<void>[] = [];
+    try {
+      for (const step of this.experiment.method) {
+        if (this.runAbort.signal.aborted) {
+          this.recordSkipped(step);
+          continue;
+        }
+        const running = this.runStep(step);
+        if (step.kind !== "pause" && step.background) background.push(running);
+        else await running;
+      }
+      await Promise.all(background);
+    } finally {
+      await monitors.stop();
+    }
+  }
+
+  private startMonitors(): { stop(): Promise<void> } {
+    const loops: { stop(): Promise<void> }[] = [];
+    const during = this.experiment.steadyState?.during;
+    if (during) {
+      loops.push(
+        every(during.everyMs, async () => {
+          if (this.runAbort.signal.aborted) return;
+          const records = await this.checkHypothesis("during");
+          if (this.runAbort.signal.aborted) return;
+          for (const r of records.filter((x) => !x.ok)) {
+            this.deviate(`hypothesis deviated during the method: ${r.probe}: ${r.reason}`);
+            if (during.failFast)
+              this.abort("fail-fast", `hypothesis deviated (fail-fast): ${r.probe}: ${r.reason}`);
+          }
+        }),
+      );
+    }
+    for (const cond of this.experiment.stopWhen) {
+      loops.push(
+        every(cond.everyMs, async () => {
+          if (this.runAbort.signal.aborted) return;
+          const r = await this.measure(cond.probe, "stop-when");
+          const met = r.outcome === "pass";
+          const record: ProbeRecord = {
+            ...r,
+            probe: cond.name,
+            ok: !met && r.outcome !== "error",
+            outcome: met ? "fail" : r.outcome === "fail" ? "pass" : r.outcome,
+            reason: met ? `stop condition met: ${r.reason}` : r.reason,
+          };
+          this.journal.stopConditions.push(record);
+          this.emit({ type: "probe", record });
+          if (met) this.abort("stop-condition", `stop condition "${cond.name}" met: ${r.reason}`);
+        }),
+      );
+    }
+    return { stop: async () => void (await Promise.all(loops.map((l) => l.stop()))) };
+  }
+
+  private async runStep(step: Step): Promise<void> {
+    this.emit({ type: "activity-start", name: step.name, kind: step.kind });
+    const start = Date.now();
+    const rec: ActivityRecord = {
+      name: step.name,
+      kind: step.kind,
+      ref: step.kind === "action" ? step.ref : step.kind === "probe" ? step.probe.key : undefined,
+      background: step.kind !== "pause" && step.background,
+      start: new Date(start).toISOString(),
+      end: "",
+      durationMs: 0,
+      status: "succeeded",
+    };
+    try {
+      if (step.kind === "pause") {
+        await sleep(step.ms, this.runAbort.signal);
+        if (this.runAbort.signal.aborted) rec.status = "aborted";
+      } else if (step.kind === "probe") {
+        const r = await this.measure(step.probe, "method");
+        rec.output = { value: r.value, summary: r.summary, outcome: r.outcome, reason: r.reason };
+        if (r.outcome === "error") {
+          rec.status = "failed";
+          rec.error = r.reason;
+          this.fail(`probe "${step.name}" could not be taken: ${r.reason}`);
+        } else if (step.probe.tolerance && !r.ok) this.deviate(`method probe "${step.name}": ${r.reason}`);
+      } else {
+        const outcome = await this.runAction(step);
+        rec.output = outcome.output;
+        rec.status = outcome.status;
+      }
+    } catch (err) {
+      rec.status =
+        err instanceof TimeoutError ? "timed-out" : this.runAbort.signal.aborted ? "aborted" : "failed";
+      rec.error = errorMessage(err);
+      if (rec.status !== "aborted")
+        this.fail(`step "${step.name}" ${rec.status === "timed-out" ? "timed out" : "failed"}: ${rec.error}`);
+    }
+    rec.end = now();
+    rec.durationMs = Date.now() - start;
+    this.journal.method.push(rec);
+    this.emit({ type: "activity", record: rec });
+  }
+
+  /** Prepare → record the revert in the ledger → apply → (after `duration`) revert. */
+  private async runAction(step: ActionStep): Promise<{ output: unknown; status: ActivityStatus }> {
+    const { agent, action } = this.opts.registry.action(step.ref);
+    const deadline = new AbortController();
+    const signal = AbortSignal.any([this.runAbort.signal, deadline.signal]);
+    const ctx: AgentContext = { ...this.ctx, signal, log: this.log.child({ action: step.ref }) };
+    const input = {
+      target: this.bind(step.target) as Record<string, unknown>,
+      args: this.bind(step.args) as Record<string, unknown>,
+    };
+    let live: LiveFault | undefined;
+    const output = await withDeadline(`action "${step.name}"`, step.timeoutMs, deadline, async () => {
+      const prepared = await action.prepare(input, ctx);
+      if (prepared.revert) {
+        if (agent.name !== prepared.revert.agent)
+          throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
+        live = await this.recordFault(step, prepared.revert);
+      }
+      if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
+      return prepared.apply();
+    });
+    if (live) {
+      live.record.appliedAt = now();
+      this.emit({ type: "fault-applied", fault: live.record });
+    }
+    if (step.durationMs !== undefined && live) {
+      await sleep(step.durationMs, this.runAbort.signal);
+      await this.revertFault(live);
+      return { output, status: this.runAbort.signal.aborted ? "aborted" : "succeeded" };
+    }
+    return { output, status: "succeeded" };
+  }
+
+  private async recordFault(step: ActionStep, revert: RevertDescription): Promise<LiveFault> {
+    const entry = await this.opts.ledger.record({
+      runId: this.runId,
+      experiment: this.experiment.title,
+      step: step.name,
+      revert,
+    });
+    const record: FaultRecord = {
+      step: step.name,
+      ref: step.ref,
+      description: revert.description,
+      appliedAt: "",
+    };
+    const live: LiveFault = { entry, revert, record, reverted: false };
+    this.live.push(live);
+    this.journal.faults.push(record);
+    return live;
+  }
+
+  // ── 3. rollbacks: every live fault, newest first, then the experiment's own rollback actions ──
+  private async rollbacks(): Promise<void> {
+    const pending = this.live.filter((f) => !f.reverted);
+    if (pending.length === 0 && this.experiment.rollbacks.length === 0) return;
+    this.emit({ type: "phase", phase: "rollbacks" });
+    for (const fault of pending.reverse()) await this.revertFault(fault);
+    for (const step of this.experiment.rollbacks) await this.userRollback(step);
+  }
+
+  private async revertFault(fault: LiveFault): Promise<void> {
+    if (fault.reverted) return;
+    fault.reverted = true;
+    const agent = this.opts.registry.agent(fault.revert.agent)!;
+    const ctx: AgentContext = { ...this.ctx, signal: new AbortController().signal };
+    const start = Date.now();
+    let error: string | undefined;
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        await agent.revert(fault.revert, ctx);
+        error = undefined;
+        break;
+      } catch (err) {
+        error = errorMessage(err);
+        this.log.warn({ attempt, revert: fault.revert.description, err: error }, "revert failed");
+        await sleep(200 * attempt);
+      }
+    }
+    if (!error) {
+      await this.opts.ledger.remove(fault.entry.id);
+      fault.record.revertedAt = now();
+    } else {
+      this.fail(
+        `could not revert "${fault.revert.description}": ${error} (still recorded in ${this.opts.ledger.dir}; run chaos rollback)`,
+      );
+    }
+    this.pushRollback({ description: fault.revert.description, source: "automatic", start, error });
+  }
+
+  private async userRollback(step: ActionStep): Promise<void> {
+    const start = Date.now();
+    let error: string | undefined;
+    try {
+      const { action } = this.opts.registry.action(step.ref);
+      const ctx: AgentContext = { ...this.ctx, signal: new AbortController().signal };
+      const input = {
+        target: this.bind(step.target) as Record<string, unknown>,
+        args: this.bind(step.args) as Record<string, unknown>,
+      };
+      await withDeadline(
+        `rollback "${step.name}"`,
+        step.timeoutMs ?? 60_000,
+        new AbortController(),
+        async () => {
+          await (await action.prepare(input, ctx)).apply();
+        },
+      );
+    } catch (err) {
+      error = errorMessage(err);
+      this.fail(`rollback "${step.name}" failed: ${error}`);
+    }
+    this.pushRollback({ description: step.name, source: "user", start, error });
+  }
+
+  private pushRollback(r: {
+    description: string;
+    source: "automatic" | "user";
+    start: number;
+    error?: string;
+  }): void {
+    const record: RollbackRecord = {
+      description: r.description,
+      source: r.source,
+      start: new Date(r.start).toISOString(),
+      end: now(),
+      durationMs: Date.now() - r.start,
+      status: r.error ? "failed" : "succeeded",
+      ...(r.error ? { error: r.error } : {}),
+    };
+    this.journal.rollbacks.push(record);
+    this.emit({ type: "rollback", record });
+  }
+
+  // ── 4. steady state after: the hypothesis must hold again within the recovery deadline ──
+  private async steadyStateAfter(): Promise<void> {
+    const steady = this.experiment.steadyState;
+    if (!steady) return;
+    this.emit({
+      type: "phase",
+      phase: "after",
+      note: steady.after.withinMs ? `recovery within ${steady.after.withinMs}ms` : undefined,
+    });
+    const deadline = Date.now() + steady.after.withinMs;
+    for (;;) {
+      const records = await this.checkHypothesis("after");
+      const failed = records.filter((r) => !r.ok);
+      if (failed.length === 0) return;
+      if (Date.now() + steady.after.everyMs > deadline) {
+        for (const r of failed) this.deviate(`did not recover after rollbacks: ${r.probe}: ${r.reason}`);
+        return;
+      }
+      await sleep(steady.after.everyMs);
+    }
+  }
+
+  // ── 5. verdict ──
+  private finish(started: number, notSteady: boolean): Journal {
+    let status: RunStatus;
+    if (this.errored) status = "error";
+    else if (this.abortReason && this.abortReason.kind !== "fail-fast") status = "aborted";
+    else if (notSteady) status = "not-steady";
+    else if (this.deviated) status = "deviated";
+    else status = "held";
+    if (this.abortReason) this.reasons.unshift(this.abortReason.message);
+    if (status === "held")
+      this.reasons.push("the steady-state hypothesis held before, during and after the method");
+    Object.assign(this.journal, {
+      end: now(),
+      durationMs: Date.now() - started,
+      status,
+      exitCode: EXIT_FOR_STATUS[status],
+      reasons: [...new Set(this.reasons)],
+      ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
+    });
+    return redactDeep(this.journal, this.secretValues);
+  }
+
+  // ── probes ──
+  private async checkHypothesis(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
+    const probes = this.experiment.steadyState?.probes ?? [];
+    const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
+    for (const r of records) {
+      this.journal.steadyState[phase].push(r);
+      this.emit({ type: "probe", record: r });
+    }
+    return records;
+  }
+
+  /** Runs one probe and judges it; a probe that cannot be taken is an `error` outcome, never a crash. */
+  private async measure(spec: ProbeSpec, phase: Phase): Promise<ProbeRecord> {
+    const start = Date.now();
+    const base = {
+      probe: spec.name,
+      key: spec.key,
+      phase,
+      start: new Date(start).toISOString(),
+      tolerance: spec.tolerance?.text,
+    };
+    const deadline = new AbortController();
+    const ctx: AgentContext = { ...this.ctx, signal: AbortSignal.any([deadline.signal]) };
+    try {
+      const { probe } = this.opts.registry.probe(spec.key);
+      const args = this.bind(spec.args) as Record<string, unknown>;
+      const timeout = spec.timeoutMs ?? this.opts.probeTimeoutMs ?? 30_000;
+      const result: ProbeResult = await withDeadline(`probe "${spec.name}"`, timeout, deadline, () =>
+        probe.run(args, ctx),
+      );
+      const j = spec.tolerance?.judge(result) ?? { outcome: "pass" as const, ok: true, reason: "recorded" };
+      return {
+        ...base,
+        end: now(),
+        durationMs: Date.now() - start,
+        ...j,
+        value: sanitize(result.value),
+        summary: result.summary,
+      };
+    } catch (err) {
+      return {
+        ...base,
+        end: now(),
+        durationMs: Date.now() - start,
+        outcome: "error",
+        ok: false,
+        reason: errorMessage(err),
+      };
+    }
+  }
+
+  // ── helpers ──
+  private bind(value: unknown): unknown {
+    return interpolate(value, {
+      env: this.opts.env ?? process.env,
+      configuration: this.experiment.configuration,
+      secrets: this.secrets,
+    });
+  }
+
+  private deviate(reason: string): void {
+    this.deviated = true;
+    this.reasons.push(reason);
+  }
+
+  private fail(reason: string): void {
+    this.errored = true;
+    this.reasons.push(reason);
+    this.log.error({ reason }, "run error");
+    if (!this.runAbort.signal.aborted) this.runAbort.abort(new ChaosError("agent", reason));
+  }
+
+  private recordSkipped(step: Step): void {
+    const t = now();
+    const rec: ActivityRecord = {
+      name: step.name,
+      kind: step.kind,
+      background: false,
+      start: t,
+      end: t,
+      durationMs: 0,
+      status: "skipped",
+    };
+    this.journal.method.push(rec);
+    this.emit({ type: "activity", record: rec });
+  }
+
+  private emit(event: RunEvent): void {
+    this.opts.onEvent?.(redactDeep(event, this.secretValues));
+  }
+}
+
+/** NaN and ±Infinity do not survive JSON; keep them readable in the journal. */
+function sanitize(v: unknown): unknown {
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return v;
+}

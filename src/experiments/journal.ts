@@ -1,0 +1,93 @@
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { Outcome } from "./tolerance.js";
+
+/** How a run ended, as a CI gate reads it. See EXIT in errors.ts for the exit codes. */
+export type RunStatus = "held" | "deviated" | "not-steady" | "aborted" | "error";
+
+export const EXIT_FOR_STATUS: Record<RunStatus, number> = {
+  held: 0,
+  deviated: 1,
+  "not-steady": 1,
+  aborted: 3,
+  error: 4,
+};
+
+export type Phase = "before" | "during" | "after" | "method" | "stop-when";
+
+/** One probe measurement: these form the time series of the before, during and after phases. */
+export interface ProbeRecord {
+  probe: string;
+  key: string;
+  phase: Phase;
+  start: string;
+  end: string;
+  durationMs: number;
+  outcome: Outcome;
+  ok: boolean;
+  value?: unknown;
+  summary?: string;
+  reason: string;
+  tolerance?: string;
+}
+
+export type ActivityStatus = "succeeded" | "failed" | "timed-out" | "aborted" | "skipped";
+
+export interface ActivityRecord {
+  name: string;
+  kind: "action" | "pause" | "probe";
+  ref?: string;
+  background: boolean;
+  start: string;
+  end: string;
+  durationMs: number;
+  status: ActivityStatus;
+  output?: unknown;
+  error?: string;
+}
+
+/** A fault's window: from the moment it was applied to the moment it was reverted. */
+export interface FaultRecord {
+  step: string;
+  ref: string;
+  description: string;
+  appliedAt: string;
+  revertedAt?: string;
+}
+
+export interface RollbackRecord {
+  description: string;
+  source: "automatic" | "user";
+  start: string;
+  end: string;
+  durationMs: number;
+  status: "succeeded" | "failed";
+  error?: string;
+}
+
+export interface Journal {
+  $schema: string;
+  tool: { name: string; version: string };
+  runId: string;
+  experiment: { title: string; file: string; tags: string[]; document: unknown };
+  start: string;
+  end: string;
+  durationMs: number;
+  status: RunStatus;
+  exitCode: number;
+  reasons: string[];
+  steadyState: { before: ProbeRecord[]; during: ProbeRecord[]; after: ProbeRecord[] };
+  stopConditions: ProbeRecord[];
+  method: ActivityRecord[];
+  faults: FaultRecord[];
+  rollbacks: RollbackRecord[];
+  aborted?: { reason: string; at: string };
+}
+
+/** Writes the journal atomically (temp file then rename), creating its folder. */
+export async function writeJournal(path: string, journal: Journal): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(journal, null, 2)}\n`);
+  await rename(tmp, path);
+}

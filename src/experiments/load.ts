@@ -1,0 +1,320 @@
+import { readFile } from "node:fs/promises";
+import type { JsonSchema } from "../agents/agent.js";
+import type { Registry } from "../agents/registry.js";
+import { parseDuration } from "./duration.js";
+import { ChaosError, ValidationErrors } from "./errors.js";
+import { interpolate } from "./interpolate.js";
+import type { ActionStep, Experiment, ProbeSpec, SecretSource, Step, StopCondition } from "./model.js";
+import experimentSchema from "./schema/experiment.schema.json" with { type: "json" };
+import { checkSchema } from "./schema-check.js";
+import { type Path, SourceFile } from "./source.js";
+import { didYouMean } from "./suggest.js";
+import { parseTolerance, ToleranceError } from "./tolerance.js";
+
+export interface LoadOptions {
+  registry: Registry;
+  env?: NodeJS.ProcessEnv;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+const PROBE_FIELDS = ["name", "tolerance", "timeout"];
+
+/** Collects problems with their source positions while an experiment is read. */
+class Problems {
+  readonly list: ChaosError[] = [];
+  constructor(private readonly src: SourceFile) {}
+
+  add(path: Path, message: string, opts: { hint?: string; atKey?: boolean; offset?: number } = {}): void {
+    const location = this.src.locate(path, { key: opts.atKey, offset: opts.offset });
+    const where = path.length
+      ? `${path
+          .map((p) => (typeof p === "number" ? `[${p}]` : `.${p}`))
+          .join("")
+          .slice(1)}: `
+      : "";
+    this.list.push(
+      new ChaosError("invalid", `${where.replace(/^\./, "")}${message}`, { location, hint: opts.hint }),
+    );
+  }
+
+  schema(schema: JsonSchema, data: unknown, base: Path): void {
+    for (const p of checkSchema(schema, data))
+      this.add([...base, ...p.path], p.message, { hint: p.hint, atKey: p.atKey });
+  }
+}
+
+/**
+ * Reads and validates an experiment file: YAML syntax, the envelope schema, every action's and probe's own
+ * argument schema, tolerances, durations and references.
+ * @throws ValidationErrors listing every problem with file:line:col; ChaosError("invalid") if unreadable.
+ */
+export async function loadExperiment(file: string, opts: LoadOptions): Promise<Experiment> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ChaosError(
+      "invalid",
+      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
+      {
+        hint: "check the path",
+      },
+    );
+  }
+  return parseExperiment(file, text, opts);
+}
+
+/** Like loadExperiment, from text already read. @throws ValidationErrors */
+export function parseExperiment(file: string, text: string, opts: LoadOptions): Experiment {
+  const src = new SourceFile(file, text);
+  const syntax = src.syntaxErrors();
+  if (syntax.length) throw new ValidationErrors(syntax);
+  const problems = new Problems(src);
+  const raw = src.data;
+  if (!isObj(raw)) {
+    problems.add([], "an experiment must be a YAML mapping with version, title and method", {
+      hint: "see experiments/ for examples",
+    });
+    throw new ValidationErrors(problems.list);
+  }
+  const env = opts.env ?? process.env;
+  const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
+  const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
+  const configuration = isObj(raw.configuration)
+    ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
+    : {};
+  const data = interpolate(
+    { ...raw, configuration: raw.configuration },
+    { env, configuration, secretNames },
+    interpolationProblems,
+  ) as Obj;
+  if (isObj(raw.configuration)) data.configuration = configuration;
+  const seenRefs = new Set<string>();
+  for (const p of interpolationProblems) {
+    const k = `${p.path.join("/")}|${p.message}`;
+    if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
+    seenRefs.add(k);
+  }
+  problems.schema(experimentSchema as JsonSchema, data, []);
+
+  const reader = new Reader(opts.registry, problems);
+  const steady = isObj(data["steady-state"]) ? data["steady-state"] : undefined;
+  const experiment: Experiment = {
+    file,
+    title: typeof data.title === "string" ? data.title : "",
+    description: typeof data.description === "string" ? data.description : undefined,
+    tags: Array.isArray(data.tags) ? data.tags.map(String) : [],
+    configuration,
+    secrets: (isObj(raw.secrets) ? raw.secrets : {}) as Record<string, SecretSource>,
+    steadyState: steady
+      ? {
+          probes: reader.list(steady.probes, ["steady-state", "probes"], (p, path) =>
+            reader.probe(p, path, "tolerance", true),
+          ),
+          during: isObj(steady.during)
+            ? {
+                everyMs: reader.duration(steady.during.every, ["steady-state", "during", "every"], 1000),
+                failFast: steady.during["fail-fast"] === true,
+              }
+            : undefined,
+          after: {
+            withinMs: reader.duration(
+              isObj(steady.after) ? steady.after.within : undefined,
+              ["steady-state", "after", "within"],
+              0,
+            ),
+            everyMs: reader.duration(
+              isObj(steady.after) ? steady.after.every : undefined,
+              ["steady-state", "after", "every"],
+              1000,
+            ),
+          },
+        }
+      : undefined,
+    stopWhen: reader.list(data["stop-when"], ["stop-when"], (c, path) => reader.stopCondition(c, path)),
+    method: reader.list(data.method, ["method"], (s, path) => reader.step(s, path)),
+    rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
+    document: raw,
+  };
+  reader.agentConfigurations(configuration);
+  if (problems.list.length) {
+    problems.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
+    throw new ValidationErrors(problems.list);
+  }
+  return experiment;
+}
+
+/** Second-layer validation: resolves agents, actions and probes, and checks their own schemas. */
+class Reader {
+  constructor(
+    private readonly registry: Registry,
+    private readonly problems: Problems,
+  ) {}
+
+  list<T>(value: unknown, path: Path, read: (item: Obj, path: Path) => T | undefined): T[] {
+    if (!Array.isArray(value)) return [];
+    const out: T[] = [];
+    value.forEach((item, i) => {
+      if (!isObj(item)) return; // the envelope schema already reported it
+      const r = read(item, [...path, i]);
+      if (r !== undefined) out.push(r);
+    });
+    return out;
+  }
+
+  duration(value: unknown, path: Path, fallback: number): number {
+    if (value === undefined) return fallback;
+    try {
+      return parseDuration(value);
+    } catch {
+      return fallback; // the envelope schema already reported the bad form
+    }
+  }
+
+  probe(
+    p: Obj,
+    path: Path,
+    toleranceKey: string,
+    requireTolerance: boolean,
+    tolerance = p[toleranceKey],
+  ): ProbeSpec | undefined {
+    const keys = Object.keys(p).filter((k) => !PROBE_FIELDS.includes(k));
+    const known = [...PROBE_FIELDS, ...this.registry.probeKeys()];
+    if (keys.length === 0) {
+      this.problems.add(path, "a probe needs exactly one provider key holding its arguments", {
+        hint: `add one of: ${this.registry.probeKeys().join(", ")}`,
+      });
+      return undefined;
+    }
+    if (keys.length > 1) {
+      for (const k of keys.slice(1)) {
+        const msg = this.isProbeKey(k)
+          ? `a probe has one provider key, found "${keys[0]}" and "${k}"`
+          : `unknown key "${k}"`;
+        this.problems.add([...path, k], msg, {
+          atKey: true,
+          hint: this.isProbeKey(k) ? "split it into two probes" : didYouMean(k, known),
+        });
+      }
+    }
+    const key = keys[0]!;
+    if (!this.isProbeKey(key)) {
+      this.problems.add([...path, key], `unknown probe "${key}"`, {
+        atKey: true,
+        hint: didYouMean(key, known),
+      });
+      return undefined;
+    }
+    const { agent, probe } = this.registry.probe(key);
+    const args = isObj(p[key]) ? (p[key] as Obj) : {};
+    this.problems.schema(probe.args, args, [...path, key]);
+    for (const c of probe.check?.(args) ?? []) {
+      this.problems.add([...path, key, ...c.path], c.message, { hint: c.hint, offset: c.offset });
+    }
+    const spec: ProbeSpec = {
+      name: typeof p.name === "string" ? p.name : key,
+      key,
+      agent: agent.name,
+      probe: probe.name,
+      args,
+      timeoutMs: p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0),
+      path,
+    };
+    if (tolerance === undefined) {
+      if (requireTolerance) {
+        this.problems.add(path, `probe "${spec.name}" needs a ${toleranceKey}`, {
+          hint: 'e.g. tolerance: "< 0.3" or tolerance: { status: 200 }',
+        });
+      }
+      return spec;
+    }
+    try {
+      spec.tolerance = parseTolerance(tolerance);
+    } catch (err) {
+      if (!(err instanceof ToleranceError)) throw err;
+      this.problems.add([...path, toleranceKey, ...err.path], err.message, { hint: err.hint });
+    }
+    return spec;
+  }
+
+  private isProbeKey(key: string): boolean {
+    return this.registry.probeKeys().includes(key);
+  }
+
+  stopCondition(c: Obj, path: Path): StopCondition | undefined {
+    if (!isObj(c.probe)) return undefined;
+    const probe = this.probe({ name: c.name, ...c.probe }, [...path, "probe"], "when", true, c.when);
+    if (!probe) return undefined;
+    return {
+      name: String(c.name ?? probe.name),
+      probe,
+      everyMs: this.duration(c.every, [...path, "every"], 1000),
+      path,
+    };
+  }
+
+  step(s: Obj, path: Path): Step | undefined {
+    if ("pause" in s) {
+      return {
+        kind: "pause",
+        name: typeof s.name === "string" ? s.name : `pause ${s.pause}`,
+        ms: this.duration(s.pause, [...path, "pause"], 0),
+        path,
+      };
+    }
+    if ("probe" in s) {
+      if (!isObj(s.probe)) return undefined;
+      const probe = this.probe(s.probe, [...path, "probe"], "tolerance", false);
+      return probe
+        ? { kind: "probe", name: probe.name, probe, background: s.background === true, path }
+        : undefined;
+    }
+    return this.action(s, path);
+  }
+
+  action(s: Obj, path: Path): ActionStep | undefined {
+    if (typeof s.action !== "string" || !/^[a-z][a-z0-9-]*\.[a-z][a-z0-9-]*$/.test(s.action))
+      return undefined;
+    let resolved: ReturnType<Registry["action"]>;
+    try {
+      resolved = this.registry.action(s.action);
+    } catch (err) {
+      this.problems.add([...path, "action"], (err as ChaosError).message, { hint: (err as ChaosError).hint });
+      return undefined;
+    }
+    const { agent, action } = resolved;
+    const target = isObj(s.target) ? s.target : {};
+    const args = isObj(s.args) ? s.args : {};
+    if (action.target) this.problems.schema(action.target, target, [...path, "target"]);
+    else if (s.target !== undefined) {
+      this.problems.add([...path, "target"], `${s.action} takes no target`, {
+        atKey: true,
+        hint: "remove target",
+      });
+    }
+    this.problems.schema(action.args, args, [...path, "args"]);
+    return {
+      kind: "action",
+      name: typeof s.name === "string" ? s.name : s.action,
+      ref: s.action,
+      agent: agent.name,
+      action: action.name,
+      target,
+      args,
+      durationMs: s.duration === undefined ? undefined : this.duration(s.duration, [...path, "duration"], 0),
+      background: s.background === true,
+      timeoutMs: s.timeout === undefined ? undefined : this.duration(s.timeout, [...path, "timeout"], 0),
+      path,
+    };
+  }
+
+  agentConfigurations(configuration: Obj): void {
+    for (const agent of this.registry.agents()) {
+      if (agent.configuration && configuration[agent.name] !== undefined) {
+        this.problems.schema(agent.configuration, configuration[agent.name], ["configuration", agent.name]);
+      }
+    }
+  }
+}

@@ -1,0 +1,82 @@
+import type { Path } from "./source.js";
+import type { Tolerance } from "./tolerance.js";
+
+/** A probe as the controller runs it: resolved to an agent's probe, with its tolerance parsed. */
+export interface ProbeSpec {
+  name: string;
+  /** The provider key as written: `http`, `prometheus`, `process.running`. */
+  key: string;
+  agent: string;
+  probe: string;
+  args: Record<string, unknown>;
+  tolerance?: Tolerance;
+  timeoutMs?: number;
+  path: Path;
+}
+
+export interface ActionStep {
+  kind: "action";
+  name: string;
+  /** `agent.action` as written. */
+  ref: string;
+  agent: string;
+  action: string;
+  target: Record<string, unknown>;
+  args: Record<string, unknown>;
+  durationMs?: number;
+  background: boolean;
+  timeoutMs?: number;
+  path: Path;
+}
+
+export interface PauseStep {
+  kind: "pause";
+  name: string;
+  ms: number;
+  path: Path;
+}
+
+export interface ProbeStep {
+  kind: "probe";
+  name: string;
+  probe: ProbeSpec;
+  background: boolean;
+  path: Path;
+}
+
+export type Step = ActionStep | PauseStep | ProbeStep;
+
+export interface StopCondition {
+  name: string;
+  /** The probe; its tolerance is the `when` clause: a match aborts the run. */
+  probe: ProbeSpec;
+  everyMs: number;
+  path: Path;
+}
+
+export interface SecretSource {
+  env?: string;
+  file?: string;
+}
+
+export interface SteadyState {
+  probes: ProbeSpec[];
+  during?: { everyMs: number; failFast: boolean };
+  after: { withinMs: number; everyMs: number };
+}
+
+/** A validated experiment, with `${env}` and `${configuration}` resolved and `${secrets}` left for run time. */
+export interface Experiment {
+  file: string;
+  title: string;
+  description?: string;
+  tags: string[];
+  configuration: Record<string, unknown>;
+  secrets: Record<string, SecretSource>;
+  steadyState?: SteadyState;
+  stopWhen: StopCondition[];
+  method: Step[];
+  rollbacks: ActionStep[];
+  /** The experiment as written (secrets as references only), for the journal. */
+  document: Record<string, unknown>;
+}

@@ -1,0 +1,139 @@
+import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import type { JsonSchema } from "../agents/agent.js";
+import type { Path } from "./source.js";
+import { didYouMean } from "./suggest.js";
+
+/** One schema violation, in words a user can act on, at a path into the checked data. */
+export interface SchemaProblem {
+  path: Path;
+  /** Point at the key rather than its value (unknown keys). */
+  atKey?: boolean;
+  message: string;
+  hint?: string;
+}
+
+const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+const cache = new WeakMap<object, ValidateFunction>();
+
+function compiled(schema: JsonSchema): ValidateFunction {
+  let v = cache.get(schema);
+  if (!v) {
+    v = ajv.compile(schema);
+    cache.set(schema, v);
+  }
+  return v;
+}
+
+function toPath(instancePath: string): Path {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function typeOf(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function describe(e: ErrorObject): string | undefined {
+  const d = (e.parentSchema as { description?: string } | undefined)?.description;
+  return d;
+}
+
+function translate(e: ErrorObject): SchemaProblem | undefined {
+  const path = toPath(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case "if":
+      return undefined;
+    case "additionalProperties": {
+      const key = String(p.additionalProperty);
+      const known = Object.keys((e.parentSchema as { properties?: object }).properties ?? {});
+      return {
+        path: [...path, key],
+        atKey: true,
+        message: `unknown key "${key}"`,
+        hint: didYouMean(key, known),
+      };
+    }
+    case "required":
+      return { path, message: `missing required key "${p.missingProperty}"` };
+    case "type":
+      return { path, message: `expected ${p.type}, got ${typeOf(e.data)}`, hint: describe(e) };
+    case "const":
+      return { path, message: `must be ${JSON.stringify(p.allowedValue)}, got ${JSON.stringify(e.data)}` };
+    case "enum":
+      return {
+        path,
+        message: `${JSON.stringify(e.data)} is not allowed`,
+        hint: `use one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`,
+      };
+    case "anyOf":
+    case "oneOf":
+      return { path, message: `${typeOf(e.data)} is not valid here`, hint: describe(e) };
+    case "minItems":
+      return { path, message: `needs at least ${p.limit} item${p.limit === 1 ? "" : "s"}` };
+    case "maxItems":
+      return { path, message: `allows at most ${p.limit} item${p.limit === 1 ? "" : "s"}` };
+    case "minProperties":
+      return { path, message: `needs at least ${p.limit} key${p.limit === 1 ? "" : "s"}`, hint: describe(e) };
+    case "maxProperties":
+      return { path, message: `allows at most ${p.limit} key${p.limit === 1 ? "" : "s"}`, hint: describe(e) };
+    case "pattern":
+      return {
+        path,
+        message: `${JSON.stringify(e.data)} has the wrong form`,
+        hint: describe(e) ?? `must match ${p.pattern}`,
+      };
+    case "minLength":
+      return { path, message: "must not be empty" };
+    case "minimum":
+    case "maximum":
+    case "exclusiveMinimum":
+    case "exclusiveMaximum":
+      return { path, message: `${JSON.stringify(e.data)} ${e.message}` };
+    default:
+      return { path, message: e.message ?? e.keyword, hint: describe(e) };
+  }
+}
+
+/**
+ * Validates `data` against `schema` and returns every problem, most specific first: when a value fails an
+ * anyOf, the branch errors are folded into one line for that value.
+ */
+export function checkSchema(schema: JsonSchema, data: unknown): SchemaProblem[] {
+  const validate = compiled(schema);
+  if (validate(data)) return [];
+  const errors = validate.errors ?? [];
+  // An anyOf/oneOf failure is reported once for its value, unless the value had the right shape for a
+  // branch and failed deeper inside it (an unknown key in a tolerance mapping): then the deeper problem wins.
+  const structural = new Set(["additionalProperties", "required", "enum", "minProperties", "maxProperties"]);
+  const alternatives = errors.filter((e) => e.keyword === "anyOf" || e.keyword === "oneOf");
+  const dropped = new Set<ErrorObject>();
+  for (const alt of alternatives) {
+    const base = alt.schemaPath.replace(/\/(anyOf|oneOf)$/, "/");
+    const branch = errors.filter(
+      (e) => e !== alt && e.instancePath.startsWith(alt.instancePath) && e.schemaPath.startsWith(base),
+    );
+    const deeper = branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword));
+    for (const e of branch) if (!deeper.includes(e)) dropped.add(e);
+    if (deeper.length) dropped.add(alt);
+  }
+  const kept = errors.filter((e) => !dropped.has(e));
+  const seen = new Set<string>();
+  const out: SchemaProblem[] = [];
+  for (const e of kept) {
+    const t = translate(e);
+    if (!t) continue;
+    const k = `${t.path.join("/")}|${t.message}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(t);
+  }
+  return out;
+}

@@ -1,0 +1,67 @@
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { ChaosError, type SourceLocation } from "./errors.js";
+
+export type Path = (string | number)[];
+
+/**
+ * A YAML file parsed with source positions, so that any problem found in the data can point at the line
+ * and column a user has to change.
+ */
+export class SourceFile {
+  readonly data: unknown;
+  private readonly lines = new LineCounter();
+  private readonly doc;
+
+  /** @throws ValidationErrors-ready list via `syntaxErrors` — never throws itself. */
+  constructor(
+    readonly file: string,
+    readonly text: string,
+  ) {
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
+    this.data = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+  }
+
+  /** YAML syntax problems, each with its position. */
+  syntaxErrors(): ChaosError[] {
+    return this.doc.errors.map((e) => {
+      const pos = this.lines.linePos(e.pos[0]);
+      const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+      return new ChaosError("invalid", `YAML syntax error: ${message}`, {
+        location: { file: this.file, line: pos.line, col: pos.col },
+        hint: "check indentation, quotes and colons on this line",
+      });
+    });
+  }
+
+  /** Position of the value at `path`, or of its key when `key` is set; falls back to the nearest parent. */
+  locate(path: Path, opts: { key?: boolean; offset?: number } = {}): SourceLocation {
+    let node: unknown = this.doc.contents;
+    let keyNode: unknown;
+    let best: unknown = node;
+    for (const seg of path) {
+      keyNode = undefined;
+      if (isMap(node)) {
+        const pair = node.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+        );
+        if (!pair) break;
+        keyNode = pair.key;
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === "number") {
+        node = node.items[seg];
+      } else {
+        break;
+      }
+      if (!node) break;
+      best = opts.key && keyNode ? keyNode : node;
+    }
+    const range = (best as Node | undefined)?.range;
+    let start = range ? range[0] : 0;
+    if (opts.offset !== undefined && isScalar(best)) {
+      const quoted = best.type === "QUOTE_DOUBLE" || best.type === "QUOTE_SINGLE";
+      start += opts.offset + (quoted ? 1 : 0);
+    }
+    const pos = this.lines.linePos(start);
+    return { file: this.file, line: pos.line, col: pos.col };
+  }
+}

@@ -1,0 +1,243 @@
+import type { ProbeResult } from "../agents/agent.js";
+import { parseDuration } from "./duration.js";
+
+/**
+ * Tolerances judge what a probe measured. Forms accepted in an experiment:
+ *   "< 0.3", ">= 1", "== 0", "!= 500"    comparison on the probe's value
+ *   [0, 0.01]                              inclusive range
+ *   200, true, "ok"                        exact value
+ *   { status: 200 | [200, 204] | "2xx", latency: "< 300ms", value: "< 0.3", regex: "^ok", range: [lo, hi],
+ *     empty: pass|fail, nan: pass|fail }   every criterion given must hold
+ * An empty result and NaN are outcomes of their own: they fail unless the tolerance says `empty: pass` or
+ * `nan: pass`.
+ */
+export type Outcome = "pass" | "fail" | "empty" | "nan" | "error";
+
+export interface Judgement {
+  outcome: Outcome;
+  ok: boolean;
+  reason: string;
+}
+
+export interface Tolerance {
+  /** The tolerance as written, for journals and reports. */
+  readonly text: string;
+  judge(result: ProbeResult): Judgement;
+}
+
+type Check = (v: unknown) => string | undefined; // undefined = holds, else why not
+
+const OPS = /^\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$/;
+
+/** Thrown by `parseTolerance` with the path (inside the tolerance) of the bad part. */
+export class ToleranceError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    readonly path: (string | number)[] = [],
+  ) {
+    super(message);
+  }
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  return JSON.stringify(v) ?? String(v);
+}
+
+function comparison(text: string, unit: "number" | "duration", path: (string | number)[]): Check | undefined {
+  const m = OPS.exec(text);
+  if (!m) return undefined;
+  const [, op, rhsText] = m as unknown as [string, string, string];
+  let rhs: number | string;
+  if (unit === "duration") {
+    try {
+      rhs = parseDuration(/^\d+(\.\d+)?$/.test(rhsText) ? Number(rhsText) : rhsText);
+    } catch {
+      throw new ToleranceError(`bad latency bound "${rhsText}"`, "write a duration like < 300ms", path);
+    }
+  } else {
+    const n = Number(rhsText);
+    if (rhsText === "" || Number.isNaN(n)) {
+      if (op !== "==" && op !== "!=") {
+        throw new ToleranceError(
+          `"${text}" compares with "${rhsText}", which is not a number`,
+          'write e.g. "< 0.3"',
+          path,
+        );
+      }
+      rhs = rhsText.replace(/^["']|["']$/g, "");
+    } else rhs = n;
+  }
+  return (v) => {
+    if (typeof rhs === "string") {
+      const eq = String(v) === rhs;
+      return (op === "==") === eq ? undefined : `${describeValue(v)} is not ${op} ${rhs}`;
+    }
+    const x = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
+    if (Number.isNaN(x)) return `${describeValue(v)} is not a number`;
+    const holds =
+      op === "<"
+        ? x < rhs
+        : op === "<="
+          ? x <= rhs
+          : op === ">"
+            ? x > rhs
+            : op === ">="
+              ? x >= rhs
+              : op === "=="
+                ? x === rhs
+                : x !== rhs;
+    const shown = unit === "duration" ? `${describeValue(x)}ms` : describeValue(x);
+    return holds
+      ? undefined
+      : `${shown} is not ${op} ${unit === "duration" ? `${rhs}ms` : describeValue(rhs)}`;
+  };
+}
+
+function exact(expected: unknown): Check {
+  return (v) =>
+    v === expected || (typeof expected === "string" && String(v) === expected)
+      ? undefined
+      : `${describeValue(v)} ≠ ${describeValue(expected)}`;
+}
+
+function range(bounds: unknown[], path: (string | number)[]): Check {
+  const [lo, hi] = bounds as [number, number];
+  if (!(lo <= hi))
+    throw new ToleranceError(`range [${lo}, ${hi}] is empty`, "write [low, high] with low ≤ high", path);
+  return (v) =>
+    typeof v === "number" && v >= lo && v <= hi ? undefined : `${describeValue(v)} is outside [${lo}, ${hi}]`;
+}
+
+function valueCheck(spec: unknown, path: (string | number)[]): Check {
+  if (typeof spec === "string") return comparison(spec, "number", path) ?? exact(spec);
+  return exact(spec);
+}
+
+function statusCheck(spec: unknown, path: (string | number)[]): Check {
+  const list = Array.isArray(spec) ? spec : [spec];
+  const matchers = list.map((s, i) => {
+    if (typeof s === "number") return (code: number) => code === s;
+    if (typeof s === "string" && /^[1-5]xx$/.test(s))
+      return (code: number) => Math.floor(code / 100) === Number(s[0]);
+    throw new ToleranceError(`bad status ${JSON.stringify(s)}`, 'write 200, [200, 204] or "2xx"', [
+      ...path,
+      ...(Array.isArray(spec) ? [i] : []),
+    ]);
+  });
+  return (v) =>
+    typeof v === "number" && matchers.some((m) => m(v))
+      ? undefined
+      : `status ${describeValue(v)} is not ${list.join(" or ")}`;
+}
+
+function regexCheck(spec: string, path: (string | number)[]): Check {
+  let re: RegExp;
+  try {
+    re = new RegExp(spec);
+  } catch (err) {
+    throw new ToleranceError(
+      `bad regex: ${(err as Error).message}`,
+      "write a JavaScript regular expression",
+      path,
+    );
+  }
+  return (v) =>
+    re.test(typeof v === "string" ? v : JSON.stringify(v))
+      ? undefined
+      : `${describeValue(v)} does not match /${spec}/`;
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === null || v === undefined;
+}
+
+function isNaNValue(v: unknown): boolean {
+  return typeof v === "number" && Number.isNaN(v);
+}
+
+/**
+ * Builds a tolerance from its YAML form.
+ * @throws ToleranceError when the form is not understood (bad comparison, bad regex, empty range).
+ */
+export function parseTolerance(spec: unknown): Tolerance {
+  const text = typeof spec === "string" ? spec : JSON.stringify(spec);
+  let fieldChecks: { field: "status" | "latency"; check: Check }[] = [];
+  let valueChecks: Check[] = [];
+  let onEmpty: "pass" | "fail" = "fail";
+  let onNaN: "pass" | "fail" = "fail";
+
+  if (Array.isArray(spec)) valueChecks = [range(spec, [])];
+  else if (spec !== null && typeof spec === "object") {
+    const o = spec as Record<string, unknown>;
+    if (o.status !== undefined)
+      fieldChecks.push({ field: "status", check: statusCheck(o.status, ["status"]) });
+    if (o.latency !== undefined) {
+      const c = comparison(String(o.latency), "duration", ["latency"]);
+      if (!c)
+        throw new ToleranceError(
+          `bad latency tolerance "${o.latency}"`,
+          'write a comparison like "< 300ms"',
+          ["latency"],
+        );
+      fieldChecks.push({ field: "latency", check: c });
+    }
+    if (o.value !== undefined) valueChecks.push(valueCheck(o.value, ["value"]));
+    if (o.regex !== undefined) valueChecks.push(regexCheck(String(o.regex), ["regex"]));
+    if (o.range !== undefined) valueChecks.push(range(o.range as unknown[], ["range"]));
+    if (o.empty === "pass") onEmpty = "pass";
+    if (o.nan === "pass") onNaN = "pass";
+    fieldChecks = fieldChecks.filter(Boolean);
+  } else valueChecks = [valueCheck(spec, [])];
+
+  const judgeValue = (v: unknown): Judgement => {
+    if (isEmpty(v)) return { outcome: "empty", ok: onEmpty === "pass", reason: "empty result" };
+    if (isNaNValue(v)) return { outcome: "nan", ok: onNaN === "pass", reason: "result is NaN" };
+    for (const c of valueChecks) {
+      const why = c(v);
+      if (why) return { outcome: "fail", ok: false, reason: why };
+    }
+    return { outcome: "pass", ok: true, reason: `${describeValue(v)} within tolerance` };
+  };
+
+  return {
+    text,
+    judge(result: ProbeResult): Judgement {
+      for (const { field, check } of fieldChecks) {
+        const why = check(result.fields?.[field]);
+        if (why) return { outcome: "fail", ok: false, reason: why };
+      }
+      if (valueChecks.length === 0 && fieldChecks.length > 0) {
+        return {
+          outcome: "pass",
+          ok: true,
+          reason: `${fieldChecks.map((f) => `${f.field} ${describeValue(result.fields?.[f.field])}`).join(", ")} within tolerance`,
+        };
+      }
+      if (result.series && result.quantifier) {
+        if (result.series.length === 0) return judgeValue(null);
+        const judged = result.series.map((s) => ({ s, j: judgeValue(s.value) }));
+        const label = (l: Record<string, string>) =>
+          `{${Object.entries(l)
+            .map(([k, v]) => `${k}="${v}"`)
+            .join(",")}}`;
+        if (result.quantifier === "each") {
+          const bad = judged.find((x) => !x.j.ok);
+          return bad
+            ? { ...bad.j, reason: `${label(bad.s.labels)}: ${bad.j.reason}` }
+            : { outcome: "pass", ok: true, reason: `all ${judged.length} series within tolerance` };
+        }
+        const good = judged.find((x) => x.j.ok);
+        return good
+          ? { outcome: "pass", ok: true, reason: `${label(good.s.labels)}: ${good.j.reason}` }
+          : {
+              outcome: "fail",
+              ok: false,
+              reason: `none of ${judged.length} series within tolerance (${judged[0]!.j.reason})`,
+            };
+      }
+      return judgeValue(result.value);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import net from "node:net";
+import type { HostPort } from "./address.js";
+import { type ByteCounters, type ConnectionControl, type Direction, Link, type ToxicSpec } from "./link.js";
+
+/** Longest wait for a closing socket to flush before it is destroyed anyway. */
+const FLUSH_DEADLINE_MS = 5000;
+
+export interface ConnectionHooks {
+  toxics(direction: Direction): readonly ToxicSpec[];
+  counters(direction: Direction): ByteCounters;
+  onUpstreamError(err: Error): void;
+}
+
+/**
+ * One client connection through a proxy and its connection to the upstream:
+ *
+ *   client ──upstream link──▶ upstream server
+ *   client ◀─downstream link── upstream server
+ *
+ * Both sockets allow half-open state, so a client that ends its side still receives the answer.
+ */
+export class Connection implements ConnectionControl {
+  readonly links = new Map<Direction, Link>();
+  readonly closed: Promise<void>;
+  private readonly server: net.Socket;
+
+  constructor(
+    private readonly client: net.Socket,
+    upstream: HostPort,
+    hooks: ConnectionHooks,
+  ) {
+    this.server = net.connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true, noDelay: true });
+    const closedOne = (socket: net.Socket) => new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    this.closed = Promise.all([closedOne(client), closedOne(this.server)]).then(() => undefined);
+    client.on("error", () => this.destroy());
+    this.server.on("error", (err) => {
+      if (this.links.size === 0) hooks.onUpstreamError(err);
+      this.destroy();
+    });
+    // Whichever socket goes away for good takes its peer along (e.g. a toxic closed or reset it).
+    client.on("close", () => this.destroyLater(this.server));
+    this.server.on("close", () => this.destroyLater(client));
+    this.server.once("connect", () => {
+      if (client.destroyed) return;
+      this.links.set("upstream", new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream")));
+      this.links.set(
+        "downstream",
+        new Link(this.server, client, this, hooks.counters("downstream"), hooks.toxics("downstream")),
+      );
+      client.resume();
+    });
+  }
+
+  /** Closes both sockets once what was written to them is flushed. */
+  close(): void {
+    for (const socket of [this.client, this.server]) {
+      socket.pause();
+      this.destroyLater(socket);
+    }
+  }
+
+  /** Aborts both sockets with a TCP RST. */
+  reset(): void {
+    for (const socket of [this.client, this.server]) {
+      if (!socket.destroyed) socket.resetAndDestroy();
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    this.server.destroy();
+  }
+
+  private destroyLater(socket: net.Socket): void {
+    if (socket.destroyed) return;
+    socket.destroySoon();
+    if (socket.destroyed) return;
+    const deadline = setTimeout(() => socket.destroy(), FLUSH_DEADLINE_MS).unref();
+    socket.once("close", () => clearTimeout(deadline));
+  }
+}

@@ -1,0 +1,195 @@
+import type { Socket } from "node:net";
+import type { Attributes, Held, ToxicKind, ToxicOutput, ToxicStage } from "./toxics/toxic.js";
+
+export type Direction = "upstream" | "downstream";
+
+/** A toxic as one direction of a connection needs it. */
+export interface ToxicSpec {
+  name: string;
+  kind: ToxicKind;
+  attributes: Attributes;
+  toxicity: number;
+}
+
+/** What a toxic may do to the whole connection. */
+export interface ConnectionControl {
+  close(): void;
+  reset(): void;
+}
+
+export interface ByteCounters {
+  received: number;
+  sent: number;
+}
+
+/** Past this many bytes held by toxics, the source is paused until they drain. */
+const HELD_LIMIT = 1 << 20;
+/** Past this many bytes queued in the sink socket, the source is paused until the sink drains. */
+const SINK_LIMIT = 256 << 10;
+
+interface Entry {
+  spec: ToxicSpec;
+  /** null when this connection's toxicity draw left the toxic out. */
+  stage: ToxicStage | null;
+  state: Record<string, number>;
+  /** The next entry with a stage, or null for the sink. */
+  next: Entry | null;
+}
+
+/**
+ * One direction of a proxied connection: source socket ▶ toxic stages ▶ sink socket. Without any stage
+ * in the chain, chunks go straight from the source to the sink. Back-pressure: the source is paused while
+ * the sink's queue or the bytes held by stages exceed their limits.
+ */
+export class Link {
+  private readonly entries: Entry[] = [];
+  private first: Entry | null = null;
+  private sinkFull = false;
+  private paused = false;
+
+  constructor(
+    private readonly source: Socket,
+    private readonly sink: Socket,
+    private readonly control: ConnectionControl,
+    private readonly counters: ByteCounters,
+    toxics: readonly ToxicSpec[],
+  ) {
+    for (const spec of toxics) this.entries.push(this.newEntry(spec));
+    this.rewire();
+    source.on("data", this.onData);
+    source.on("end", this.onEnd);
+    sink.on("drain", this.onDrain);
+  }
+
+  addToxic(spec: ToxicSpec): void {
+    this.entries.push(this.newEntry(spec));
+    this.rewire();
+  }
+
+  /** Rebuilds the toxic's stage with new attributes (and a new toxicity draw); held data stays in order. */
+  updateToxic(spec: ToxicSpec): void {
+    const entry = this.entries.find((e) => e.spec.name === spec.name);
+    if (!entry) return;
+    const held = entry.stage?.detach();
+    entry.spec = spec;
+    entry.stage = this.newStage(entry);
+    this.rewire();
+    if (held) this.replay(entry.stage ? entry : entry.next, held);
+  }
+
+  removeToxic(name: string): void {
+    const at = this.entries.findIndex((e) => e.spec.name === name);
+    const entry = this.entries[at];
+    if (!entry) return;
+    const held = entry.stage?.detach();
+    entry.stage = null;
+    this.entries.splice(at, 1);
+    this.rewire();
+    if (held) this.replay(this.nextActive(at), held);
+  }
+
+  private newEntry(spec: ToxicSpec): Entry {
+    const entry: Entry = { spec, stage: null, state: spec.kind.newState?.() ?? {}, next: null };
+    entry.stage = this.newStage(entry);
+    return entry;
+  }
+
+  /** Draws the toxicity for this connection; a toxic that loses the draw has no stage. */
+  private newStage(entry: Entry): ToxicStage | null {
+    const { kind, attributes, toxicity } = entry.spec;
+    if (!(Math.random() < toxicity)) return null;
+    let stage: ToxicStage | null = null;
+    // Emissions of a stage that was since detached or replaced are ignored.
+    const live = (): boolean => stage !== null && entry.stage === stage;
+    const out: ToxicOutput = {
+      push: (chunk) => {
+        if (live()) this.deliver(entry.next, chunk);
+      },
+      end: () => {
+        if (live()) this.deliverEnd(entry.next);
+      },
+      close: () => {
+        if (live()) this.control.close();
+      },
+      reset: () => {
+        if (live()) this.control.reset();
+      },
+      relieved: () => this.checkPressure(),
+    };
+    stage = kind.create(attributes, out, entry.state);
+    return stage;
+  }
+
+  private nextActive(from: number): Entry | null {
+    for (let i = from; i < this.entries.length; i++) if (this.entries[i]!.stage) return this.entries[i]!;
+    return null;
+  }
+
+  private rewire(): void {
+    this.entries.forEach((entry, i) => {
+      entry.next = this.nextActive(i + 1);
+    });
+    this.first = this.nextActive(0);
+    this.checkPressure();
+  }
+
+  private replay(target: Entry | null, held: Held): void {
+    for (const chunk of held.chunks) this.deliver(target, chunk);
+    if (held.ended) this.deliverEnd(target);
+    this.checkPressure();
+  }
+
+  private deliver(target: Entry | null, chunk: Buffer): void {
+    if (target) target.stage!.write(chunk);
+    else this.toSink(chunk);
+  }
+
+  private deliverEnd(target: Entry | null): void {
+    if (target) target.stage!.end();
+    else if (!this.sink.destroyed) this.sink.end();
+  }
+
+  private toSink(chunk: Buffer): void {
+    if (this.sink.writableEnded || this.sink.destroyed) return;
+    this.counters.sent += chunk.length;
+    this.sink.write(chunk);
+    if (this.sink.writableLength > SINK_LIMIT) {
+      this.sinkFull = true;
+      this.pause();
+    }
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.counters.received += chunk.length;
+    const first = this.first;
+    if (first === null) {
+      this.toSink(chunk);
+    } else {
+      first.stage!.write(chunk);
+      this.checkPressure();
+    }
+  };
+
+  private readonly onEnd = (): void => this.deliverEnd(this.first);
+
+  private readonly onDrain = (): void => {
+    this.sinkFull = false;
+    this.checkPressure();
+  };
+
+  private checkPressure(): void {
+    let held = 0;
+    for (let e = this.first; e; e = e.next) held += e.stage!.buffered;
+    if (this.sinkFull || held > HELD_LIMIT) this.pause();
+    else if (this.paused) {
+      this.paused = false;
+      this.source.resume();
+    }
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.source.pause();
+  }
+}

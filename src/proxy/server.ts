@@ -1,0 +1,99 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Logger, pino } from "pino";
+import { ChaosError } from "../experiments/errors.js";
+import { apiListener } from "./api.js";
+import { ApiError } from "./api-error.js";
+import { ProxyCollection } from "./collection.js";
+import { ProxyMetrics } from "./metrics.js";
+
+export interface ProxyConfig {
+  name: string;
+  listen: string;
+  upstream: string;
+  enabled?: boolean;
+}
+
+export interface ToxiproxyServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8474; 0 picks a free port. */
+  port?: number;
+  /** Proxies created at start, as Toxiproxy's `-config` file. */
+  proxies?: ProxyConfig[];
+  /** Serve GET /metrics (Prometheus text). */
+  metrics?: boolean;
+  logger?: Logger;
+}
+
+export interface ToxiproxyServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** Closes the API, every proxy listener and every live connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts an embedded, Toxiproxy-compatible server: the HTTP API plus the proxies it manages.
+ * @throws ChaosError("agent") when the API port or a configured proxy cannot listen.
+ */
+export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): Promise<ToxiproxyServer> {
+  const host = opts.host ?? "127.0.0.1";
+  const log = opts.logger ?? pino({ enabled: false });
+  const metrics = new ProxyMetrics();
+  const proxies = new ProxyCollection({
+    log,
+    counters: (direction, proxy) => metrics.counters(direction, proxy.name, proxy.listen, proxy.upstream),
+  });
+
+  const api = http.createServer(apiListener(proxies, opts.metrics ? metrics : undefined, log));
+  api.keepAliveTimeout = 60_000;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      api.once("error", reject);
+      api.listen({ host, port: opts.port ?? 8474 }, () => {
+        api.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    throw new ChaosError("agent", `toxiproxy API could not listen on ${host}:${opts.port ?? 8474}: ${(err as Error).message}`, {
+      cause: err,
+      hint: "choose another port (--port), or stop the process that holds it",
+    });
+  }
+  const port = (api.address() as AddressInfo).port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  let closing: Promise<void> | undefined;
+  const server: ToxiproxyServer = {
+    url: `http://${urlHost}:${port}`,
+    host,
+    port,
+    close() {
+      closing ??= (async () => {
+        const apiClosed = new Promise<void>((resolve) => api.close(() => resolve()));
+        api.closeAllConnections();
+        await Promise.all([apiClosed, proxies.closeAll()]);
+        log.info({ url: server.url }, "toxiproxy stopped");
+      })();
+      return closing;
+    },
+  };
+
+  for (const config of opts.proxies ?? []) {
+    try {
+      await proxies.addOrReplace({ ...config, listen: config.listen ?? "", enabled: config.enabled ?? true });
+    } catch (err) {
+      await server.close();
+      const reason = err instanceof ApiError ? err.message : String(err);
+      throw new ChaosError("agent", `proxy ${config.name} could not start: ${reason}`, {
+        cause: err,
+        hint: "check its listen address and that the port is free",
+      });
+    }
+  }
+  log.info({ url: server.url, proxies: opts.proxies?.length ?? 0 }, "toxiproxy API listening");
+  return server;
+}

@@ -1,0 +1,123 @@
+import http from "node:http";
+import net from "node:net";
+
+export interface TcpServer {
+  port: number;
+  address: string;
+  /** Sockets the server accepted so far. */
+  accepted: net.Socket[];
+  close(): Promise<void>;
+}
+
+/** A loopback TCP server; `onSocket` decides what it does with each connection. */
+export async function tcpServer(onSocket: (socket: net.Socket) => void): Promise<TcpServer> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    accepted.push(socket);
+    socket.on("error", () => undefined);
+    onSocket(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    port,
+    address: `127.0.0.1:${port}`,
+    accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of accepted) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Echoes everything back; ends its side when the client ends (half-close aware). */
+export const echoServer = (): Promise<TcpServer> =>
+  tcpServer((socket) => {
+    socket.pipe(socket);
+  });
+
+/** Connects to a loopback port; rejects on error. */
+export function connect(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: "127.0.0.1", port, allowHalfOpen: true, noDelay: true });
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/** Reads until `bytes` bytes arrived (or the stream ended), resolving with what was read. */
+export function readBytes(socket: net.Socket, bytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const done = (): void => {
+      socket.off("data", onData);
+      socket.off("end", done);
+      socket.off("close", done);
+      socket.off("error", onError);
+      resolve(Buffer.concat(chunks));
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      total += chunk.length;
+      if (total >= bytes) done();
+    };
+    const onError = (err: Error): void => {
+      socket.off("data", onData);
+      reject(err);
+    };
+    socket.on("data", onData);
+    socket.once("end", done);
+    socket.once("close", done);
+    socket.once("error", onError);
+  });
+}
+
+/** How a socket's life ended: "end" (FIN), "reset" (RST), or "error:<code>". */
+export function outcome(socket: net.Socket): Promise<string> {
+  return new Promise((resolve) => {
+    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNRESET" ? "reset" : `error:${err.code}`));
+    socket.once("end", () => resolve("end"));
+    socket.resume();
+  });
+}
+
+/** Writes `payload` and measures how long until as many bytes came back. */
+export async function echoRoundTrip(socket: net.Socket, payload: Buffer): Promise<{ ms: number; data: Buffer }> {
+  const start = performance.now();
+  const reading = readBytes(socket, payload.length);
+  socket.write(payload);
+  const data = await reading;
+  return { ms: performance.now() - start, data };
+}
+
+export interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request with the exact bytes of the answer (fetch would hide some headers). */
+export function request(
+  url: string,
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${url}${path}`, { method, headers: { "user-agent": "chaoskit-test", ...headers }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+      );
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
