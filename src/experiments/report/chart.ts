@@ -1,0 +1,255 @@
+import type { ProbeRecord } from "../journal.js";
+import { escapeXml } from "./escape.js";
+import { linear, niceDomain, offsetLabel, timeTicks } from "./scale.js";
+import { formatNumber, formatValue, numbersOf } from "./values.js";
+
+/** A shaded span of time: a fault from applied to reverted (`to` absent: never reverted). */
+export interface TimeWindow {
+  label: string;
+  from: number;
+  to?: number;
+}
+
+/** A vertical marker on the time axis, e.g. where the method starts. */
+export interface TimeMarker {
+  label: string;
+  at: number;
+}
+
+export interface ChartInput {
+  /** Unique within the page: it prefixes the SVG's pattern ids. */
+  id: string;
+  title: string;
+  records: ProbeRecord[];
+  /** Epoch ms of the left and right edges (the run's start and end). */
+  domain: [number, number];
+  windows: TimeWindow[];
+  markers: TimeMarker[];
+  tolerance?: string;
+}
+
+export const COLORS = {
+  ok: "#15803d",
+  fail: "#dc2626",
+  nan: "#c2410c",
+  empty: "#6b7280",
+  line: "#94a3b8",
+  fault: "#f59e0b",
+  threshold: "#7c3aed",
+  grid: "#e5e7eb",
+  axis: "#374151",
+};
+
+const W = 880;
+const LEFT = 64;
+const RIGHT = 16;
+const PLOT_H = 150;
+const LANE_H = 26;
+const LABEL_ROW = 15;
+
+interface Threshold {
+  lo: number;
+  hi?: number;
+  label: string;
+}
+
+const OP = /^\s*(<=|>=|==|<|>)\s*([-+]?\d*\.?\d+(?:[eE][-+]?\d+)?)\s*$/;
+
+/** Bounds a tolerance draws as lines or a band: "< 0.3", [0, 0.01], { value: "< 0.3" }, { range: [a, b] }. */
+export function thresholdsOf(tolerance: string | undefined): Threshold[] {
+  if (!tolerance) return [];
+  const op = OP.exec(tolerance);
+  if (op) return [{ lo: Number(op[2]), label: tolerance.trim() }];
+  let spec: unknown;
+  try {
+    spec = JSON.parse(tolerance);
+  } catch {
+    return [];
+  }
+  const range = (v: unknown): Threshold[] =>
+    Array.isArray(v) && v.length === 2 && v.every((n) => typeof n === "number")
+      ? [{ lo: v[0] as number, hi: v[1] as number, label: `[${v[0]}, ${v[1]}]` }]
+      : [];
+  if (Array.isArray(spec)) return range(spec);
+  if (spec && typeof spec === "object") {
+    const o = spec as Record<string, unknown>;
+    return [...(typeof o.value === "string" ? thresholdsOf(o.value) : []), ...range(o.range)];
+  }
+  return [];
+}
+
+/** Greedy label tracks so window labels that would overlap go on separate rows. */
+function labelRows(windows: { x0: number; width: number }[]): number[] {
+  const ends: number[] = [];
+  return windows.map((w) => {
+    let row = ends.findIndex((end) => end <= w.x0);
+    if (row < 0) row = ends.length;
+    ends[row] = w.x0 + w.width + 6;
+    return row;
+  });
+}
+
+function laneMarker(r: ProbeRecord, x: number, y: number): string {
+  const tip = tooltip(r);
+  if (r.outcome === "error")
+    return `<path class="pt-error" d="M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}" stroke="${COLORS.fail}" stroke-width="2.2">${tip}</path>`;
+  if (r.outcome === "empty")
+    return `<rect class="pt-empty" x="${x - 4}" y="${y - 4}" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8">${tip}</rect>`;
+  if (r.outcome === "nan")
+    return `<path class="pt-nan" d="M${x},${y - 5}L${x + 5},${y + 4}L${x - 5},${y + 4}Z" fill="#fff" stroke="${COLORS.nan}" stroke-width="1.8">${tip}</path>`;
+  return `<circle class="pt-other" cx="${x}" cy="${y}" r="4" fill="#fff" stroke="${r.ok ? COLORS.ok : COLORS.fail}" stroke-width="1.8">${tip}</circle>`;
+}
+
+function tooltip(r: ProbeRecord): string {
+  const value = r.value === undefined ? "(no value)" : formatValue(r.value, 200);
+  return `<title>${escapeXml(`${r.start} [${r.phase}] ${r.ok ? "ok" : r.outcome}\nvalue: ${value}\n${r.reason}`)}</title>`;
+}
+
+const f1 = (n: number) => Number(n.toFixed(1));
+
+/** Renders one probe's series as an inline SVG chart. Never throws; all text is escaped. */
+export function renderChart(input: ChartInput): string {
+  const [t0, t1raw] = input.domain;
+  const t1 = t1raw > t0 ? t1raw : t0 + 1000;
+  const span = t1 - t0;
+  const x = linear(t0, t1, LEFT, W - RIGHT);
+  const clampT = (t: number) => Math.min(t1, Math.max(t0, t));
+
+  const points = input.records.map((r) => ({ r, t: clampT(Date.parse(r.start)), nums: numbersOf(r.value) }));
+  const numeric = points.filter((p) => p.nums.length && p.r.outcome !== "error");
+  const isNumeric = new Set(numeric);
+  const others = points.filter((p) => !isNumeric.has(p));
+  const thresholds = thresholdsOf(input.tolerance);
+
+  // Window labels sit above the plot, on as many rows as they need.
+  const windows = input.windows.map((w) => {
+    const x0 = f1(x(clampT(w.from)));
+    const x1 = f1(x(clampT(w.to ?? t1)));
+    const text = `${w.label}${w.to === undefined ? " (not reverted)" : ""}`;
+    const shown = text.length > 48 ? `${text.slice(0, 47)}…` : text;
+    return { w, x0, x1, text, shown, width: shown.length * 6.2 };
+  });
+  const rows = labelRows(windows);
+  const top = 10 + (windows.length ? (Math.max(...rows) + 1) * LABEL_ROW : 0);
+  const laneTop = top + PLOT_H + 6;
+  const bottom = laneTop + (others.length ? LANE_H : 0);
+  const height = bottom + 34;
+
+  const values = [...numeric.flatMap((p) => p.nums), ...thresholds.flatMap((t) => [t.lo, t.hi ?? t.lo])];
+  const extent = values.length
+    ? niceDomain(
+        values.reduce((a, b) => (b < a ? b : a)),
+        values.reduce((a, b) => (b > a ? b : a)),
+        4,
+      )
+    : undefined;
+  const y = extent ? linear(extent.lo, extent.hi, top + PLOT_H, top, extent.ticks) : undefined;
+
+  const out: string[] = [];
+  const id = input.id.replace(/[^A-Za-z0-9_-]/g, "_");
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 ${W} ${height}" width="100%" role="img" aria-label="${escapeXml(`${input.title}: ${input.records.length} measurements over time`)}">`,
+    `<defs><pattern id="${id}-hatch" patternUnits="userSpaceOnUse" width="8" height="8" patternTransform="rotate(45)"><rect width="8" height="8" fill="${COLORS.fault}" fill-opacity="0.12"/><line x1="0" y1="0" x2="0" y2="8" stroke="${COLORS.fault}" stroke-width="3" stroke-opacity="0.35"/></pattern></defs>`,
+  );
+
+  // Fault windows first, so everything else draws over them.
+  windows.forEach((w, i) => {
+    const fill = w.w.to === undefined ? `url(#${id}-hatch)` : COLORS.fault;
+    const opacity = w.w.to === undefined ? "1" : "0.16";
+    const ly = 10 + (rows[i] ?? 0) * LABEL_ROW + 10;
+    out.push(
+      `<g class="fault-window"><title>${escapeXml(w.text)}</title>`,
+      `<rect class="fault" x="${w.x0}" y="${top}" width="${Math.max(2, f1(w.x1 - w.x0))}" height="${bottom - top}" fill="${fill}" fill-opacity="${opacity}"/>`,
+      `<line x1="${w.x0}" y1="${ly - 10}" x2="${w.x0}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="1.5"/>`,
+      `<text x="${w.x0 + 3}" y="${ly}" font-size="11" fill="#92400e">${escapeXml(w.shown)}</text>`,
+      "</g>",
+    );
+  });
+
+  // Axes and grid.
+  if (y && extent) {
+    for (const v of extent.ticks) {
+      const yy = f1(y(v));
+      out.push(
+        `<line x1="${LEFT}" y1="${yy}" x2="${W - RIGHT}" y2="${yy}" stroke="${COLORS.grid}"/>`,
+        `<text x="${LEFT - 6}" y="${yy + 4}" font-size="11" text-anchor="end" fill="${COLORS.axis}">${escapeXml(formatNumber(v))}</text>`,
+      );
+    }
+  } else {
+    out.push(
+      `<text x="${(LEFT + W - RIGHT) / 2}" y="${top + PLOT_H / 2}" font-size="12" text-anchor="middle" fill="${COLORS.empty}">no numeric values</text>`,
+    );
+  }
+  out.push(
+    `<rect x="${LEFT}" y="${top}" width="${W - RIGHT - LEFT}" height="${PLOT_H}" fill="none" stroke="${COLORS.grid}"/>`,
+  );
+  if (others.length) {
+    out.push(
+      `<line x1="${LEFT}" y1="${laneTop}" x2="${W - RIGHT}" y2="${laneTop}" stroke="${COLORS.grid}" stroke-dasharray="2 3"/>`,
+      `<text x="${LEFT - 6}" y="${laneTop + LANE_H / 2 + 4}" font-size="10" text-anchor="end" fill="${COLORS.empty}">no value</text>`,
+    );
+  }
+  for (const t of timeTicks(span)) {
+    const xx = f1(x(t0 + t));
+    out.push(
+      `<line x1="${xx}" y1="${bottom}" x2="${xx}" y2="${bottom + 5}" stroke="${COLORS.axis}"/>`,
+      `<text x="${xx}" y="${bottom + 18}" font-size="11" text-anchor="middle" fill="${COLORS.axis}">${offsetLabel(t)}</text>`,
+    );
+  }
+  out.push(`<line x1="${LEFT}" y1="${bottom}" x2="${W - RIGHT}" y2="${bottom}" stroke="${COLORS.axis}"/>`);
+
+  for (const m of input.markers) {
+    const xx = f1(x(clampT(m.at)));
+    out.push(
+      `<line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="${COLORS.axis}" stroke-dasharray="4 3" stroke-opacity="0.6"/>`,
+      `<text x="${xx + 3}" y="${bottom + 30}" font-size="10" fill="${COLORS.axis}">${escapeXml(m.label)}</text>`,
+    );
+  }
+
+  // Tolerance bounds: a band for a range, a dashed line for a comparison.
+  if (y) {
+    for (const th of thresholds) {
+      const ya = f1(y(th.lo));
+      if (th.hi !== undefined) {
+        const yb = f1(y(th.hi));
+        out.push(
+          `<rect class="tolerance" x="${LEFT}" y="${Math.min(ya, yb)}" width="${W - RIGHT - LEFT}" height="${Math.max(1, Math.abs(ya - yb))}" fill="${COLORS.threshold}" fill-opacity="0.07" stroke="${COLORS.threshold}" stroke-dasharray="5 4" stroke-opacity="0.7"/>`,
+        );
+      } else {
+        out.push(
+          `<line class="tolerance" x1="${LEFT}" y1="${ya}" x2="${W - RIGHT}" y2="${ya}" stroke="${COLORS.threshold}" stroke-dasharray="5 4"/>`,
+        );
+      }
+      out.push(
+        `<text x="${W - RIGHT - 4}" y="${ya - 4}" font-size="10" text-anchor="end" fill="${COLORS.threshold}">${escapeXml(`tolerance ${th.label}`)}</text>`,
+      );
+    }
+  }
+
+  // The series line joins consecutive numeric samples; a sample without a value breaks it.
+  if (y) {
+    const segments: string[][] = [[]];
+    const sorted = [...points].sort((a, b) => a.t - b.t);
+    for (const p of sorted) {
+      const first = isNumeric.has(p) ? p.nums[0] : undefined;
+      if (first === undefined) segments.push([]);
+      else segments[segments.length - 1]?.push(`${f1(x(p.t))},${f1(y(first))}`);
+    }
+    for (const s of segments)
+      if (s.length > 1)
+        out.push(
+          `<polyline points="${s.join(" ")}" fill="none" stroke="${COLORS.line}" stroke-width="1.5"/>`,
+        );
+    for (const p of numeric) {
+      const color = p.r.ok ? COLORS.ok : COLORS.fail;
+      for (const n of p.nums)
+        out.push(
+          `<circle class="${p.r.ok ? "pt-ok" : "pt-fail"}" cx="${f1(x(p.t))}" cy="${f1(y(n))}" r="${p.r.ok ? 3.5 : 4.5}" fill="${color}" stroke="#fff" stroke-width="1">${tooltip(p.r)}</circle>`,
+        );
+    }
+  }
+  for (const p of others) out.push(laneMarker(p.r, f1(x(p.t)), laneTop + LANE_H / 2));
+
+  out.push("</svg>");
+  return out.join("\n");
+}

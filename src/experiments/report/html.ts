@@ -1,0 +1,224 @@
+import { formatDuration } from "../duration.js";
+import type { Journal, ProbeRecord } from "../journal.js";
+import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.js";
+import { escapeXml as esc } from "./escape.js";
+import { lastOf, namesOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
+import { formatNumber, formatValue } from "./values.js";
+
+const STATUS_COLOR: Record<Journal["status"], string> = {
+  held: COLORS.ok,
+  deviated: COLORS.fail,
+  "not-steady": COLORS.fail,
+  aborted: "#b45309",
+  error: "#7f1d1d",
+};
+
+const CSS = `
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;margin:0;background:#f8fafc}
+main{max-width:940px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+h3{font-size:15px;margin:0 0 2px}
+.badge{display:inline-block;color:#fff;font-weight:700;padding:3px 10px;border-radius:4px;letter-spacing:.03em}
+.meta{color:#4b5563;font-size:13px}.meta code{font-size:12px}
+.card{background:#fff;border:1px solid #e5e7eb;border-radius:6px;padding:12px 14px;margin:12px 0}
+.sub{color:#4b5563;font-size:12.5px;margin-bottom:6px;overflow-wrap:anywhere}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:#f1f5f9}
+.ok{color:${COLORS.ok};font-weight:600}.bad{color:${COLORS.fail};font-weight:600}.dim{color:#6b7280}
+.legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:#374151;margin:8px 0}
+.legend svg{vertical-align:middle;margin-right:4px}
+ul.reasons{margin:6px 0 0;padding-left:20px}
+`;
+
+function legend(): string {
+  const item = (shape: string, label: string) =>
+    `<span><svg width="14" height="14" viewBox="-7 -7 14 14" aria-hidden="true">${shape}</svg>${label}</span>`;
+  return `<div class="legend">${[
+    item(`<circle r="4" fill="${COLORS.ok}"/>`, "within tolerance"),
+    item(`<circle r="4.5" fill="${COLORS.fail}"/>`, "outside tolerance"),
+    item(`<path d="M-4,-4L4,4M-4,4L4,-4" stroke="${COLORS.fail}" stroke-width="2.2"/>`, "probe error"),
+    item(`<rect x="-4" y="-4" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8"/>`, "empty result"),
+    item(`<path d="M0,-5L5,4L-5,4Z" fill="#fff" stroke="${COLORS.nan}" stroke-width="1.8"/>`, "NaN"),
+    item(`<circle r="4" fill="#fff" stroke="${COLORS.fail}" stroke-width="1.8"/>`, "non-numeric value"),
+    item(`<rect x="-6" y="-6" width="12" height="12" fill="${COLORS.fault}" fill-opacity="0.3"/>`, "fault window"),
+    item(`<line x1="-6" y1="0" x2="6" y2="0" stroke="${COLORS.threshold}" stroke-dasharray="3 2" stroke-width="1.5"/>`, "tolerance"),
+  ].join("")}</div>`;
+}
+
+function timeDomain(j: Journal): [number, number] {
+  const times = [
+    j.start,
+    j.end,
+    ...j.faults.flatMap((f) => [f.appliedAt, f.revertedAt ?? ""]),
+    ...[...j.steadyState.before, ...j.steadyState.during, ...j.steadyState.after, ...j.stopConditions].flatMap(
+      (r) => [r.start, r.end],
+    ),
+  ]
+    .map((t) => Date.parse(t))
+    .filter((t) => !Number.isNaN(t));
+  if (!times.length) return [0, 1000];
+  return [times.reduce((a, b) => Math.min(a, b)), times.reduce((a, b) => Math.max(a, b))];
+}
+
+function markers(j: Journal): TimeMarker[] {
+  const out: TimeMarker[] = [];
+  const methodStart = j.method.map((a) => Date.parse(a.start)).filter((t) => !Number.isNaN(t));
+  if (methodStart.length) out.push({ label: "method", at: methodStart.reduce((a, b) => Math.min(a, b)) });
+  const after = j.steadyState.after[0];
+  if (after) out.push({ label: "after", at: Date.parse(after.start) });
+  return out;
+}
+
+function windows(j: Journal): TimeWindow[] {
+  return j.faults.map((f) => ({
+    label: f.description,
+    from: Date.parse(f.appliedAt),
+    to: f.revertedAt ? Date.parse(f.revertedAt) : undefined,
+  }));
+}
+
+function verdictWord(r: ProbeRecord | undefined): string {
+  if (!r) return `<span class="dim">not measured</span>`;
+  return r.ok
+    ? `<span class="ok">pass</span> (${esc(formatValue(r.value, 40))})`
+    : `<span class="bad">${esc(r.outcome)}</span> (${esc(formatValue(r.value, 40))}): ${esc(r.reason)}`;
+}
+
+function probeCard(j: Journal, name: string, records: ProbeRecord[], id: string, kind: "steady" | "stop"): string {
+  const first = records[0];
+  const s = statsOf(records);
+  const range = s.min === undefined ? "" : `, values ${esc(formatNumber(s.min))} to ${esc(formatNumber(s.max ?? s.min))}`;
+  let sub: string;
+  if (kind === "steady") {
+    const during = statsOf(j.steadyState.during.filter((r) => r.probe === name));
+    sub = [
+      `before: ${verdictWord(lastOf(j.steadyState.before, name).last)}`,
+      `during: ${during.samples} samples, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`,
+      `after: ${verdictWord(lastOf(j.steadyState.after, name).last)}`,
+    ].join("<br>");
+  } else {
+    const met = records.filter((r) => r.outcome === "fail").length;
+    sub = `${records.length} checks, <span class="${met ? "bad" : "ok"}">${met ? `met ${met} time${met === 1 ? "" : "s"}` : "never met"}</span>`;
+  }
+  const chart = renderChart({
+    id,
+    title: name,
+    records,
+    domain: timeDomain(j),
+    windows: windows(j),
+    markers: markers(j),
+    tolerance: first?.tolerance,
+  });
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · tolerance <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} measurements${range}</div><div class="sub">${sub}</div>${chart}</section>`;
+}
+
+function table(header: string[], rows: string[][]): string {
+  const head = `<tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  return `<table>${head}${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
+}
+
+const statusCell = (status: string, good: boolean) => `<span class="${good ? "ok" : "bad"}">${esc(status)}</span>`;
+
+function sections(j: Journal): string[] {
+  const out: string[] = [];
+  const steady = j.steadyState;
+  const all = [...steady.before, ...steady.during, ...steady.after];
+  out.push("<h2>Steady-state hypothesis</h2>", legend());
+  const probes = steadyProbes(j);
+  if (!probes.length) out.push(`<p class="dim">No steady-state probes.</p>`);
+  probes.forEach((p, i) => {
+    out.push(probeCard(j, p, all.filter((r) => r.probe === p), `probe${i}`, "steady"));
+  });
+  if (j.stopConditions.length) {
+    const met = triggeredStops(j).length;
+    out.push("<h2>Stop conditions</h2>", `<p>${met ? `<span class="bad">Triggered ${met} time${met === 1 ? "" : "s"}.</span>` : "None triggered."}</p>`);
+    namesOf(j.stopConditions).forEach((c, i) => {
+      out.push(probeCard(j, c, j.stopConditions.filter((r) => r.probe === c), `stop${i}`, "stop"));
+    });
+  }
+  if (j.faults.length) {
+    out.push(
+      "<h2>Faults</h2>",
+      table(
+        ["Fault", "Step", "Applied", "Reverted", "Window"],
+        j.faults.map((f) => {
+          const ms = f.revertedAt ? Date.parse(f.revertedAt) - Date.parse(f.appliedAt) : Number.NaN;
+          return [
+            esc(f.description),
+            esc(f.step),
+            esc(f.appliedAt),
+            f.revertedAt ? esc(f.revertedAt) : `<span class="bad">not reverted</span>`,
+            Number.isNaN(ms) ? "" : esc(formatDuration(ms)),
+          ];
+        }),
+      ),
+    );
+  }
+  if (j.method.length) {
+    out.push(
+      "<h2>Method</h2>",
+      table(
+        ["Activity", "Kind", "Status", "Started", "Duration", "Error"],
+        j.method.map((a) => [
+          esc(a.name),
+          esc(a.kind + (a.background ? " (background)" : "")),
+          statusCell(a.status, a.status === "succeeded" || a.status === "skipped"),
+          esc(a.start),
+          esc(formatDuration(a.durationMs)),
+          esc(a.error ?? ""),
+        ]),
+      ),
+    );
+  }
+  if (j.rollbacks.length) {
+    out.push(
+      "<h2>Rollbacks</h2>",
+      table(
+        ["Rollback", "Source", "Status", "Started", "Duration", "Error"],
+        j.rollbacks.map((r) => [
+          esc(r.description),
+          esc(r.source),
+          statusCell(r.status, r.status === "succeeded"),
+          esc(r.start),
+          esc(formatDuration(r.durationMs)),
+          esc(r.error ?? ""),
+        ]),
+      ),
+    );
+  }
+  return out;
+}
+
+/**
+ * Renders a journal as one self-contained HTML page (inline CSS and SVG, no scripts, no external assets):
+ * the verdict, a chart per steady-state probe and stop condition with the fault windows shaded, and tables
+ * of faults, activities and rollbacks. Every piece of journal text is escaped. Never throws.
+ */
+export function renderHtml(j: Journal): string {
+  const title = `Chaos experiment: ${j.experiment.title}`;
+  const reasons = j.reasons.length
+    ? `<ul class="reasons">${j.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>`
+    : "";
+  const aborted = j.aborted ? `<p><strong>Aborted</strong> at ${esc(j.aborted.at)}: ${esc(j.aborted.reason)}</p>` : "";
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>${esc(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>${esc(title)}</h1>
+<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
+<p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
+${aborted}${reasons}
+${sections(j).join("\n")}
+</main>
+</body>
+</html>
+`;
+}

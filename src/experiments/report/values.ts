@@ -1,0 +1,35 @@
+/**
+ * Probe values as a report shows them. Journals hold numbers, NaN and ±Infinity as strings (JSON cannot
+ * carry them), booleans, strings, null for an empty result, or a list of values for a vector.
+ */
+
+/** The finite numbers a value stands for (a vector gives several); booleans count as 1 and 0. */
+export function numbersOf(value: unknown): number[] {
+  if (Array.isArray(value)) return value.flatMap((v) => (Array.isArray(v) ? [] : numbersOf(v)));
+  if (typeof value === "number") return Number.isFinite(value) ? [value] : [];
+  if (typeof value === "boolean") return [value ? 1 : 0];
+  if (typeof value === "string" && /^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) {
+    return [Number(value)];
+  }
+  return [];
+}
+
+/** A short, single-line text for a value; long values are cut with an ellipsis. */
+export function formatValue(value: unknown, max = 80): string {
+  let text: string;
+  if (value === undefined) text = "";
+  else if (typeof value === "number")
+    text = Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+  else if (typeof value === "string") text = value;
+  else text = JSON.stringify(value) ?? String(value);
+  text = text.replace(/\s+/g, " ").trim();
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** A number for axes and summaries: up to 4 significant digits, no exponent for ordinary magnitudes. */
+export function formatNumber(n: number): string {
+  if (n === 0) return "0";
+  const abs = Math.abs(n);
+  if (abs >= 1e6 || abs < 1e-3) return n.toExponential(2);
+  return String(Number(n.toPrecision(4)));
+}

@@ -1,0 +1,84 @@
+import { describe, expect, test } from "vitest";
+import { parseTolerance, ToleranceError } from "./tolerance.js";
+
+const judge = (spec: unknown, value: unknown, fields?: Record<string, unknown>) =>
+  parseTolerance(spec).judge({ value, fields });
+
+describe("tolerances", () => {
+  test("comparison strings compare numbers", () => {
+    expect(judge("< 0.3", 0.2).ok).toBe(true);
+    expect(judge("< 0.3", 0.3).ok).toBe(false);
+    expect(judge(">= 1", 1).ok).toBe(true);
+    expect(judge("== 0", 0).ok).toBe(true);
+    expect(judge("!= 500", 500).ok).toBe(false);
+    expect(judge("> 2", "3").ok).toBe(true);
+  });
+
+  test("a failed comparison says what was seen and what was expected", () => {
+    expect(judge("< 0.3", 0.5).reason).toBe("0.5 is not < 0.3");
+  });
+
+  test("ranges are inclusive and reject values outside them", () => {
+    expect(judge([0, 0.01], 0.01).ok).toBe(true);
+    expect(judge([0, 0.01], 0.02)).toMatchObject({ ok: false, outcome: "fail" });
+  });
+
+  test("exact values match numbers, booleans and strings", () => {
+    expect(judge(200, 200).ok).toBe(true);
+    expect(judge(true, false).ok).toBe(false);
+    expect(judge("ok", "ok").ok).toBe(true);
+    expect(judge("ok", "nok").ok).toBe(false);
+  });
+
+  test("an empty result is its own outcome and never a pass by default", () => {
+    expect(judge("< 1", null)).toMatchObject({ outcome: "empty", ok: false });
+    expect(judge({ value: "< 1", empty: "pass" }, null)).toMatchObject({ outcome: "empty", ok: true });
+  });
+
+  test("NaN is its own outcome and never a pass by default", () => {
+    expect(judge("< 1", Number.NaN)).toMatchObject({ outcome: "nan", ok: false });
+    expect(judge(">= 0", Number.NaN).ok).toBe(false);
+    expect(judge({ value: "< 1", nan: "pass" }, Number.NaN).ok).toBe(true);
+  });
+
+  test("status sets accept codes, lists and classes", () => {
+    expect(judge({ status: 200 }, 200, { status: 200 }).ok).toBe(true);
+    expect(judge({ status: [200, 204] }, 204, { status: 204 }).ok).toBe(true);
+    expect(judge({ status: "2xx" }, 201, { status: 201 }).ok).toBe(true);
+    expect(judge({ status: "2xx" }, 503, { status: 503 })).toMatchObject({
+      ok: false,
+      reason: "status 503 is not 2xx",
+    });
+  });
+
+  test("latency bounds take durations", () => {
+    expect(judge({ latency: "< 300ms" }, 200, { latency: 120 }).ok).toBe(true);
+    expect(judge({ latency: "< 1s" }, 200, { latency: 1500 }).ok).toBe(false);
+  });
+
+  test("regexes match strings", () => {
+    expect(judge({ regex: "^ok" }, "ok then").ok).toBe(true);
+    expect(judge({ regex: "^ok" }, "not ok").ok).toBe(false);
+  });
+
+  test("each needs every series within tolerance and any needs one", () => {
+    const series = [
+      { labels: { instance: "a" }, value: 0.1 },
+      { labels: { instance: "b" }, value: 0.9 },
+    ];
+    const t = parseTolerance("< 0.5");
+    expect(t.judge({ value: null, series, quantifier: "each" })).toMatchObject({
+      ok: false,
+      reason: '{instance="b"}: 0.9 is not < 0.5',
+    });
+    expect(t.judge({ value: null, series, quantifier: "any" }).ok).toBe(true);
+    expect(t.judge({ value: null, series: [], quantifier: "each" }).outcome).toBe("empty");
+  });
+
+  test("malformed tolerances are rejected with a hint", () => {
+    expect(() => parseTolerance("< abc")).toThrow(ToleranceError);
+    expect(() => parseTolerance({ regex: "(" })).toThrow(/bad regex/);
+    expect(() => parseTolerance([5, 1])).toThrow(/empty/);
+    expect(() => parseTolerance({ latency: "fast" })).toThrow(/latency/);
+  });
+});

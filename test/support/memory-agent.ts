@@ -1,0 +1,98 @@
+import { readdirSync } from "node:fs";
+import type { Agent } from "../../src/agents/agent.js";
+import { ChaosError } from "../../src/experiments/errors.js";
+
+/**
+ * An agent whose target is an in-memory set of "faults", so controller tests can see exactly what is live
+ * and script failures (apply, revert, probe) without a real system.
+ */
+export function memoryAgent(opts: { ledgerDir?: string } = {}) {
+  const live = new Set<string>();
+  const state = {
+    live,
+    /** Ledger files seen at the moment each fault was applied. */
+    ledgerAtApply: [] as number[],
+    applyOrder: [] as string[],
+    revertFailures: 0,
+    gauge: 0 as unknown,
+    gaugeAfter: [] as unknown[],
+  };
+  const agent: Agent = {
+    name: "memory",
+    description: "in-memory faults for controller tests",
+    actions: {
+      fault: {
+        name: "fault",
+        description: "add a fault id to the live set",
+        target: {
+          type: "object",
+          properties: { id: { type: "string" } },
+          required: ["id"],
+          additionalProperties: false,
+        },
+        args: {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            failApply: { type: "boolean" },
+            applyMs: { type: "number" },
+            secret: { type: "string" },
+          },
+        },
+        async prepare(input, ctx) {
+          const id = String(input.target.id);
+          return {
+            revert: { agent: "memory", kind: "remove", description: `remove ${id}`, data: { id } },
+            async apply() {
+              if (opts.ledgerDir)
+                state.ledgerAtApply.push(
+                  readdirSync(opts.ledgerDir).filter((f) => f.endsWith(".json")).length,
+                );
+              live.add(id);
+              state.applyOrder.push(id);
+              if (input.args.applyMs) {
+                await new Promise<void>((resolve) => {
+                  const t = setTimeout(resolve, Number(input.args.applyMs));
+                  ctx.signal.addEventListener("abort", () => {
+                    clearTimeout(t);
+                    resolve();
+                  });
+                });
+              }
+              if (input.args.failApply) throw new ChaosError("agent", `apply of ${id} failed half-way`);
+              return { id, secret: input.args.secret };
+            },
+          };
+        },
+      },
+    },
+    probes: {
+      gauge: {
+        name: "gauge",
+        description: "the test's gauge value",
+        args: { type: "object" },
+        async run() {
+          const recovering = state.applyOrder.length > 0 && live.size === 0;
+          const v = recovering && state.gaugeAfter.length ? state.gaugeAfter.shift() : state.gauge;
+          return { value: v, summary: `gauge ${String(v)}` };
+        },
+      },
+      faults: {
+        name: "faults",
+        description: "how many faults are live",
+        args: { type: "object" },
+        async run() {
+          return { value: live.size };
+        },
+      },
+    },
+    async revert(r) {
+      if (state.revertFailures > 0) {
+        state.revertFailures--;
+        throw new ChaosError("agent", "revert refused");
+      }
+      live.delete(String(r.data.id));
+    },
+  };
+  return { agent, state };
+}
