@@ -264,12 +264,13 @@ async function launch(binary: string, opts: StartPrometheusOptions): Promise<Run
     if (stopped) return;
     stopped = true;
     process.removeListener("exit", killOnExit);
-    if (child.exitCode === null && child.signalCode === null) {
+    // A child that never spawned (spawnError) has no pid and never emits "exit".
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       child.kill("SIGTERM");
       const done = await Promise.race([exited(child).then(() => true), sleep(5_000).then(() => false)]);
       if (!done) {
         child.kill("SIGKILL");
-        await exited(child);
+        await Promise.race([exited(child), sleep(5_000)]);
       }
     }
     await rm(workDir, { recursive: true, force: true });

@@ -222,6 +222,14 @@ describe("the prometheus client", () => {
     }
   });
 
+  it("never shows credentials written into the URL", async () => {
+    const port = await freePort();
+    const ctx = ctxFor({ url: `http://ops:${PASSWORD}@127.0.0.1:${port}` });
+    const err = await errorOf(probe.run({ query: "up" }, ctx));
+    expect(err.message).toContain(`Prometheus at http://127.0.0.1:${port} unreachable`);
+    expect(err.message).not.toContain(PASSWORD);
+  });
+
   it("reports a non-JSON answer as an agent error", async () => {
     const port = await standIn((_req, res) => res.writeHead(200).end("<html>login</html>"));
     const err = await errorOf(probe.run({ query: "up" }, ctxFor({ url: `http://127.0.0.1:${port}` })));

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import {
   ensurePrometheus,
   findPrometheusBinary,
@@ -58,5 +58,15 @@ describeWithPrometheus("the Prometheus launcher", () => {
     expect(err).toBeInstanceOf(ChaosError);
     expect((err as ChaosError).code).toBe("agent");
     expect((err as ChaosError).message).toMatch(/exited with \d+[\s\S]*not-a-duration/);
+  });
+});
+
+describe("the Prometheus launcher without a usable binary", () => {
+  it("says it could not start the binary, without hanging", async () => {
+    const err = await startPrometheus({ binary: "/nonexistent/prometheus", scrapeTargets: [] }).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(ChaosError);
+    expect((err as ChaosError).message).toMatch(/could not start \/nonexistent\/prometheus: .*ENOENT/);
   });
 });

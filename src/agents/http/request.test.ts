@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ChaosError } from "../../experiments/errors.js";
@@ -316,6 +317,27 @@ describe("https", () => {
   it("accepts a self-signed certificate with insecure: true", async () => {
     const result = await probe.run({ url, insecure: true, "json-path": "$.status" }, context());
     expect(result.value).toBe("ok");
+  });
+});
+
+describe("arguments schema", () => {
+  const validate = new Ajv2020({ strict: true, allErrors: true }).compile(probe.args);
+
+  it("accepts a full request and rejects what the probe cannot send", () => {
+    expect(
+      validate({
+        url: "https://a.test/x",
+        method: "POST",
+        body: { a: 1 },
+        timeout: "2s",
+        "json-path": "$.a",
+      }),
+    ).toBe(true);
+    expect(validate({ url: "ftp://a.test/" })).toBe(false);
+    expect(validate({ url: "http://a.test/", method: "TRACE" })).toBe(false);
+    expect(validate({ url: "http://a.test/", headers: { "bad header": "x" } })).toBe(false);
+    expect(validate({ url: "http://a.test/", retries: 3 })).toBe(false);
+    expect(validate({ method: "GET" })).toBe(false);
   });
 });
 

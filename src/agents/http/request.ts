@@ -20,11 +20,12 @@ export const requestArgsSchema = {
     method: { enum: [...METHODS], default: "GET" },
     headers: {
       type: "object",
+      propertyNames: { pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" },
       additionalProperties: { type: "string" },
       description: "request headers; their values never appear in errors or summaries",
     },
     body: {
-      type: ["string", "object", "array"],
+      anyOf: [{ type: "string" }, { type: "object" }, { type: "array" }],
       description: "a string is sent as is; an object or array is sent as JSON",
     },
     timeout: { ...durationSchema, default: DEFAULT_TIMEOUT },

@@ -3,7 +3,8 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { listeningInodes, parseListeningInodes, pidsHoldingSockets } from "./ports.js";
 
-const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
+const HEADER =
+  "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 const row = (local: string, state: string, inode: string) =>
   `   0: ${local} 00000000:0000 ${state} 00000000:00000000 00:00000000 00000000  1000        0 ${inode} 1 0 100 0 0 10 0`;
 

@@ -34,7 +34,10 @@ function isLocalListenAddress(bytes: number[]): boolean {
 /** Parses /proc/net/tcp text into the inodes of sockets listening on `port` at a local address. */
 export function parseListeningInodes(text: string, port: number): string[] {
   const inodes: string[] = [];
+  // Busy hosts list tens of thousands of sockets; only rows naming the port are worth splitting.
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
   for (const line of text.split("\n").slice(1)) {
+    if (!line.includes(needle)) continue;
     const cols = line.trim().split(/\s+/);
     const [local, state, inode] = [cols[1], cols[3], cols[9]];
     if (!local || state !== LISTEN || !inode || inode === "0") continue;
@@ -64,16 +67,17 @@ export async function listeningInodes(port: number): Promise<Set<string>> {
 export async function pidsHoldingSockets(inodes: Set<string>): Promise<number[]> {
   if (inodes.size === 0) return [];
   const wanted = new Set([...inodes].map((i) => `socket:[${i}]`));
-  const owners: number[] = [];
-  for (const pid of await listPids()) {
+  const holds = async (pid: number): Promise<boolean> => {
     let fds: string[];
     try {
       fds = await readdir(`/proc/${pid}/fd`);
     } catch {
-      continue; // gone, or owned by another user
+      return false; // gone, or owned by another user
     }
     const links = await Promise.all(fds.map((fd) => readlink(`/proc/${pid}/fd/${fd}`).catch(() => "")));
-    if (links.some((link) => wanted.has(link))) owners.push(pid);
-  }
-  return owners;
+    return links.some((link) => wanted.has(link));
+  };
+  const pids = await listPids();
+  const held = await Promise.all(pids.map(holds));
+  return pids.filter((_, i) => held[i]);
 }

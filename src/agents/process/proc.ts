@@ -1,4 +1,5 @@
 import { readdir, readFile } from "node:fs/promises";
+import { ChaosError } from "../../experiments/errors.js";
 
 /**
  * Readers for Linux's /proc. Every reader returns `undefined` for a process that is gone (or became
@@ -56,9 +57,20 @@ export async function readCmdline(pid: number): Promise<string | undefined> {
   }
 }
 
-/** Every pid currently listed in /proc. */
+/**
+ * Every pid currently listed in /proc.
+ * @throws ChaosError("agent") when /proc cannot be read (not Linux, or /proc not mounted).
+ */
 export async function listPids(): Promise<number[]> {
-  const entries = await readdir("/proc");
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch (err) {
+    throw new ChaosError("agent", `cannot list processes: ${(err as Error).message}`, {
+      hint: "the process agent reads Linux's /proc",
+      cause: err,
+    });
+  }
   return entries.filter((e) => /^\d+$/.test(e)).map(Number);
 }
 

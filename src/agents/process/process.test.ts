@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { ChaosError } from "../../experiments/errors.js";
@@ -28,7 +29,7 @@ const SERVER = `
   const server = require("node:net").createServer((s) => s.end());
   server.listen(0, "127.0.0.1", () => console.log(server.address().port));
   setInterval(() => {}, 1000);`;
-const IGNORES_TERM = `process.on("SIGTERM", () => {}); ${IDLE}`;
+const IGNORES_TERM = `process.on("SIGTERM", () => {}); console.log("ready"); ${IDLE}`;
 
 /** Every pid a test started (children and restarted, detached processes), killed after each test. */
 const started = new Set<number>();
@@ -61,7 +62,10 @@ function marker(): string {
   return `chaoskit-test-${randomUUID()}`;
 }
 
-async function spawnNode(script: string, mark = marker()): Promise<{ child: ChildProcess; pid: number; mark: string }> {
+async function spawnNode(
+  script: string,
+  mark = marker(),
+): Promise<{ child: ChildProcess; pid: number; mark: string }> {
   const child = spawn(process.execPath, ["-e", script, mark], { stdio: ["ignore", "pipe", "ignore"] });
   await once(child, "spawn");
   started.add(child.pid!);
@@ -75,7 +79,10 @@ async function spawnServer(): Promise<{ child: ChildProcess; pid: number; port: 
 }
 
 /** Polls /proc until the process's state satisfies `ok` (a signal takes effect asynchronously). */
-async function waitForState(pid: number, ok: (state: string | undefined) => boolean): Promise<string | undefined> {
+async function waitForState(
+  pid: number,
+  ok: (state: string | undefined) => boolean,
+): Promise<string | undefined> {
   const deadline = Date.now() + 5000;
   for (;;) {
     const state = (await readStat(pid))?.state;
@@ -94,7 +101,11 @@ async function prepare(action: string, target: Record<string, unknown>, args: Re
   return processAgent.actions[action]!.prepare({ target, args }, context());
 }
 
-async function prepareError(action: string, target: Record<string, unknown>, args: Record<string, unknown> = {}) {
+async function prepareError(
+  action: string,
+  target: Record<string, unknown>,
+  args: Record<string, unknown> = {},
+) {
   try {
     await prepare(action, target, args);
   } catch (err) {
@@ -111,6 +122,29 @@ function fromLedger(fault: PreparedFault): RevertDescription {
 }
 
 const running = (args: Record<string, unknown>) => processAgent.probes.running!.run(args, context());
+
+describe("schemas", () => {
+  const ajv = new Ajv2020({ strict: true, allErrors: true });
+
+  it("require exactly one way to name the process", () => {
+    const validate = ajv.compile(processAgent.probes.running!.args);
+    expect(validate({ port: 8080 })).toBe(true);
+    expect(validate({ name: "payments", all: true })).toBe(true);
+    expect(validate({})).toBe(false);
+    expect(validate({ pid: 1, port: 8080 })).toBe(false);
+    expect(validate({ pid: 1, command: "x" })).toBe(false);
+    expect(validate({ pid: 1, start: "node server.js" })).toBe(false);
+  });
+
+  it("require start for restart only", () => {
+    const restart = ajv.compile(processAgent.actions.restart!.target!);
+    expect(restart({ pid: 1, start: ["node", "server.js"] })).toBe(true);
+    expect(restart({ pid: 1 })).toBe(false);
+    expect(ajv.compile(processAgent.actions.kill!.target!)({ pid: 1 })).toBe(true);
+    expect(ajv.compile(processAgent.actions.kill!.args)({ signal: "SIGUSR1" })).toBe(true);
+    expect(ajv.compile(processAgent.actions.kill!.args)({ signal: "sigterm" })).toBe(false);
+  });
+});
 
 describe("targets", () => {
   it("find a process by pid", async () => {
@@ -198,7 +232,11 @@ describe("suspend", () => {
     // prepare touches nothing
     expect((await readStat(pid))?.state).not.toBe("T");
     const revert = fromLedger(fault);
-    expect(revert).toMatchObject({ agent: "process", kind: "resume", description: `resume pid ${pid} (node)` });
+    expect(revert).toMatchObject({
+      agent: "process",
+      kind: "resume",
+      description: `resume pid ${pid} (node)`,
+    });
     const startTime = (await readStat(pid))?.startTime;
     expect(revert.data.processes).toEqual([{ pid, startTime, comm: "node" }]);
 
@@ -310,7 +348,12 @@ describe("restart", () => {
     const target = { name: mark, start: [process.execPath, "-e", IDLE, mark] };
     const fault = await prepare("restart", target);
     expect(fault.revert).toBeUndefined();
-    const output = (await fault.apply()) as { pid: number; signalled: number[]; killed: number[]; log: string };
+    const output = (await fault.apply()) as {
+      pid: number;
+      signalled: number[];
+      killed: number[];
+      log: string;
+    };
     started.add(output.pid);
     leftovers.add(output.log);
     expect(output.signalled).toEqual([pid]);
@@ -325,9 +368,13 @@ describe("restart", () => {
 
   it("kills a process that ignores the signal once grace is over", async () => {
     const { child, pid, mark } = await spawnNode(IGNORES_TERM);
-    // Let the child install its SIGTERM handler before it is signalled.
-    await sleep(300);
-    const fault = await prepare("restart", { pid, start: [process.execPath, "-e", IDLE, mark] }, { grace: "200ms" });
+    // The child prints once its SIGTERM handler is installed; signalling earlier would kill it outright.
+    await once(child.stdout!, "data");
+    const fault = await prepare(
+      "restart",
+      { pid, start: [process.execPath, "-e", IDLE, mark] },
+      { grace: "200ms" },
+    );
     const output = (await fault.apply()) as { pid: number; killed: number[]; log: string };
     started.add(output.pid);
     leftovers.add(output.log);

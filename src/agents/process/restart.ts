@@ -68,7 +68,7 @@ async function startDetached(target: ProcessTarget, argv: string[]): Promise<{ p
 export const restartAction: ActionDefinition = {
   name: "restart",
   description: "stop the matching processes (signal, SIGKILL after grace) and start target.start once",
-  target: { allOf: [targetSchema, { required: ["start"] }] },
+  target: { allOf: [targetSchema, { type: "object", required: ["start"], properties: { start: true } }] },
   args: {
     type: "object",
     additionalProperties: false,

@@ -28,11 +28,12 @@ export const runningProbe: ProbeDefinition = {
     return { value, fields: { count: processes.length, pids, states }, summary };
   },
   check(args) {
+    if (typeof args.name !== "string") return [];
     try {
-      readTarget(args);
+      new RegExp(args.name);
       return [];
     } catch (err) {
-      return [{ path: ["name"], message: (err as Error).message }];
+      return [{ path: ["name"], message: `not a valid regex: ${(err as Error).message}` }];
     }
   },
 };

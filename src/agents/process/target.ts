@@ -30,7 +30,8 @@ export const targetSchema: JsonSchema = {
     },
     all: { type: "boolean", default: false, description: "act on every match when several processes match" },
   },
-  oneOf: [{ required: ["pid-file"] }, { required: ["name"] }, { required: ["port"] }, { required: ["pid"] }],
+  // `properties: { k: true }` repeats the key so that Ajv's strict mode sees the required key defined.
+  oneOf: ["pid-file", "name", "port", "pid"].map((k) => ({ required: [k], properties: { [k]: true } })),
 };
 
 export interface ProcessTarget {
@@ -135,13 +136,9 @@ export async function findProcesses(target: ProcessTarget): Promise<ProcStat[]> 
   }
   const pattern = nameRegex(target.name ?? "");
   const excluded = await selfAndAncestors();
-  const matched: number[] = [];
-  for (const pid of await listPids()) {
-    if (excluded.has(pid)) continue;
-    const cmdline = await readCmdline(pid);
-    if (cmdline && pattern.test(cmdline)) matched.push(pid);
-  }
-  return live(matched);
+  const candidates = (await listPids()).filter((pid) => !excluded.has(pid));
+  const cmdlines = await Promise.all(candidates.map(readCmdline));
+  return live(candidates.filter((_, i) => cmdlines[i] && pattern.test(cmdlines[i])));
 }
 
 function list(processes: ProcStat[]): string {
