@@ -16,7 +16,11 @@ interface ReportArgs {
  */
 export async function runReport(args: ReportArgs): Promise<{ format: string; path: string }[]> {
   const journal = await readJournal(args.journal);
-  return writeReports(journal, args.out ?? dirname(args.journal), args.format?.length ? args.format : REPORT_FORMATS);
+  return writeReports(
+    journal,
+    args.out ?? dirname(args.journal),
+    args.format?.length ? args.format : REPORT_FORMATS,
+  );
 }
 
 /** `chaos report JOURNAL [--out DIR] [--format markdown|junit|html ...]` */

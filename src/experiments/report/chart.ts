@@ -1,7 +1,7 @@
 import type { ProbeRecord } from "../journal.js";
 import { escapeXml } from "./escape.js";
 import { linear, niceDomain, offsetLabel, timeTicks } from "./scale.js";
-import { formatNumber, formatValue, numbersOf } from "./values.js";
+import { extentOf, formatNumber, formatValue, numbersOf } from "./values.js";
 
 /** A shaded span of time: a fault from applied to reverted (`to` absent: never reverted). */
 export interface TimeWindow {
@@ -26,6 +26,8 @@ export interface ChartInput {
   windows: TimeWindow[];
   markers: TimeMarker[];
   tolerance?: string;
+  /** How the tolerance's bounds are labelled: "tolerance" for the hypothesis, "stop when" for a stop condition. */
+  boundLabel?: string;
 }
 
 export const COLORS = {
@@ -136,13 +138,8 @@ export function renderChart(input: ChartInput): string {
   const height = bottom + 34;
 
   const values = [...numeric.flatMap((p) => p.nums), ...thresholds.flatMap((t) => [t.lo, t.hi ?? t.lo])];
-  const extent = values.length
-    ? niceDomain(
-        values.reduce((a, b) => (b < a ? b : a)),
-        values.reduce((a, b) => (b > a ? b : a)),
-        4,
-      )
-    : undefined;
+  const bounds = extentOf(values);
+  const extent = bounds ? niceDomain(bounds.min, bounds.max, 4) : undefined;
   const y = extent ? linear(extent.lo, extent.hi, top + PLOT_H, top, extent.ticks) : undefined;
 
   const out: string[] = [];
@@ -221,19 +218,23 @@ export function renderChart(input: ChartInput): string {
         );
       }
       out.push(
-        `<text x="${W - RIGHT - 4}" y="${ya - 4}" font-size="10" text-anchor="end" fill="${COLORS.threshold}">${escapeXml(`tolerance ${th.label}`)}</text>`,
+        // Below the line when it runs along the top edge, where the fault labels are.
+        `<text x="${W - RIGHT - 4}" y="${ya - top < 14 ? ya + 12 : ya - 4}" font-size="10" text-anchor="end" fill="${COLORS.threshold}">${escapeXml(`${input.boundLabel ?? "tolerance"} ${th.label}`)}</text>`,
       );
     }
   }
 
   // The series line joins consecutive numeric samples; a sample without a value breaks it.
   if (y) {
+    // The line also breaks between phases: before, during and after are separate stretches of time.
     const segments: string[][] = [[]];
     const sorted = [...points].sort((a, b) => a.t - b.t);
+    let phase = sorted[0]?.r.phase;
     for (const p of sorted) {
       const first = isNumeric.has(p) ? p.nums[0] : undefined;
-      if (first === undefined) segments.push([]);
-      else segments[segments.length - 1]?.push(`${f1(x(p.t))},${f1(y(first))}`);
+      if (first === undefined || p.r.phase !== phase) segments.push([]);
+      phase = p.r.phase;
+      if (first !== undefined) segments[segments.length - 1]?.push(`${f1(x(p.t))},${f1(y(first))}`);
     }
     for (const s of segments)
       if (s.length > 1)

@@ -21,11 +21,11 @@ h3{font-size:15px;margin:0 0 2px}
 .badge{display:inline-block;color:#fff;font-weight:700;padding:3px 10px;border-radius:4px;letter-spacing:.03em}
 .meta{color:#4b5563;font-size:13px}.meta code{font-size:12px}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:6px;padding:12px 14px;margin:12px 0}
-.sub{color:#4b5563;font-size:12.5px;margin-bottom:6px;overflow-wrap:anywhere}
+.sub{color:#4b5563;font-size:12.5px;margin-bottom:6px;overflow-wrap:break-word}
 table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
-th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f1f5f9}
-.ok{color:${COLORS.ok};font-weight:600}.bad{color:${COLORS.fail};font-weight:600}.dim{color:#6b7280}
+th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f1f5f9;white-space:nowrap}td.n{white-space:nowrap}
+.ok{color:${COLORS.ok};font-weight:600}.bad{color:${COLORS.fail};font-weight:600}.dim{color:#6b7280}.warn{color:#b45309;font-weight:600}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12px;color:#374151;margin:8px 0}
 .legend svg{vertical-align:middle;margin-right:4px}
 ul.reasons{margin:6px 0 0;padding-left:20px}
@@ -38,11 +38,20 @@ function legend(): string {
     item(`<circle r="4" fill="${COLORS.ok}"/>`, "within tolerance"),
     item(`<circle r="4.5" fill="${COLORS.fail}"/>`, "outside tolerance"),
     item(`<path d="M-4,-4L4,4M-4,4L4,-4" stroke="${COLORS.fail}" stroke-width="2.2"/>`, "probe error"),
-    item(`<rect x="-4" y="-4" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8"/>`, "empty result"),
+    item(
+      `<rect x="-4" y="-4" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8"/>`,
+      "empty result",
+    ),
     item(`<path d="M0,-5L5,4L-5,4Z" fill="#fff" stroke="${COLORS.nan}" stroke-width="1.8"/>`, "NaN"),
     item(`<circle r="4" fill="#fff" stroke="${COLORS.fail}" stroke-width="1.8"/>`, "non-numeric value"),
-    item(`<rect x="-6" y="-6" width="12" height="12" fill="${COLORS.fault}" fill-opacity="0.3"/>`, "fault window"),
-    item(`<line x1="-6" y1="0" x2="6" y2="0" stroke="${COLORS.threshold}" stroke-dasharray="3 2" stroke-width="1.5"/>`, "tolerance"),
+    item(
+      `<rect x="-6" y="-6" width="12" height="12" fill="${COLORS.fault}" fill-opacity="0.3"/>`,
+      "fault window",
+    ),
+    item(
+      `<line x1="-6" y1="0" x2="6" y2="0" stroke="${COLORS.threshold}" stroke-dasharray="3 2" stroke-width="1.5"/>`,
+      "tolerance",
+    ),
   ].join("")}</div>`;
 }
 
@@ -51,9 +60,12 @@ function timeDomain(j: Journal): [number, number] {
     j.start,
     j.end,
     ...j.faults.flatMap((f) => [f.appliedAt, f.revertedAt ?? ""]),
-    ...[...j.steadyState.before, ...j.steadyState.during, ...j.steadyState.after, ...j.stopConditions].flatMap(
-      (r) => [r.start, r.end],
-    ),
+    ...[
+      ...j.steadyState.before,
+      ...j.steadyState.during,
+      ...j.steadyState.after,
+      ...j.stopConditions,
+    ].flatMap((r) => [r.start, r.end]),
   ]
     .map((t) => Date.parse(t))
     .filter((t) => !Number.isNaN(t));
@@ -65,6 +77,7 @@ function markers(j: Journal): TimeMarker[] {
   const out: TimeMarker[] = [];
   const methodStart = j.method.map((a) => Date.parse(a.start)).filter((t) => !Number.isNaN(t));
   if (methodStart.length) out.push({ label: "method", at: methodStart.reduce((a, b) => Math.min(a, b)) });
+  if (j.aborted) out.push({ label: "aborted", at: Date.parse(j.aborted.at) });
   const after = j.steadyState.after[0];
   if (after) out.push({ label: "after", at: Date.parse(after.start) });
   return out;
@@ -85,16 +98,29 @@ function verdictWord(r: ProbeRecord | undefined): string {
     : `<span class="bad">${esc(r.outcome)}</span> (${esc(formatValue(r.value, 40))}): ${esc(r.reason)}`;
 }
 
-function probeCard(j: Journal, name: string, records: ProbeRecord[], id: string, kind: "steady" | "stop"): string {
+function probeCard(
+  j: Journal,
+  name: string,
+  records: ProbeRecord[],
+  id: string,
+  kind: "steady" | "stop",
+): string {
   const first = records[0];
   const s = statsOf(records);
-  const range = s.min === undefined ? "" : `, values ${esc(formatNumber(s.min))} to ${esc(formatNumber(s.max ?? s.min))}`;
+  const range =
+    s.min === undefined || s.max === undefined
+      ? ""
+      : s.min === s.max
+        ? `, value ${esc(formatNumber(s.min))}`
+        : `, values ${esc(formatNumber(s.min))} to ${esc(formatNumber(s.max))}`;
   let sub: string;
   if (kind === "steady") {
     const during = statsOf(j.steadyState.during.filter((r) => r.probe === name));
     sub = [
       `before: ${verdictWord(lastOf(j.steadyState.before, name).last)}`,
-      `during: ${during.samples} samples, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`,
+      during.samples
+        ? `during: ${during.samples} samples, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`
+        : `during: <span class="dim">no samples</span>`,
       `after: ${verdictWord(lastOf(j.steadyState.after, name).last)}`,
     ].join("<br>");
   } else {
@@ -109,16 +135,26 @@ function probeCard(j: Journal, name: string, records: ProbeRecord[], id: string,
     windows: windows(j),
     markers: markers(j),
     tolerance: first?.tolerance,
+    boundLabel: kind === "stop" ? "stop when" : "tolerance",
   });
-  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · tolerance <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} measurements${range}</div><div class="sub">${sub}</div>${chart}</section>`;
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} measurements${range}</div><div class="sub">${sub}</div>${chart}</section>`;
 }
 
-function table(header: string[], rows: string[][]): string {
+/** Clock time of a timestamp (the date is in the page header); the full timestamp shows on hover. */
+function clock(iso: string): string {
+  const m = /T(\d\d:\d\d:\d\d(?:\.\d+)?)/.exec(iso);
+  return `<span title="${esc(iso)}">${esc(m?.[1] ?? iso)}</span>`;
+}
+
+/** `wide` columns hold free text and may wrap; the others (times, statuses) stay on one line. */
+function table(header: string[], rows: string[][], wide: number[]): string {
   const head = `<tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
-  return `<table>${head}${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("")}</table>`;
+  const td = (c: string, i: number) => (wide.includes(i) ? `<td>${c}</td>` : `<td class="n">${c}</td>`);
+  return `<table>${head}${rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</table>`;
 }
 
-const statusCell = (status: string, good: boolean) => `<span class="${good ? "ok" : "bad"}">${esc(status)}</span>`;
+const STATUS_CLASS: Record<string, string> = { succeeded: "ok", skipped: "dim", aborted: "warn" };
+const statusCell = (status: string) => `<span class="${STATUS_CLASS[status] ?? "bad"}">${esc(status)}</span>`;
 
 function sections(j: Journal): string[] {
   const out: string[] = [];
@@ -128,13 +164,32 @@ function sections(j: Journal): string[] {
   const probes = steadyProbes(j);
   if (!probes.length) out.push(`<p class="dim">No steady-state probes.</p>`);
   probes.forEach((p, i) => {
-    out.push(probeCard(j, p, all.filter((r) => r.probe === p), `probe${i}`, "steady"));
+    out.push(
+      probeCard(
+        j,
+        p,
+        all.filter((r) => r.probe === p),
+        `probe${i}`,
+        "steady",
+      ),
+    );
   });
   if (j.stopConditions.length) {
     const met = triggeredStops(j).length;
-    out.push("<h2>Stop conditions</h2>", `<p>${met ? `<span class="bad">Triggered ${met} time${met === 1 ? "" : "s"}.</span>` : "None triggered."}</p>`);
+    out.push(
+      "<h2>Stop conditions</h2>",
+      `<p>${met ? `<span class="bad">Triggered ${met} time${met === 1 ? "" : "s"}.</span>` : "None triggered."}</p>`,
+    );
     namesOf(j.stopConditions).forEach((c, i) => {
-      out.push(probeCard(j, c, j.stopConditions.filter((r) => r.probe === c), `stop${i}`, "stop"));
+      out.push(
+        probeCard(
+          j,
+          c,
+          j.stopConditions.filter((r) => r.probe === c),
+          `stop${i}`,
+          "stop",
+        ),
+      );
     });
   }
   if (j.faults.length) {
@@ -147,11 +202,12 @@ function sections(j: Journal): string[] {
           return [
             esc(f.description),
             esc(f.step),
-            esc(f.appliedAt),
-            f.revertedAt ? esc(f.revertedAt) : `<span class="bad">not reverted</span>`,
+            clock(f.appliedAt),
+            f.revertedAt ? clock(f.revertedAt) : `<span class="bad">not reverted</span>`,
             Number.isNaN(ms) ? "" : esc(formatDuration(ms)),
           ];
         }),
+        [0, 1],
       ),
     );
   }
@@ -163,11 +219,12 @@ function sections(j: Journal): string[] {
         j.method.map((a) => [
           esc(a.name),
           esc(a.kind + (a.background ? " (background)" : "")),
-          statusCell(a.status, a.status === "succeeded" || a.status === "skipped"),
-          esc(a.start),
+          statusCell(a.status),
+          clock(a.start),
           esc(formatDuration(a.durationMs)),
           esc(a.error ?? ""),
         ]),
+        [0, 5],
       ),
     );
   }
@@ -179,11 +236,12 @@ function sections(j: Journal): string[] {
         j.rollbacks.map((r) => [
           esc(r.description),
           esc(r.source),
-          statusCell(r.status, r.status === "succeeded"),
-          esc(r.start),
+          statusCell(r.status),
+          clock(r.start),
           esc(formatDuration(r.durationMs)),
           esc(r.error ?? ""),
         ]),
+        [0, 5],
       ),
     );
   }
@@ -200,7 +258,9 @@ export function renderHtml(j: Journal): string {
   const reasons = j.reasons.length
     ? `<ul class="reasons">${j.reasons.map((r) => `<li>${esc(r)}</li>`).join("")}</ul>`
     : "";
-  const aborted = j.aborted ? `<p><strong>Aborted</strong> at ${esc(j.aborted.at)}: ${esc(j.aborted.reason)}</p>` : "";
+  const aborted = j.aborted
+    ? `<p><strong>Aborted</strong> at ${esc(j.aborted.at)}: ${esc(j.aborted.reason)}</p>`
+    : "";
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -3,9 +3,12 @@ import type { Journal, ProbeRecord } from "../journal.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
 import { formatNumber, formatValue } from "./values.js";
 
-/** Text safe in Markdown and in the HTML GitHub allows in it: no tags, no line breaks. */
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
+
+/** Text safe in Markdown and in the HTML GitHub allows in it: no tags, no line breaks, no control characters. */
 function text(s: string): string {
   return s
+    .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
@@ -15,6 +18,7 @@ function text(s: string): string {
 /** A table cell: also no `|`, which would split the cell, and line breaks kept as <br>. */
 function cell(s: string): string {
   return s
+    .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
@@ -38,7 +42,7 @@ function time(iso: string): string {
 function probeRow(probe: string, phase: string, records: ProbeRecord[]): string[] | undefined {
   const { last, attempts } = lastOf(records, probe);
   if (!last) return undefined;
-  const outcome = `${last.ok ? "PASS" : "FAIL"} (${last.outcome})${attempts > 1 ? ` after ${attempts} checks` : ""}`;
+  const outcome = `${last.ok ? "PASS" : last.outcome.toUpperCase()}${attempts > 1 ? ` after ${attempts} checks` : ""}`;
   return [probe, phase, outcome, formatValue(last.value), last.tolerance ?? "", last.reason];
 }
 

@@ -1,5 +1,5 @@
 import type { Journal, ProbeRecord, RunStatus } from "../journal.js";
-import { numbersOf } from "./values.js";
+import { extentOf, numbersOf } from "./values.js";
 
 /** The verdict in words, the same in every report format. */
 export const STATUS_LABEL: Record<RunStatus, string> = {
@@ -38,14 +38,13 @@ export interface SeriesStats {
 
 /** Counts and numeric extent of one probe's samples. */
 export function statsOf(records: ProbeRecord[]): SeriesStats {
-  const numbers = records.flatMap((r) => numbersOf(r.value));
+  const extent = extentOf(records.flatMap((r) => numbersOf(r.value)));
   const failed = records.filter((r) => !r.ok);
   return {
     samples: records.length,
     failures: failed.length,
-    // reduce, not Math.min(...): a long series would overflow the argument list
-    min: numbers.length ? numbers.reduce((a, b) => (b < a ? b : a)) : undefined,
-    max: numbers.length ? numbers.reduce((a, b) => (b > a ? b : a)) : undefined,
+    min: extent?.min,
+    max: extent?.max,
     firstFailure: failed[0],
   };
 }

@@ -33,3 +33,15 @@ export function formatNumber(n: number): string {
   if (abs >= 1e6 || abs < 1e-3) return n.toExponential(2);
   return String(Number(n.toPrecision(4)));
 }
+
+/** Smallest and largest of a list, without spreading it into Math.min (a long series would overflow). */
+export function extentOf(numbers: number[]): { min: number; max: number } | undefined {
+  if (!numbers.length) return undefined;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const n of numbers) {
+    min = Math.min(min, n);
+    max = Math.max(max, n);
+  }
+  return { min, max };
+}

@@ -1,0 +1,86 @@
+import { describe, expect, test } from "vitest";
+import { renderHtml } from "./html.js";
+import {
+  abortedJournal,
+  deviatedJournal,
+  errorJournal,
+  heldJournal,
+  notSteadyJournal,
+} from "./journals.fixture.js";
+import { all, parseXml, type XmlElement } from "./xml-reader.fixture.js";
+
+function charts(html: string): XmlElement[] {
+  return [...html.matchAll(/<svg xmlns[\s\S]*?<\/svg>/g)].map((m) => parseXml(m[0]));
+}
+
+function descendants(el: XmlElement): XmlElement[] {
+  return el.children.flatMap((c) => [c, ...descendants(c)]);
+}
+const withClass = (svg: XmlElement, cls: string) => descendants(svg).filter((e) => e.attrs.class === cls);
+
+describe("the HTML report", () => {
+  test("draws one well-formed SVG chart per steady-state probe and stop condition", () => {
+    expect(charts(renderHtml(heldJournal()))).toHaveLength(3); // error rate, checkout answers, p99 stop condition
+    expect(charts(renderHtml(deviatedJournal()))).toHaveLength(2);
+    expect(charts(renderHtml(abortedJournal()))).toHaveLength(2);
+    expect(charts(renderHtml(notSteadyJournal()))).toHaveLength(1);
+  });
+
+  test("shades each fault window from applied to reverted, on the run's time axis", () => {
+    const [errorRate] = charts(renderHtml(deviatedJournal()));
+    const faults = withClass(errorRate as XmlElement, "fault");
+    expect(faults).toHaveLength(2);
+    // 40s run drawn over x = 64..864: 4.1s → 146, 20.9s wide → 418
+    expect(Number(faults[0]?.attrs.x)).toBeCloseTo(146, 0);
+    expect(Number(faults[0]?.attrs.width)).toBeCloseTo(418, 0);
+    const labels = all(errorRate as XmlElement, "text").map((t) => t.text);
+    expect(labels).toContain("timeout on postgres");
+    expect(labels.some((l) => l.startsWith("latency 500ms | <script>"))).toBe(true);
+  });
+
+  test("a fault that was never reverted is hatched to the end of the run and says so", () => {
+    const [chart] = charts(renderHtml(errorJournal()));
+    const [fault] = withClass(chart as XmlElement, "fault");
+    expect(fault?.attrs.fill).toMatch(/^url\(#probe0-hatch\)$/);
+    expect(Number(fault?.attrs.x) + Number(fault?.attrs.width)).toBeCloseTo(864, 0);
+    expect(all(chart as XmlElement, "text").map((t) => t.text)).toContain(
+      "latency 500ms on payments (not reverted)",
+    );
+  });
+
+  test("colours points by ok and fail and draws NaN, empty, error and non-numeric samples apart", () => {
+    const [errorRate, checkout] = charts(renderHtml(deviatedJournal())) as [XmlElement, XmlElement];
+    // before 0.01, during 0.01 0.02 0.04 "0.02", after 0.01 → ok; during 0.09 0.31, after 0.2 → fail
+    expect(withClass(errorRate, "pt-ok")).toHaveLength(6);
+    expect(withClass(errorRate, "pt-fail")).toHaveLength(3);
+    expect(withClass(errorRate, "pt-nan")).toHaveLength(1);
+    expect(withClass(errorRate, "pt-empty")).toHaveLength(1);
+    expect(withClass(errorRate, "pt-error")).toHaveLength(1);
+    expect(withClass(errorRate, "pt-other")).toHaveLength(1); // "Infinity"
+    expect(withClass(errorRate, "tolerance")).toHaveLength(1);
+    // 200, 503, true (as 1), 200 on the chart; the HTML string in the no-value lane
+    expect(withClass(checkout, "pt-ok").length + withClass(checkout, "pt-fail").length).toBe(4);
+    expect(withClass(checkout, "pt-other")).toHaveLength(1);
+    const tips = descendants(checkout)
+      .filter((e) => e.name === "title")
+      .map((t) => t.text);
+    expect(tips.some((t) => t.includes("value: <b>teapot</b>"))).toBe(true);
+  });
+
+  test("is self-contained and escapes every piece of journal text", () => {
+    const html = renderHtml(deviatedJournal());
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<link|\ssrc=|href="http|url\((?!#)/i);
+    expect(html).toContain(
+      "<h1>Chaos experiment: errors &lt;script&gt;alert(1)&lt;/script&gt; | &amp; ]]&gt;</h1>",
+    );
+    expect(html).not.toMatch(/[\x00-\x08]/);
+    expect(html).toMatch(/<span class="badge"[^>]*>DEVIATED<\/span> exit code 1/);
+  });
+
+  test("marks where the run was aborted and where the after phase began", () => {
+    const [chart] = charts(renderHtml(abortedJournal()));
+    const texts = all(chart as XmlElement, "text").map((t) => t.text);
+    expect(texts).toEqual(expect.arrayContaining(["method", "aborted", "after"]));
+  });
+});
