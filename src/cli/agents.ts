@@ -21,9 +21,11 @@ function describeSchema(schema: JsonSchema | undefined, indent: string): string[
           : "any");
     return `${indent}${name}${required.has(name) ? "" : "?"}: ${Array.isArray(type) ? type.join("|") : type}${s.description ? dim(` — ${s.description}`) : ""}`;
   });
-  for (const alt of ((schema?.oneOf ?? schema?.anyOf) as JsonSchema[] | undefined) ?? []) {
-    lines.push(`${indent}${dim("or:")} ${Object.keys((alt.properties ?? {}) as object).join(", ")}`);
-  }
+  const alternatives = ((schema?.oneOf ?? schema?.anyOf) as JsonSchema[] | undefined) ?? [];
+  const choices = alternatives
+    .map((alt) => ((alt.required as string[] | undefined) ?? []).join(" + "))
+    .filter(Boolean);
+  if (choices.length) lines.push(`${indent.replace(/\.$/, "")}: exactly one of ${choices.join(" | ")}`);
   return lines;
 }
 

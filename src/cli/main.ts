@@ -10,6 +10,14 @@ import { rollbackCommand } from "./rollback.js";
 import { runCommand } from "./run.js";
 import { validateCommand } from "./validate.js";
 
+// A closed pipe (`chaos agents | head`) is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 await yargs(hideBin(process.argv))
   .scriptName("chaos")
   .usage("$0 <command> [options]\n\nChaos experiments with honest verdicts and faults that always roll back.")

@@ -1,0 +1,60 @@
+import type { CommandModule } from "yargs";
+import { loadProxyConfig } from "../proxy/config.js";
+import { startToxiproxyServer } from "../proxy/server.js";
+import { exitWith, type GlobalArgs } from "./context.js";
+import { createLogger } from "./logger.js";
+
+interface Args extends GlobalArgs {
+  host: string;
+  port: number;
+  config?: string;
+  metrics: boolean;
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve(signal);
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+}
+
+export const proxyCommand: CommandModule<GlobalArgs, Args> = {
+  command: "proxy",
+  describe: "run the embedded Toxiproxy-compatible proxy (same HTTP API) until SIGINT/SIGTERM",
+  builder: (y) =>
+    y
+      .option("host", { type: "string", default: "127.0.0.1", describe: "address of the HTTP API" })
+      .option("port", { type: "number", default: 8474, describe: "port of the HTTP API (0 = any free port)" })
+      .option("config", {
+        type: "string",
+        describe: "JSON file with an array of proxies to create at start, as Toxiproxy's -config",
+      })
+      .option("metrics", {
+        type: "boolean",
+        default: false,
+        describe: "serve Prometheus metrics on GET /metrics",
+      }) as never,
+  handler: (args) =>
+    exitWith(async () => {
+      const log = createLogger(args["log-level"], args["log-format"] ?? "json");
+      const proxies = args.config ? await loadProxyConfig(args.config) : [];
+      const stopped = untilSignal();
+      const server = await startToxiproxyServer({
+        host: args.host,
+        port: args.port,
+        proxies,
+        metrics: args.metrics,
+        logger: log,
+      });
+      const signal = await stopped;
+      log.info({ signal }, "shutting down");
+      await server.close();
+      return 0;
+    }),
+};
