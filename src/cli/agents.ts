@@ -7,6 +7,11 @@ interface Args extends GlobalArgs {
   json: boolean;
 }
 
+function enumText(values: unknown[]): string {
+  const shown = values.slice(0, 6).map((v) => JSON.stringify(v));
+  return values.length > 6 ? `${shown.join("|")}|… (${values.length} names)` : shown.join("|");
+}
+
 /** One line per property of an object schema: `name: type — description`. */
 function describeSchema(schema: JsonSchema | undefined, indent: string): string[] {
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
@@ -14,11 +19,7 @@ function describeSchema(schema: JsonSchema | undefined, indent: string): string[
   const lines = Object.entries(props).map(([name, s]) => {
     const type =
       s.type ??
-      (s.enum
-        ? (s.enum as unknown[]).map((v) => JSON.stringify(v)).join("|")
-        : s.oneOf || s.anyOf
-          ? "one of several forms"
-          : "any");
+      (s.enum ? enumText(s.enum as unknown[]) : s.oneOf || s.anyOf ? "one of several forms" : "any");
     return `${indent}${name}${required.has(name) ? "" : "?"}: ${Array.isArray(type) ? type.join("|") : type}${s.description ? dim(` — ${s.description}`) : ""}`;
   });
   const alternatives = ((schema?.oneOf ?? schema?.anyOf) as JsonSchema[] | undefined) ?? [];
