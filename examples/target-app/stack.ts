@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Logger, pino } from "pino";
-import { type ProxyConfig, startToxiproxyServer } from "./dev-proxy.js";
+import { type ProxyConfig, startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 import { freePorts } from "./lib/free-ports.js";
-import { fragileList, parseFragile, type Practice } from "./lib/practices.js";
+import { fragileList, type Practice, parseFragile } from "./lib/practices.js";
 import { waitForHealthy } from "./lib/wait.js";
 import { Supervisor } from "./supervisor.js";
 
@@ -38,7 +38,7 @@ export interface StackOptions {
 export interface Stack {
   /** Each service's own address (not through a proxy). */
   urls: Record<ServiceName, string>;
-  /** host:port of every /metrics endpoint, for Prometheus. */
+  /** host:port of every /metrics endpoint, for Prometheus: the five services, then the Toxiproxy API. */
   metricsTargets: string[];
   /** The embedded Toxiproxy's HTTP API. */
   toxiproxyUrl: string;
@@ -90,7 +90,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   }));
 
   const supervisor = new Supervisor({ runDir, log });
-  let toxiproxy: Awaited<ReturnType<typeof startToxiproxyServer>> | undefined;
+  let toxiproxy: ToxiproxyServer | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
@@ -106,6 +106,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       host: HOST,
       port: ports.toxiproxy,
       proxies: proxies.map(({ name, listen, upstream, enabled }) => ({ name, listen, upstream, enabled })),
+      metrics: true,
       logger: log,
     });
     const baseEnv = childEnv(fragile);
@@ -121,7 +122,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         env: { ...baseEnv, PORT: String(ports[name]), ...upstreamEnv(name) },
       });
     }
-    // Healthy through the proxies: each /healthz travels the same path as the traffic.
+    // Healthy first on their own ports, then through the proxies: the path the traffic takes.
+    await waitForHealthy(
+      (["web", "orders", "payments", "gateway"] as const).map((name) => `${urls[name]}/healthz`),
+      READY_TIMEOUT_MS,
+    );
     await waitForHealthy(
       [urls.web, ...proxies.map((p) => `http://${p.listen}`)].map((base) => `${base}/healthz`),
       READY_TIMEOUT_MS,
@@ -137,7 +142,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         // Without load the generator still runs (its metrics stay scrapable) but sends nothing.
         RATE: String(load === false ? 1 : load.rate),
         ...(load === false ? { LOAD_DURATION_S: "0.001" } : {}),
-        ...(load !== false && load.durationS !== undefined ? { LOAD_DURATION_S: String(load.durationS) } : {}),
+        ...(load !== false && load.durationS !== undefined
+          ? { LOAD_DURATION_S: String(load.durationS) }
+          : {}),
       },
     });
     await waitForHealthy([`${urls.loadgen}/healthz`], READY_TIMEOUT_MS);
@@ -149,7 +156,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   log.info({ urls, toxiproxy: toxiproxy.url, fragile, runDir }, "stack ready");
   return {
     urls,
-    metricsTargets: SERVICE_NAMES.map((name) => `${HOST}:${ports[name]}`),
+    metricsTargets: [...SERVICE_NAMES.map((name) => `${HOST}:${ports[name]}`), `${HOST}:${toxiproxy.port}`],
     toxiproxyUrl: toxiproxy.url,
     proxies,
     pidFiles: Object.fromEntries(SERVICE_NAMES.map((name) => [name, supervisor.pidFile(name)])) as Record<
@@ -166,7 +173,8 @@ type Ports = Record<ServiceName | "toxiproxy", number> & { proxies: number[] };
 
 async function allocatePorts(basePort: number | undefined): Promise<Ports> {
   const picked = basePort === undefined ? await freePorts(9) : undefined;
-  const at = (offset: number, index: number) => (basePort !== undefined ? basePort + offset : picked![index]!);
+  const at = (offset: number, index: number) =>
+    basePort !== undefined ? basePort + offset : picked![index]!;
   return {
     web: at(0, 0),
     orders: at(1, 1),

@@ -106,7 +106,10 @@ export class Supervisor {
     const logFd = openSync(join(this.opts.runDir, "logs", `${spec.name}.log`), "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [spec.script], { env: spec.env, stdio: ["ignore", logFd, logFd, "ipc"] });
+      child = spawn(process.execPath, [spec.script], {
+        env: spec.env,
+        stdio: ["ignore", logFd, logFd, "ipc"],
+      });
     } finally {
       closeSync(logFd);
     }
@@ -127,7 +130,12 @@ export class Supervisor {
     this.opts.log.info({ service: spec.name, pid: child.pid }, "service started");
   }
 
-  private onExit(entry: Entry, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onExit(
+    entry: Entry,
+    child: ChildProcess,
+    code: number | null,
+    signal: NodeJS.Signals | null,
+  ): void {
     if (entry.child !== child || this.stopping) return;
     const lived = Date.now() - entry.startedAt;
     entry.crashes = lived >= HEALTHY_AFTER_MS ? 0 : entry.crashes + 1;

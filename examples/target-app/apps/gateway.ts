@@ -65,7 +65,12 @@ export async function startGateway(config: GatewayConfig): Promise<Server> {
         await new Promise((resolve) => setTimeout(resolve, processingMs));
         if (key !== undefined && store.has(key)) duplicates.inc();
         charges.inc();
-        const charge = chargeObject(input.amount, String(input.currency ?? "eur"), String(input.orderId ?? ""), key);
+        const charge = chargeObject(
+          input.amount,
+          String(input.currency ?? "eur"),
+          String(input.orderId ?? ""),
+          key,
+        );
         if (key !== undefined) store.remember(key, JSON.stringify(charge));
         return { status: 201, body: charge };
       },
@@ -97,7 +102,13 @@ export function chargeObject(amount: number, currency: string, orderId: string, 
       name: "Ada Lovelace",
       email: "ada@example.com",
       phone: null,
-      address: { line1: "12 St James's Square", line2: null, city: "London", postal_code: "SW1Y 4JH", country: "GB" },
+      address: {
+        line1: "12 St James's Square",
+        line2: null,
+        city: "London",
+        postal_code: "SW1Y 4JH",
+        country: "GB",
+      },
     },
     payment_method: `pm_${id.slice(3, 27)}`,
     payment_method_details: {

@@ -63,7 +63,11 @@ export async function startLoadgen(config: LoadgenConfig): Promise<Loadgen> {
     inFlight++;
     inFlightGauge.set(inFlight);
     const stopTimer = duration.startTimer();
-    request(`${config.targetUrl}/checkout`, { method: "POST", body: { amount: 4200 }, timeoutMs: config.timeoutMs })
+    request(`${config.targetUrl}/checkout`, {
+      method: "POST",
+      body: { amount: 4200 },
+      timeoutMs: config.timeoutMs,
+    })
       .then(
         (response) => (response.status >= 200 && response.status < 300 ? "ok" : "error"),
         () => "error" as const,
@@ -75,7 +79,13 @@ export async function startLoadgen(config: LoadgenConfig): Promise<Loadgen> {
         inFlightGauge.set(inFlight);
       });
   };
-  const server = await startServiceServer({ service, port: config.port, metrics, log: config.log, routes: {} });
+  const server = await startServiceServer({
+    service,
+    port: config.port,
+    metrics,
+    log: config.log,
+    routes: {},
+  });
   const timer = setInterval(fire, 1000 / config.rate);
   const stop = () => clearInterval(timer);
   if (config.durationMs !== undefined) setTimeout(stop, config.durationMs).unref();

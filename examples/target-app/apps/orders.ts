@@ -53,11 +53,15 @@ export async function startOrders(config: OrdersConfig): Promise<Server> {
             { orderId, amount },
             { "idempotency-key": `order-${orderId}` },
           );
-          if (response.status >= 400) return { status: 502, body: { orderId, error: `payments ${response.status}` } };
+          if (response.status >= 400)
+            return { status: 502, body: { orderId, error: `payments ${response.status}` } };
           return { status: 201, body: { orderId, amount, payment: response.json } };
         } catch (error) {
           config.log.warn({ err: String(error), orderId }, "payment failed");
-          return { status: error instanceof TimeoutError ? 504 : 502, body: { orderId, error: String(error) } };
+          return {
+            status: error instanceof TimeoutError ? 504 : 502,
+            body: { orderId, error: String(error) },
+          };
         }
       },
     },

@@ -45,8 +45,15 @@ export async function startPayments(config: PaymentsConfig): Promise<Server> {
       "POST /payments": async ({ headers, body }) => {
         const input = (body ?? {}) as { orderId?: unknown; amount?: unknown };
         const key = headers["idempotency-key"];
-        if (typeof input.orderId !== "string" || typeof input.amount !== "number" || typeof key !== "string") {
-          return { status: 400, body: { error: "orderId, amount and an Idempotency-Key header are required" } };
+        if (
+          typeof input.orderId !== "string" ||
+          typeof input.amount !== "number" ||
+          typeof key !== "string"
+        ) {
+          return {
+            status: 400,
+            body: { error: "orderId, amount and an Idempotency-Key header are required" },
+          };
         }
         try {
           const response = await gateway.post(
@@ -54,7 +61,8 @@ export async function startPayments(config: PaymentsConfig): Promise<Server> {
             { amount: input.amount, currency: "eur", orderId: input.orderId },
             { "idempotency-key": key },
           );
-          if (response.status >= 400) return { status: 402, body: { status: "declined", orderId: input.orderId } };
+          if (response.status >= 400)
+            return { status: 402, body: { status: "declined", orderId: input.orderId } };
           const chargeId = (response.json as { id?: string } | undefined)?.id;
           return { status: 201, body: { status: "paid", orderId: input.orderId, chargeId } };
         } catch (error) {

@@ -42,7 +42,8 @@ export class CircuitBreaker {
 
   /** The state now; an open breaker whose open period is over reads as half-open. Never throws. */
   get state(): BreakerState {
-    if (this.current === "open" && this.now() - this.openedAt >= this.opts.openMs) this.transition("half-open");
+    if (this.current === "open" && this.now() - this.openedAt >= this.opts.openMs)
+      this.transition("half-open");
     return this.current;
   }
 

@@ -6,7 +6,9 @@ export function envPort(name: string, env: NodeJS.ProcessEnv = process.env): num
   const raw = env[name];
   const port = Number(raw);
   if (raw === undefined || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`${name} must be a TCP port (1-65535), got ${raw === undefined ? "nothing" : `"${raw}"`}`);
+    throw new Error(
+      `${name} must be a TCP port (1-65535), got ${raw === undefined ? "nothing" : `"${raw}"`}`,
+    );
   }
   return port;
 }
@@ -31,6 +33,7 @@ export function envNumber(name: string, fallback: number, env: NodeJS.ProcessEnv
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got "${raw}"`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`);
   return value;
 }

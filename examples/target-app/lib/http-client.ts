@@ -74,7 +74,9 @@ export function request(url: string, opts: RequestOptions = {}): Promise<HttpRes
           return;
         }
         const text = Buffer.concat(chunks).toString("utf8");
-        settle(() => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parseJson(text) }));
+        settle(() =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: parseJson(text) }),
+        );
       });
     });
     if (opts.timeoutMs !== undefined) {

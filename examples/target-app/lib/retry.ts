@@ -42,7 +42,10 @@ export interface RetryOptions {
  * would end past the deadline.
  * @throws the last attempt's error when it gives up.
  */
-export async function withRetry<T>(attempt: (attemptNumber: number) => Promise<T>, opts: RetryOptions): Promise<T> {
+export async function withRetry<T>(
+  attempt: (attemptNumber: number) => Promise<T>,
+  opts: RetryOptions,
+): Promise<T> {
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? sleepFor;
   const now = opts.now ?? Date.now;

@@ -41,11 +41,20 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
     const handler = opts.routes[key];
     const route = handler || path === "/healthz" || path === "/metrics" ? path : "other";
     const stopTimer = metrics.httpDuration.startTimer({ service, route });
-    const send = (status: number, body: string, contentType: string, headers: Record<string, string> = {}) => {
+    const send = (
+      status: number,
+      body: string,
+      contentType: string,
+      headers: Record<string, string> = {},
+    ) => {
       metrics.httpRequests.inc({ service, route, code: String(status) });
       stopTimer();
       if (res.writableEnded || res.destroyed) return;
-      res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body), ...headers });
+      res.writeHead(status, {
+        "content-type": contentType,
+        "content-length": Buffer.byteLength(body),
+        ...headers,
+      });
       res.end(body);
     };
     const sendJson = (reply: JsonReply) =>

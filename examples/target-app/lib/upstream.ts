@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { BREAKER_STATE_VALUE, BreakerOpenError, CircuitBreaker } from "./breaker.js";
+import { BREAKER_STATE_VALUE, CircuitBreaker } from "./breaker.js";
 import { type HttpResponse, NetworkError, request, TimeoutError } from "./http-client.js";
 import type { ServiceMetrics } from "./metrics.js";
 import type { Practices } from "./practices.js";
@@ -98,9 +98,4 @@ export function createUpstream(opts: UpstreamOptions): Upstream {
       });
     },
   };
-}
-
-/** Whether an upstream failure came from the breaker refusing the call. Never throws. */
-export function isBreakerOpen(error: unknown): error is BreakerOpenError {
-  return error instanceof BreakerOpenError;
 }
