@@ -108,7 +108,9 @@ export interface ProbeDefinition {
   /** Throws ChaosError("agent") when the probe cannot be taken at all (it is then an `error` outcome). */
   run(args: Record<string, unknown>, ctx: AgentContext): Promise<ProbeResult>;
   /** Optional offline checks beyond the schema (e.g. PromQL syntax), returned as problems at a path. */
-  check?(args: Record<string, unknown>): { path: string[]; message: string; hint?: string; offset?: number }[];
+  check?(
+    args: Record<string, unknown>,
+  ): { path: string[]; message: string; hint?: string; offset?: number }[];
   /** Optional check before anything is injected (e.g. send each PromQL query once). */
   preflight?(args: Record<string, unknown>, ctx: AgentContext): Promise<void>;
 }
@@ -123,6 +125,13 @@ export interface Agent {
   defaultProbe?: string;
   actions: Record<string, ActionDefinition>;
   probes: Record<string, ProbeDefinition>;
+  /**
+   * Called once before the steady state is first checked, when the experiment configures or uses this agent
+   * (e.g. to start the embedded proxy so the system under test is reachable through it). Whatever it starts
+   * belongs in `ctx.resources`. Throws ChaosError("agent") when the agent cannot work at all: then nothing
+   * is injected.
+   */
+  prepareRun?(ctx: AgentContext): Promise<void>;
   /**
    * Undoes one fault this agent described. Idempotent: reverting twice equals once; reverting a fault whose
    * target is already gone succeeds. Throws ChaosError("agent") when the undo could not be done.

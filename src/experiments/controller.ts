@@ -136,6 +136,7 @@ export class Controller {
     let notSteady = false;
     try {
       await this.preflight();
+      await this.prepareAgents();
       try {
         notSteady = !(await this.steadyStateBefore());
         if (!notSteady && !this.runAbort.signal.aborted) await this.runMethod();
@@ -188,6 +189,22 @@ export class Controller {
     for (const spec of probes) {
       const { probe } = this.opts.registry.probe(spec.key);
       if (probe.preflight) await probe.preflight(this.bind(spec.args) as Record<string, unknown>, this.ctx);
+    }
+  }
+
+  private async prepareAgents(): Promise<void> {
+    const e = this.experiment;
+    const used = new Set<string>([
+      ...Object.keys(e.configuration),
+      ...(e.steadyState?.probes ?? []).map((p) => p.agent),
+      ...e.stopWhen.map((s) => s.probe.agent),
+      ...e.method.flatMap((s) =>
+        s.kind === "action" ? [s.agent] : s.kind === "probe" ? [s.probe.agent] : [],
+      ),
+      ...e.rollbacks.map((s) => s.agent),
+    ]);
+    for (const agent of this.opts.registry.agents()) {
+      if (used.has(agent.name) && agent.prepareRun) await agent.prepareRun(this.ctx);
     }
   }
 

@@ -8,7 +8,7 @@ import type { ActionStep, Experiment, ProbeSpec, SecretSource, Step, StopConditi
 import experimentSchema from "./schema/experiment.schema.json" with { type: "json" };
 import { checkSchema } from "./schema-check.js";
 import { type Path, SourceFile } from "./source.js";
-import { didYouMean } from "./suggest.js";
+import { closest, didYouMean } from "./suggest.js";
 import { parseTolerance, ToleranceError } from "./tolerance.js";
 
 export interface LoadOptions {
@@ -20,12 +20,29 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const PROBE_FIELDS = ["name", "tolerance", "timeout"];
 
+function isScalarAt(data: unknown, path: Path): boolean {
+  let v = data;
+  for (const seg of path) {
+    if (v === null || typeof v !== "object") return false;
+    v = (v as Record<string, unknown>)[seg];
+  }
+  return v !== undefined && (v === null || typeof v !== "object");
+}
+
 /** Collects problems with their source positions while an experiment is read. */
 class Problems {
   readonly list: ChaosError[] = [];
+  private readonly scalarsReported = new Set<string>();
   constructor(private readonly src: SourceFile) {}
 
   add(path: Path, message: string, opts: { hint?: string; atKey?: boolean; offset?: number } = {}): void {
+    // One problem per scalar value: an unresolved ${…} or a malformed value would otherwise be reported
+    // again by each later check of the same value (schema, tolerance parser, the agent's own check).
+    if (isScalarAt(this.src.data, path)) {
+      const key = JSON.stringify(path);
+      if (this.scalarsReported.has(key)) return;
+      this.scalarsReported.add(key);
+    }
     const location = this.src.locate(path, { key: opts.atKey, offset: opts.offset });
     const where = path.length
       ? `${path
@@ -164,7 +181,7 @@ class Reader {
     return out;
   }
 
-  duration(value: unknown, path: Path, fallback: number): number {
+  duration(value: unknown, _path: Path, fallback: number): number {
     if (value === undefined) return fallback;
     try {
       return parseDuration(value);
@@ -179,34 +196,33 @@ class Reader {
     toleranceKey: string,
     requireTolerance: boolean,
     tolerance = p[toleranceKey],
+    tolerancePath: Path = [...path, toleranceKey],
   ): ProbeSpec | undefined {
     const keys = Object.keys(p).filter((k) => !PROBE_FIELDS.includes(k));
-    const known = [...PROBE_FIELDS, ...this.registry.probeKeys()];
+    const fields = [...PROBE_FIELDS.filter((f) => f !== "tolerance"), toleranceKey];
+    const known = [...fields, ...this.registry.probeKeys()];
+    const providers = keys.filter((k) => this.isProbeKey(k));
+    for (const k of keys.filter((x) => !this.isProbeKey(x))) {
+      // A near miss of a field (`tolerence`) is an unknown key; anything else is taken for a provider.
+      const field = closest(k, fields);
+      this.problems.add([...path, k], field ? `unknown key "${k}"` : `unknown probe "${k}"`, {
+        atKey: true,
+        hint: didYouMean(k, known),
+      });
+    }
     if (keys.length === 0) {
       this.problems.add(path, "a probe needs exactly one provider key holding its arguments", {
         hint: `add one of: ${this.registry.probeKeys().join(", ")}`,
       });
-      return undefined;
     }
-    if (keys.length > 1) {
-      for (const k of keys.slice(1)) {
-        const msg = this.isProbeKey(k)
-          ? `a probe has one provider key, found "${keys[0]}" and "${k}"`
-          : `unknown key "${k}"`;
-        this.problems.add([...path, k], msg, {
-          atKey: true,
-          hint: this.isProbeKey(k) ? "split it into two probes" : didYouMean(k, known),
-        });
-      }
-    }
-    const key = keys[0]!;
-    if (!this.isProbeKey(key)) {
-      this.problems.add([...path, key], `unknown probe "${key}"`, {
+    for (const k of providers.slice(1)) {
+      this.problems.add([...path, k], `a probe has one provider key, found "${providers[0]}" and "${k}"`, {
         atKey: true,
-        hint: didYouMean(key, known),
+        hint: "split it into two probes",
       });
-      return undefined;
     }
+    const key = providers[0];
+    if (key === undefined) return undefined;
     const { agent, probe } = this.registry.probe(key);
     const args = isObj(p[key]) ? (p[key] as Obj) : {};
     this.problems.schema(probe.args, args, [...path, key]);
@@ -234,7 +250,7 @@ class Reader {
       spec.tolerance = parseTolerance(tolerance);
     } catch (err) {
       if (!(err instanceof ToleranceError)) throw err;
-      this.problems.add([...path, toleranceKey, ...err.path], err.message, { hint: err.hint });
+      this.problems.add([...tolerancePath, ...err.path], err.message, { hint: err.hint });
     }
     return spec;
   }
@@ -245,7 +261,11 @@ class Reader {
 
   stopCondition(c: Obj, path: Path): StopCondition | undefined {
     if (!isObj(c.probe)) return undefined;
-    const probe = this.probe({ name: c.name, ...c.probe }, [...path, "probe"], "when", true, c.when);
+    // A missing `when` is already reported by the envelope schema.
+    const probe = this.probe({ name: c.name, ...c.probe }, [...path, "probe"], "when", false, c.when, [
+      ...path,
+      "when",
+    ]);
     if (!probe) return undefined;
     return {
       name: String(c.name ?? probe.name),

@@ -45,9 +45,32 @@ function describe(e: ErrorObject): string | undefined {
   return d;
 }
 
+/**
+ * The keys of a "name exactly one of these keys" choice (`oneOf: [{ required: [a] }, { required: [b] }]`),
+ * or undefined when the alternatives are anything else.
+ */
+function keyChoice(e: ErrorObject): string[] | undefined {
+  if (e.keyword !== "oneOf" && e.keyword !== "anyOf") return undefined;
+  const alts = (e.parentSchema as Record<string, unknown> | undefined)?.[e.keyword];
+  if (!Array.isArray(alts) || alts.length === 0) return undefined;
+  const keys: string[] = [];
+  for (const a of alts as Record<string, unknown>[]) {
+    const req = a.required;
+    const others = Object.keys(a).filter((k) => k !== "required" && k !== "properties");
+    if (others.length > 0 || !Array.isArray(req) || req.length !== 1) return undefined;
+    keys.push(String(req[0]));
+  }
+  return keys;
+}
+
 function translate(e: ErrorObject): SchemaProblem | undefined {
   const path = toPath(e.instancePath);
   const p = e.params as Record<string, unknown>;
+  const choice = keyChoice(e);
+  if (choice) {
+    const exactly = e.keyword === "oneOf" ? "exactly one" : "at least one";
+    return { path, message: `needs ${exactly} of ${choice.join(", ")}` };
+  }
   switch (e.keyword) {
     case "if":
       return undefined;
@@ -120,6 +143,11 @@ export function checkSchema(schema: JsonSchema, data: unknown): SchemaProblem[] 
     const branch = errors.filter(
       (e) => e !== alt && e.instancePath.startsWith(alt.instancePath) && e.schemaPath.startsWith(base),
     );
+    // "exactly one of these keys": the missing-key errors of each branch would only confuse.
+    if (keyChoice(alt)) {
+      for (const e of branch) if (e.schemaPath.startsWith(`${alt.schemaPath}/`)) dropped.add(e);
+      continue;
+    }
     const deeper = branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword));
     for (const e of branch) if (!deeper.includes(e)) dropped.add(e);
     if (deeper.length) dropped.add(alt);

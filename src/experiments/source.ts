@@ -1,4 +1,4 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, Parser, parseDocument } from "yaml";
 import { ChaosError, type SourceLocation } from "./errors.js";
 
 export type Path = (string | number)[];
@@ -24,13 +24,42 @@ export class SourceFile {
   /** YAML syntax problems, each with its position. */
   syntaxErrors(): ChaosError[] {
     return this.doc.errors.map((e) => {
-      const pos = this.lines.linePos(e.pos[0]);
+      const pos = this.lines.linePos(
+        e.code === "MISSING_CHAR" ? (this.openingQuote(e.pos[0]) ?? e.pos[0]) : e.pos[0],
+      );
       const message = e.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
       return new ChaosError("invalid", `YAML syntax error: ${message}`, {
         location: { file: this.file, line: pos.line, col: pos.col },
         hint: "check indentation, quotes and colons on this line",
       });
     });
+  }
+
+  /**
+   * The offset of the quote that opens a string running up to `end` without a closing quote: the yaml
+   * parser reports the missing quote where the file ends, far from the line a user has to fix.
+   */
+  private openingQuote(end: number): number | undefined {
+    let found: number | undefined;
+    const walk = (t: unknown): void => {
+      if (t === null || typeof t !== "object") return;
+      if (Array.isArray(t)) {
+        for (const x of t) walk(x);
+        return;
+      }
+      const tok = t as { type?: string; offset?: number; source?: string };
+      if (
+        (tok.type === "double-quoted-scalar" || tok.type === "single-quoted-scalar") &&
+        tok.offset !== undefined &&
+        tok.source !== undefined &&
+        tok.offset < end &&
+        tok.offset + tok.source.length >= end
+      )
+        found = tok.offset;
+      for (const v of Object.values(t)) if (v && typeof v === "object") walk(v);
+    };
+    for (const token of new Parser().parse(this.text)) walk(token);
+    return found;
   }
 
   /** Position of the value at `path`, or of its key when `key` is set; falls back to the nearest parent. */

@@ -8,10 +8,20 @@ import { TOXICS } from "./toxics/index.js";
 import type { Attributes, ToxicKind } from "./toxics/toxic.js";
 
 /** Stream names Toxiproxy accepts, case-insensitively. */
-const STREAMS: Record<string, Direction> = { upstream: "upstream", up: "upstream", downstream: "downstream", down: "downstream", dn: "downstream" };
+const STREAMS: Record<string, Direction> = {
+  upstream: "upstream",
+  up: "upstream",
+  downstream: "downstream",
+  down: "downstream",
+  dn: "downstream",
+};
 
 /** Decodes a toxic's own attributes over `base`; unknown keys are ignored, as in Go. */
-function attributesOf(kind: ToxicKind, given: Record<string, unknown> | undefined, base: Attributes): Attributes {
+function attributesOf(
+  kind: ToxicKind,
+  given: Record<string, unknown> | undefined,
+  base: Attributes,
+): Attributes {
   const attributes: Attributes = { ...base };
   for (const key of Object.keys(kind.defaults)) {
     const goType = kind.goType === "SlicerToxic" ? "int" : "int64";
@@ -24,7 +34,8 @@ function attributesOf(kind: ToxicKind, given: Record<string, unknown> | undefine
 /** Handlers of the toxic endpoints. Each throws ApiError for the answers that are errors. */
 export function toxicHandlers(proxies: ProxyCollection) {
   return {
-    index: async (proxy: string): Promise<Reply> => json(200, proxies.get(proxy).toxics.list().map(toxicJson)),
+    index: async (proxy: string): Promise<Reply> =>
+      json(200, proxies.get(proxy).toxics.list().map(toxicJson)),
 
     /** Envelope first (stream, name, type, uniqueness), then the type's own attributes, as Toxiproxy. */
     create: async (proxyName: string, body: string): Promise<Reply> => {

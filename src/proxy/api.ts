@@ -47,7 +47,10 @@ function routes(proxies: ProxyCollection, metrics: ProxyMetrics | undefined): Ro
     },
     {
       pattern: ["proxies", "*", "toxics"],
-      methods: { GET: ([name]) => t.index(name!), POST: async ([name], body) => t.create(name!, await body()) },
+      methods: {
+        GET: ([name]) => t.index(name!),
+        POST: async ([name], body) => t.create(name!, await body()),
+      },
     },
     {
       pattern: ["proxies", "*", "toxics", "*"],
@@ -81,7 +84,10 @@ function routes(proxies: ProxyCollection, metrics: ProxyMetrics | undefined): Ro
 }
 
 /** Matches a path against the table; `*` is one non-empty segment. */
-function match(table: Routes, path: string): { methods: Record<string, Handler>; params: string[] } | undefined {
+function match(
+  table: Routes,
+  path: string,
+): { methods: Record<string, Handler>; params: string[] } | undefined {
   const segments = path.split("/").slice(1);
   for (const route of table) {
     if (route.pattern.length !== segments.length) continue;
@@ -122,13 +128,20 @@ export function apiListener(proxies: ProxyCollection, metrics: ProxyMetrics | un
     }
     const route = match(table, path);
     // As gorilla/mux: unmatched routes bypass the middlewares (no request id, no browser check).
-    if (!route) return send(res, plainError(404, "404 page not found"));
+    if (!route) {
+      send(res, plainError(404, "404 page not found"));
+      return;
+    }
     const handler = route.methods[req.method ?? ""];
-    if (!handler) return send(res, { status: 405 });
+    if (!handler) {
+      send(res, { status: 405 });
+      return;
+    }
 
     res.setHeader("X-Toxiproxy-Request-Id", requestId());
     if ((req.headers["user-agent"] ?? "").startsWith("Mozilla/")) {
-      return send(res, plainError(403, "User agent not allowed"));
+      send(res, plainError(403, "User agent not allowed"));
+      return;
     }
     const run = async (): Promise<Reply> => {
       try {

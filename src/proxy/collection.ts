@@ -1,12 +1,12 @@
 import { ErrProxyAlreadyExists, ErrProxyNotFound } from "./api-error.js";
-import { Proxy, type ProxyEnv, type ProxySettings } from "./proxy.js";
+import { type ProxyEnv, type ProxySettings, TcpProxy } from "./proxy.js";
 
 export interface ProxyInput extends ProxySettings {
   name: string;
 }
 
 /** True when an existing proxy already answers for `input`: same upstream, same listen (port 0 = any port). */
-function sameAddresses(proxy: Proxy, input: ProxyInput): boolean {
+function sameAddresses(proxy: TcpProxy, input: ProxyInput): boolean {
   if (proxy.upstream !== input.upstream) return false;
   if (proxy.listen === input.listen) return true;
   const wanted = input.listen.lastIndexOf(":");
@@ -20,26 +20,26 @@ function sameAddresses(proxy: Proxy, input: ProxyInput): boolean {
 
 /** Every proxy of one server by name. */
 export class ProxyCollection {
-  private readonly proxies = new Map<string, Proxy>();
+  private readonly proxies = new Map<string, TcpProxy>();
 
   constructor(private readonly env: ProxyEnv) {}
 
   /** Sorted by name, as Go marshals a map. */
-  list(): Proxy[] {
+  list(): TcpProxy[] {
     return [...this.proxies.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   /** @throws ApiError 404 when there is no such proxy. */
-  get(name: string): Proxy {
+  get(name: string): TcpProxy {
     const proxy = this.proxies.get(name);
     if (!proxy) throw ErrProxyNotFound;
     return proxy;
   }
 
   /** @throws ApiError 409 when the name is taken, 500 when the proxy cannot listen. */
-  async add(input: ProxyInput): Promise<Proxy> {
+  async add(input: ProxyInput): Promise<TcpProxy> {
     if (this.proxies.has(input.name)) throw ErrProxyAlreadyExists;
-    const proxy = new Proxy(input.name, input.listen, input.upstream, this.env);
+    const proxy = new TcpProxy(input.name, input.listen, input.upstream, this.env);
     if (input.enabled) await proxy.start();
     this.proxies.set(input.name, proxy);
     return proxy;
@@ -49,7 +49,7 @@ export class ProxyCollection {
    * Keeps an existing proxy with the same addresses (and its toxics); replaces one whose addresses differ.
    * @throws ApiError 500 when the new proxy cannot listen.
    */
-  async addOrReplace(input: ProxyInput): Promise<Proxy> {
+  async addOrReplace(input: ProxyInput): Promise<TcpProxy> {
     const existing = this.proxies.get(input.name);
     if (existing) {
       if (sameAddresses(existing, input)) return existing;

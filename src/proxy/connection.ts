@@ -29,20 +29,26 @@ export class Connection implements ConnectionControl {
     upstream: HostPort,
     hooks: ConnectionHooks,
   ) {
-    this.server = net.connect({ host: upstream.host, port: upstream.port, allowHalfOpen: true, noDelay: true });
-    const closedOne = (socket: net.Socket) => new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    this.server = net.connect({
+      host: upstream.host,
+      port: upstream.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    const closedOne = (socket: net.Socket) =>
+      new Promise<void>((resolve) => socket.once("close", () => resolve()));
     this.closed = Promise.all([closedOne(client), closedOne(this.server)]).then(() => undefined);
     client.on("error", () => this.destroy());
     this.server.on("error", (err) => {
       if (this.links.size === 0) hooks.onUpstreamError(err);
       this.destroy();
     });
-    // Whichever socket goes away for good takes its peer along (e.g. a toxic closed or reset it).
-    client.on("close", () => this.destroyLater(this.server));
-    this.server.on("close", () => this.destroyLater(client));
     this.server.once("connect", () => {
       if (client.destroyed) return;
-      this.links.set("upstream", new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream")));
+      this.links.set(
+        "upstream",
+        new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream")),
+      );
       this.links.set(
         "downstream",
         new Link(this.server, client, this, hooks.counters("downstream"), hooks.toxics("downstream")),

@@ -5,7 +5,8 @@ function syntaxError(text: string, err: Error): string {
   const trimmed = text.trimStart();
   if (trimmed === "") return "EOF";
   const first = trimmed[0]!;
-  if (!'{["-0123456789tfn'.includes(first)) return `invalid character '${first}' looking for beginning of value`;
+  if (!'{["-0123456789tfn'.includes(first))
+    return `invalid character '${first}' looking for beginning of value`;
   if (/end of JSON input|Unterminated/i.test(err.message)) return "unexpected EOF";
   const at = /position (\d+)/.exec(err.message);
   const bad = at ? text[Number(at[1])] : undefined;
@@ -82,7 +83,9 @@ export function numberField(
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "number") throw typeError(v, goType, `${struct}.${key}`);
   if (goType !== "float32" && !Number.isInteger(v)) {
-    throw ErrBadRequestBody.join(`json: cannot unmarshal number ${v} into Go struct field ${struct}.${key} of type ${goType}`);
+    throw ErrBadRequestBody.join(
+      `json: cannot unmarshal number ${v} into Go struct field ${struct}.${key} of type ${goType}`,
+    );
   }
   return v;
 }

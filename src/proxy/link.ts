@@ -25,7 +25,7 @@ export interface ByteCounters {
 /** Past this many bytes held by toxics, the source is paused until they drain. */
 const HELD_LIMIT = 1 << 20;
 /** Past this many bytes queued in the sink socket, the source is paused until the sink drains. */
-const SINK_LIMIT = 256 << 10;
+const SINK_LIMIT = 64 << 10;
 
 interface Entry {
   spec: ToxicSpec;

@@ -5,7 +5,8 @@ interface Series {
   counters: ByteCounters;
 }
 
-const escape = (value: string): string => value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const escapeLabel = (value: string): string =>
+  value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 
 /**
  * Bytes per proxy and direction, named and labelled as Toxiproxy's collectors name them. Counted live by
@@ -30,14 +31,18 @@ export class ProxyMetrics {
       const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} counter`];
       for (const { labels, counters } of this.series.values()) {
         const text = Object.entries(labels)
-          .map(([k, v]) => `${k}="${escape(v)}"`)
+          .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
           .join(",");
         lines.push(`${name}{${text}} ${pick(counters)}`);
       }
       return `${lines.join("\n")}\n`;
     };
     return (
-      family("toxiproxy_proxy_received_bytes_total", "Bytes read from the source of a proxy link.", (c) => c.received) +
+      family(
+        "toxiproxy_proxy_received_bytes_total",
+        "Bytes read from the source of a proxy link.",
+        (c) => c.received,
+      ) +
       family("toxiproxy_proxy_sent_bytes_total", "Bytes written to the sink of a proxy link.", (c) => c.sent)
     );
   }

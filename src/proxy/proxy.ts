@@ -8,7 +8,7 @@ import { ToxicCollection, toxicJson } from "./toxic-collection.js";
 
 export interface ProxyEnv {
   log: Logger;
-  counters(direction: Direction, proxy: Proxy): ByteCounters;
+  counters(direction: Direction, proxy: TcpProxy): ByteCounters;
 }
 
 export interface ProxySettings {
@@ -32,7 +32,7 @@ function listenError(listen: string, err: NodeJS.ErrnoException): string {
  * One proxy: a listener on `listen` whose every client connection is joined to a new connection to
  * `upstream`, through the proxy's toxics. Disabled = no listener and no connection.
  */
-export class Proxy {
+export class TcpProxy {
   enabled = false;
   readonly toxics: ToxicCollection;
   private readonly connections = new Set<Connection>();
@@ -127,7 +127,10 @@ export class Proxy {
   private accept(client: net.Socket): void {
     const target = this.target;
     if (!this.enabled || !target) {
-      this.env.log.error({ proxy: this.name, upstream: this.upstream }, "unable to open connection to upstream");
+      this.env.log.error(
+        { proxy: this.name, upstream: this.upstream },
+        "unable to open connection to upstream",
+      );
       client.destroy();
       return;
     }
@@ -135,7 +138,10 @@ export class Proxy {
       toxics: (direction) => this.toxics.specs(direction),
       counters: (direction) => this.env.counters(direction, this),
       onUpstreamError: (err) =>
-        this.env.log.error({ proxy: this.name, upstream: this.upstream, err }, "unable to open connection to upstream"),
+        this.env.log.error(
+          { proxy: this.name, upstream: this.upstream, err },
+          "unable to open connection to upstream",
+        ),
     });
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));

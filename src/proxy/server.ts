@@ -58,10 +58,14 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
       });
     });
   } catch (err) {
-    throw new ChaosError("agent", `toxiproxy API could not listen on ${host}:${opts.port ?? 8474}: ${(err as Error).message}`, {
-      cause: err,
-      hint: "choose another port (--port), or stop the process that holds it",
-    });
+    throw new ChaosError(
+      "agent",
+      `toxiproxy API could not listen on ${host}:${opts.port ?? 8474}: ${(err as Error).message}`,
+      {
+        cause: err,
+        hint: "choose another port (--port), or stop the process that holds it",
+      },
+    );
   }
   const port = (api.address() as AddressInfo).port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
@@ -84,7 +88,7 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
 
   for (const config of opts.proxies ?? []) {
     try {
-      await proxies.addOrReplace({ ...config, listen: config.listen ?? "", enabled: config.enabled ?? true });
+      await proxies.addOrReplace({ ...config, enabled: config.enabled ?? true });
     } catch (err) {
       await server.close();
       const reason = err instanceof ApiError ? err.message : String(err);

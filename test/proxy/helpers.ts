@@ -80,14 +80,19 @@ export function readBytes(socket: net.Socket, bytes: number): Promise<Buffer> {
 /** How a socket's life ended: "end" (FIN), "reset" (RST), or "error:<code>". */
 export function outcome(socket: net.Socket): Promise<string> {
   return new Promise((resolve) => {
-    socket.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ECONNRESET" ? "reset" : `error:${err.code}`));
+    socket.once("error", (err: NodeJS.ErrnoException) =>
+      resolve(err.code === "ECONNRESET" ? "reset" : `error:${err.code}`),
+    );
     socket.once("end", () => resolve("end"));
     socket.resume();
   });
 }
 
 /** Writes `payload` and measures how long until as many bytes came back. */
-export async function echoRoundTrip(socket: net.Socket, payload: Buffer): Promise<{ ms: number; data: Buffer }> {
+export async function echoRoundTrip(
+  socket: net.Socket,
+  payload: Buffer,
+): Promise<{ ms: number; data: Buffer }> {
   const start = performance.now();
   const reading = readBytes(socket, payload.length);
   socket.write(payload);
@@ -110,13 +115,21 @@ export function request(
   headers: Record<string, string> = {},
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}${path}`, { method, headers: { "user-agent": "chaoskit-test", ...headers }, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
-      );
-    });
+    const req = http.request(
+      `${url}${path}`,
+      { method, headers: { "user-agent": "chaoskit-test", ...headers }, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });

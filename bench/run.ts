@@ -1,0 +1,10 @@
+import { benchProxy } from "./proxy.js";
+
+/** Every benchmark module, run one after the other (they measure the same machine, so never in parallel). */
+const BENCHMARKS: [string, () => Promise<void>][] = [["proxy", benchProxy]];
+
+for (const [name, run] of BENCHMARKS) {
+  const start = performance.now();
+  await run();
+  console.log(`benchmark ${name} took ${((performance.now() - start) / 1000).toFixed(1)} s`);
+}

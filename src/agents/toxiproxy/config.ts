@@ -1,0 +1,65 @@
+import { ChaosError } from "../../experiments/errors.js";
+
+/** A proxy the experiment relies on; `from`/`to` name the services it joins (for `partition`). */
+export interface ProxySpec {
+  name: string;
+  listen: string;
+  upstream: string;
+  from?: string;
+  to?: string;
+}
+
+export interface ToxiproxyConfig {
+  /** Absent: the embedded proxy is started in-process for the run. */
+  url?: string;
+  proxies: ProxySpec[];
+}
+
+/** JSON Schema of `configuration.toxiproxy` in an experiment. */
+export const configurationSchema = {
+  type: "object",
+  description: "Where Toxiproxy is, and the proxies the experiment relies on.",
+  properties: {
+    url: {
+      type: "string",
+      pattern: "^https?://",
+      description: "Toxiproxy's HTTP API; omit it to start the embedded proxy in-process for the run",
+    },
+    proxies: {
+      type: "array",
+      description: "created if missing (and removed afterwards only when the run created them)",
+      items: {
+        type: "object",
+        properties: {
+          name: { type: "string", minLength: 1 },
+          listen: { type: "string", minLength: 1, description: "host:port the proxy listens on" },
+          upstream: { type: "string", minLength: 1, description: "host:port it forwards to" },
+          from: { type: "string", description: "the service calling through this proxy" },
+          to: { type: "string", description: "the service behind it" },
+        },
+        required: ["name", "listen", "upstream"],
+        additionalProperties: false,
+      },
+    },
+  },
+  additionalProperties: false,
+} as const;
+
+/**
+ * Reads `configuration.toxiproxy` (already validated by the schema, but a revert may run with none).
+ * @throws ChaosError("invalid") when it is present but not an object.
+ */
+export function readConfig(configuration: Record<string, unknown>): ToxiproxyConfig {
+  const raw = configuration.toxiproxy;
+  if (raw === undefined || raw === null) return { proxies: [] };
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ChaosError("invalid", "configuration.toxiproxy must be an object", {
+      hint: "give it a url and/or a list of proxies",
+    });
+  }
+  const { url, proxies } = raw as { url?: unknown; proxies?: unknown };
+  return {
+    url: typeof url === "string" ? url.replace(/\/+$/, "") : undefined,
+    proxies: Array.isArray(proxies) ? (proxies as ProxySpec[]) : [],
+  };
+}

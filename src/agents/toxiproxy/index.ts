@@ -1,0 +1,43 @@
+import type { Agent } from "../agent.js";
+import {
+  bandwidthAction,
+  latencyAction,
+  limitDataAction,
+  resetPeerAction,
+  slicerAction,
+  slowCloseAction,
+  timeoutAction,
+} from "./actions.js";
+import { configurationSchema } from "./config.js";
+import { downAction } from "./down.js";
+import { partitionAction } from "./partition.js";
+import { proxyProbe, toxicsProbe } from "./probes.js";
+import { revertToxiproxyFault } from "./revert.js";
+import { session } from "./session.js";
+
+/**
+ * Network faults through Toxiproxy's HTTP API (toxiproxy-node-client), against a running Toxiproxy
+ * (`configuration.toxiproxy.url`) or the embedded proxy started in-process for the run. Every fault is
+ * named toxics (or a disabled proxy) that the revert removes exactly.
+ */
+export const toxiproxyAgent: Agent = {
+  name: "toxiproxy",
+  description: "network faults (latency, bandwidth, resets, timeouts, down, partition) through Toxiproxy",
+  configuration: configurationSchema,
+  actions: {
+    latency: latencyAction,
+    bandwidth: bandwidthAction,
+    timeout: timeoutAction,
+    "reset-peer": resetPeerAction,
+    "slow-close": slowCloseAction,
+    slicer: slicerAction,
+    "limit-data": limitDataAction,
+    down: downAction,
+    partition: partitionAction,
+  },
+  probes: { proxy: proxyProbe, toxics: toxicsProbe },
+  // Reach the configured Toxiproxy (or start the embedded one with its proxies) before the steady state is
+  // checked, so an app reached through those proxies answers from the first probe on.
+  prepareRun: async (ctx) => void (await session(ctx)),
+  revert: revertToxiproxyFault,
+};

@@ -1,0 +1,96 @@
+import { Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
+import { ChaosError } from "../../experiments/errors.js";
+import { startToxiproxyServer } from "../../proxy/server.js";
+import type { AgentContext } from "../agent.js";
+import { readConfig, type ToxiproxyConfig } from "./config.js";
+
+/** A reachable Toxiproxy and how this run got it. */
+export interface Session {
+  url: string;
+  /** True when the server is the embedded one, living as long as this process. */
+  embedded: boolean;
+  client: Toxiproxy;
+  config: ToxiproxyConfig;
+}
+
+const TRIES = 5;
+const FIRST_BACKOFF_MS = 200; // 200+400+800+1600: five tries within about 3 s
+
+/** The HTTP status of a client error, or undefined when nothing answered (refused, reset, DNS). */
+export function statusOf(err: unknown): number | undefined {
+  if (!(err instanceof ToxiproxyError)) return undefined;
+  const m = /status code (\d{3})/.exec(err.message);
+  return m ? Number(m[1]) : undefined;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+
+function unreachable(url: string, cause: unknown): ChaosError {
+  const reason =
+    cause instanceof Error ? ((cause.cause as Error | undefined)?.message ?? cause.message) : String(cause);
+  return new ChaosError("agent", `toxiproxy at ${url} unreachable: ${reason}`, {
+    cause,
+    hint: "start Toxiproxy (or `chaos proxy`), or omit configuration.toxiproxy.url to use the embedded proxy",
+  });
+}
+
+/**
+ * Checks that Toxiproxy answers, with bounded retries and exponential backoff (5 tries within ~3 s).
+ * @throws ChaosError("agent") "toxiproxy at URL unreachable" when it never answers.
+ */
+export async function reach(url: string, signal?: AbortSignal, tries = TRIES): Promise<Toxiproxy> {
+  const client = new Toxiproxy(url);
+  let last: unknown;
+  for (let attempt = 0; attempt < tries; attempt++) {
+    if (attempt > 0) await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1), signal);
+    if (signal?.aborted) break;
+    try {
+      await client.getVersion();
+      return client;
+    } catch (err) {
+      last = err;
+      if (statusOf(err) !== undefined) break; // something answered, but not Toxiproxy's /version
+    }
+  }
+  throw unreachable(url, last);
+}
+
+/**
+ * The run's Toxiproxy: the configured URL (checked once per run), or the embedded server started on first
+ * use with the configured proxies and closed when the run ends.
+ * @throws ChaosError("agent") when the URL is unreachable or the embedded server cannot start.
+ */
+export async function session(ctx: AgentContext): Promise<Session> {
+  const config = readConfig(ctx.configuration);
+  if (config.url) {
+    const url = config.url;
+    const client = await ctx.resources.use(
+      `toxiproxy:${url}`,
+      () => reach(url, ctx.signal),
+      async () => undefined,
+    );
+    return { url, embedded: false, client, config };
+  }
+  const server = await ctx.resources.use(
+    "toxiproxy:embedded",
+    () =>
+      startToxiproxyServer({
+        port: 0,
+        proxies: config.proxies.map(({ name, listen, upstream }) => ({ name, listen, upstream })),
+        logger: ctx.log.child({ component: "embedded-toxiproxy" }),
+      }),
+    (s) => s.close(),
+  );
+  return { url: server.url, embedded: true, client: new Toxiproxy(server.url), config };
+}
