@@ -41,7 +41,9 @@ export class Registry {
     const agent = this.byName.get(agentName ?? "");
     const action = agent?.actions[actionName ?? ""];
     if (!agent || !action) {
-      throw new ChaosError("invalid", `unknown action "${ref}"`, { hint: didYouMean(ref, this.actionNames()) });
+      throw new ChaosError("invalid", `unknown action "${ref}"`, {
+        hint: didYouMean(ref, this.actionNames()),
+      });
     }
     return { agent, action };
   }

@@ -14,9 +14,12 @@ function enumText(values: unknown[]): string {
 
 /** One line per property of an object schema: `name: type — description`. */
 function describeSchema(schema: JsonSchema | undefined, indent: string): string[] {
+  const parts = schema?.allOf as JsonSchema[] | undefined;
+  if (parts) return parts.flatMap((part) => describeSchema(part, indent));
   const props = (schema?.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((schema?.required as string[] | undefined) ?? []);
-  const lines = Object.entries(props).map(([name, s]) => {
+  const described = Object.entries(props).filter(([, s]) => typeof s === "object"); // `true` only marks a key
+  const lines = described.map(([name, s]) => {
     const type =
       s.type ??
       (s.enum ? enumText(s.enum as unknown[]) : s.oneOf || s.anyOf ? "one of several forms" : "any");

@@ -1,0 +1,124 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Journal } from "../../src/experiments/journal.js";
+import { type CliProcess, ensureCliBuilt, runCli, startCli, stopCli } from "../support/cli.js";
+import { startTarget, type Target } from "../support/target.js";
+
+let dir: string;
+let target: Target;
+let cli: CliProcess | undefined;
+
+beforeAll(ensureCliBuilt, 180_000);
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "chaos-signals-"));
+  target = await startTarget();
+});
+
+afterEach(async () => {
+  await stopCli(cli);
+  cli = undefined;
+  await target.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ledger = () => join(dir, "ledger");
+const journalPath = () => join(dir, "journal.json");
+const ledgerFiles = () =>
+  existsSync(ledger()) ? readdirSync(ledger()).filter((f) => f.endsWith(".json")) : [];
+const readJournal = () => JSON.parse(readFileSync(journalPath(), "utf8")) as Journal;
+const isStopped = (s: string | undefined) => s === "T";
+const isRunning = (s: string | undefined) => s !== undefined && s !== "T" && s !== "t";
+
+/** Starts `chaos run` on an experiment that freezes the target for 30 s, and waits until it is frozen. */
+async function runUntilFrozen(): Promise<CliProcess> {
+  const file = join(dir, "freeze.yaml");
+  await writeFile(
+    file,
+    `version: 1
+title: the target is frozen for 30 s
+steady-state:
+  probes:
+    - name: target answers
+      http: { url: "${target.url}/health", timeout: 1s }
+      tolerance: { status: 200 }
+method:
+  - action: process.suspend
+    target: { pid-file: "${target.pidFile}" }
+    duration: 30s
+`,
+  );
+  const run = startCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], {
+    timeoutMs: 25_000,
+  });
+  cli = run;
+  await target.waitForState(isStopped, 10_000).catch((err: Error) => {
+    throw new Error(`${err.message}\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+  });
+  return run;
+}
+
+describe.each(["SIGINT", "SIGTERM"] as const)("chaos run interrupted by %s mid-fault", (signal) => {
+  it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
+    const run = await runUntilFrozen();
+    expect(ledgerFiles()).toHaveLength(1);
+    run.child.kill(signal);
+    const r = await run.result;
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).toBe(3);
+    expect(isRunning(target.state())).toBe(true);
+    expect((await target.get("/health")).status).toBe(200);
+    expect(ledgerFiles()).toEqual([]);
+
+    const j = readJournal();
+    expect(j.status).toBe("aborted");
+    expect(j.exitCode).toBe(3);
+    expect(j.reasons[0]).toContain(`received ${signal}`);
+    expect(j.aborted?.reason).toContain(signal);
+    expect(j.faults).toHaveLength(1);
+    expect(j.faults[0]!.appliedAt).not.toBe("");
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(j.rollbacks).toHaveLength(1);
+    expect(j.rollbacks[0]).toMatchObject({
+      source: "automatic",
+      status: "succeeded",
+      description: expect.stringContaining(`resume pid ${target.pid}`),
+    });
+    expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
+    expect(r.stdout).toContain("ABORTED");
+  });
+});
+
+describe("chaos run killed with SIGKILL mid-fault", () => {
+  it("leaves the fault in the ledger, and chaos rollback reverts it once", async () => {
+    const run = await runUntilFrozen();
+    run.child.kill("SIGKILL");
+    const r = await run.result;
+    expect(r.signal).toBe("SIGKILL");
+    // Nobody reverted it: the target stays frozen and the ledger still names the fault.
+    await new Promise((res) => setTimeout(res, 200));
+    expect(target.state()).toBe("T");
+    const entries = ledgerFiles();
+    expect(entries).toHaveLength(1);
+    const entry = JSON.parse(readFileSync(join(ledger(), entries[0]!), "utf8"));
+    expect(entry).toMatchObject({ pid: run.pid, revert: { agent: "process", kind: "resume" } });
+    expect(existsSync(journalPath())).toBe(false);
+
+    const first = await runCli(["rollback", "--ledger", ledger()]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain(`resume pid ${target.pid}`);
+    await target.waitForState(isRunning, 5000);
+    expect((await target.get("/health")).status).toBe(200);
+    expect(await target.conts()).toBe(1);
+    expect(ledgerFiles()).toEqual([]);
+
+    const second = await runCli(["rollback", "--ledger", ledger()]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain("nothing to roll back");
+    expect(await target.conts()).toBe(1);
+    expect(isRunning(target.state())).toBe(true);
+  });
+});
