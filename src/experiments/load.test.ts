@@ -1,11 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { httpAgent } from "../agents/http/index.js";
 import { processAgent } from "../agents/process/index.js";
+import { prometheusAgent } from "../agents/prometheus/index.js";
 import { Registry } from "../agents/registry.js";
 import { ValidationErrors } from "./errors.js";
 import { parseExperiment } from "./load.js";
 
-const registry = new Registry([httpAgent, processAgent]);
+const registry = new Registry([httpAgent, processAgent, prometheusAgent]);
 const env = { BASE: "http://127.0.0.1:9" };
 
 function problems(text: string): string[] {
@@ -150,5 +151,25 @@ method: [{ pause: 1s }]
 `).join("\n");
     expect(out).toMatch(/exp\.yaml:5:7: .*probe "a" needs a tolerance/);
     expect(out).toMatch(/exp\.yaml:8:\d+: .*missing required key "when"/);
+  });
+
+  test("a PromQL syntax error points at its line and column, also inside a block scalar", () => {
+    const out = problems(`version: 1
+title: t
+steady-state:
+  probes:
+    - name: block
+      prometheus:
+        query: |
+          sum(rate(http_requests_total[1m]))
+            / sum(rate(foo[1m]) ))
+      tolerance: "< 1"
+method: [{ pause: 1s }]
+`);
+    expect(out).toEqual([
+      expect.stringMatching(
+        /^exp\.yaml:9:34: steady-state\.probes\[0\]\.prometheus\.query: PromQL syntax error near '\)'/,
+      ),
+    ]);
   });
 });

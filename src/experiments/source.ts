@@ -87,10 +87,36 @@ export class SourceFile {
     const range = (best as Node | undefined)?.range;
     let start = range ? range[0] : 0;
     if (opts.offset !== undefined && isScalar(best)) {
+      if (best.type === "BLOCK_LITERAL" || best.type === "BLOCK_FOLDED") {
+        const inBlock = this.locateInBlock(start, opts.offset);
+        if (inBlock) return inBlock;
+      }
       const quoted = best.type === "QUOTE_DOUBLE" || best.type === "QUOTE_SINGLE";
       start += opts.offset + (quoted ? 1 : 0);
     }
     const pos = this.lines.linePos(start);
     return { file: this.file, line: pos.line, col: pos.col };
+  }
+
+  /**
+   * Position of character `offset` of a block scalar's value (`|` or `>`) whose header starts at `start`:
+   * the value's lines are the source lines below the header, less their indentation (folding turns each
+   * line break into one space, so offsets line up either way).
+   */
+  private locateInBlock(start: number, offset: number): SourceLocation | undefined {
+    const lines = this.text.split("\n");
+    const first = this.lines.linePos(start).line; // 1-based header line = 0-based index of the first value line
+    const indent =
+      lines
+        .slice(first)
+        .find((l) => l.trim() !== "")
+        ?.search(/\S/) ?? 0;
+    let remaining = offset;
+    for (let i = first; i < lines.length; i++) {
+      const content = (lines[i] ?? "").slice(indent);
+      if (remaining <= content.length) return { file: this.file, line: i + 1, col: indent + remaining + 1 };
+      remaining -= content.length + 1;
+    }
+    return undefined;
   }
 }
