@@ -15,7 +15,7 @@ export const killAction: ActionDefinition = {
   /** @throws ChaosError("agent") when no process (or, without `all`, more than one) matches. */
   async prepare(input, ctx) {
     const signal = readSignal(input.args.signal, "SIGTERM");
-    const processes = await resolveTargets(readTarget(input.target));
+    const processes = await resolveTargets(readTarget(input.target), ctx.log);
     return {
       async apply() {
         return { signal, ...(await signalAll(processes, signal, ctx.log)) };

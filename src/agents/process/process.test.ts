@@ -214,6 +214,30 @@ describe("targets", () => {
     expect(await exitOf(b.child)).toBe("SIGKILL");
   });
 
+  it("pick a seeded subset with select, and refuse one beyond the blast-radius cap", async () => {
+    const mark = marker();
+    const procs = [await spawnNode(IDLE, mark), await spawnNode(IDLE, mark), await spawnNode(IDLE, mark)];
+    const pids = procs.map((p) => p.pid);
+    const target = { name: mark, select: { mode: "count", count: 2, seed: 7 } };
+    const first = (await prepare("suspend", target)).revert!.data.processes as { pid: number }[];
+    const again = (await prepare("suspend", target)).revert!.data.processes as { pid: number }[];
+    expect(first.map((p) => p.pid)).toEqual(again.map((p) => p.pid));
+    expect(first).toHaveLength(2);
+    for (const p of first) expect(pids).toContain(p.pid);
+
+    const fault = await prepare("suspend", target);
+    await fault.apply();
+    const states = await Promise.all(
+      pids.map((pid) => waitForState(pid, (s) => s === "T" || first.every((f) => f.pid !== pid))),
+    );
+    expect(states.filter((s) => s === "T")).toHaveLength(2);
+    await processAgent.revert(fromLedger(fault), context());
+
+    const err = await prepareError("kill", { name: mark, select: { mode: "all", max: 2 } });
+    expect(err.message).toContain("would touch 3 targets, more than max 2");
+    for (const pid of pids) expect((await readStat(pid))?.state).not.toBe("Z");
+  });
+
   it("refuse to act on the chaos process itself", async () => {
     const err = await prepareError("suspend", { pid: process.pid });
     expect(err.code).toBe("invalid");

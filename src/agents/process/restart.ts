@@ -91,7 +91,7 @@ export const restartAction: ActionDefinition = {
     }
     const signal = readSignal(input.args.signal, "SIGTERM");
     const graceMs = parseDuration(input.args.grace ?? "5s");
-    const processes = await resolveTargets(target);
+    const processes = await resolveTargets(target, ctx.log);
     return {
       async apply() {
         const { signalled } = await signalAll(processes, signal, ctx.log);

@@ -10,7 +10,7 @@ export const resumeAction: ActionDefinition = {
   args: { type: "object", additionalProperties: false, properties: {} },
   /** @throws ChaosError("agent") when no process (or, without `all`, more than one) matches. */
   async prepare(input, ctx) {
-    const processes = await resolveTargets(readTarget(input.target));
+    const processes = await resolveTargets(readTarget(input.target), ctx.log);
     return {
       async apply() {
         return { signal: "SIGCONT", ...(await signalAll(processes, "SIGCONT", ctx.log)) };

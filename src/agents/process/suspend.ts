@@ -18,7 +18,7 @@ export const suspendAction: ActionDefinition = {
   args: { type: "object", additionalProperties: false, properties: {} },
   /** @throws ChaosError("agent") when no process (or, without `all`, more than one) matches. */
   async prepare(input, ctx) {
-    const found = await resolveTargets(readTarget(input.target));
+    const found = await resolveTargets(readTarget(input.target), ctx.log);
     const processes = found.map(({ pid, startTime, comm }) => ({ pid, startTime, comm }));
     const data: ResumeData = { bootId: await readBootId(), processes };
     const revert: RevertDescription = {

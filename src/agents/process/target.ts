@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
 import { ChaosError } from "../../experiments/errors.js";
 import type { JsonSchema } from "../agent.js";
+import { type Selection, selectionSchema, selectTargets } from "../selection.js";
 import { listeningInodes, pidsHoldingSockets } from "./ports.js";
 import { listPids, type ProcStat, readCmdline, readStat, selfAndAncestors } from "./proc.js";
 
@@ -29,6 +31,7 @@ export const targetSchema: JsonSchema = {
       description: "extra environment for start",
     },
     all: { type: "boolean", default: false, description: "act on every match when several processes match" },
+    select: selectionSchema,
   },
   // `properties: { k: true }` repeats the key so that Ajv's strict mode sees the required key defined.
   oneOf: ["pid-file", "name", "port", "pid"].map((k) => ({ required: [k], properties: { [k]: true } })),
@@ -43,6 +46,7 @@ export interface ProcessTarget {
   cwd?: string;
   env?: Record<string, string>;
   all: boolean;
+  select?: Selection;
 }
 
 /**
@@ -59,6 +63,7 @@ export function readTarget(raw: Record<string, unknown>): ProcessTarget {
     cwd: raw.cwd as string | undefined,
     env: raw.env as Record<string, string> | undefined,
     all: raw.all === true,
+    select: raw.select as Selection | undefined,
   };
   const kinds = [target.pidFile, target.name, target.port, target.pid].filter((k) => k !== undefined);
   if (kinds.length !== 1) {
@@ -154,7 +159,7 @@ function list(processes: ProcStat[]): string {
  * @throws ChaosError("agent") when nothing matches or several match without `all`; ChaosError("invalid")
  * when the target is this process or an ancestor; whatever `findProcesses` throws.
  */
-export async function resolveTargets(target: ProcessTarget): Promise<ProcStat[]> {
+export async function resolveTargets(target: ProcessTarget, log?: Logger): Promise<ProcStat[]> {
   const found = await findProcesses(target);
   const what = describeTarget(target);
   if (found.length === 0) {
@@ -162,10 +167,22 @@ export async function resolveTargets(target: ProcessTarget): Promise<ProcStat[]>
       hint: "is it running? check the target with the `running` probe",
     });
   }
-  if (found.length > 1 && !target.all) {
+  if (found.length > 1 && !target.all && !target.select) {
     throw new ChaosError("agent", `${found.length} processes match ${what}: ${list(found)}`, {
-      hint: "narrow the target, or set all: true to act on every match",
+      hint: "narrow the target, set all: true to act on every match, or select: { mode: one | count | percent }",
     });
+  }
+  let chosen = found;
+  if (target.select) {
+    const { chosen: picked, seed } = selectTargets(
+      [...found].sort((a, b) => a.pid - b.pid),
+      target.select,
+    );
+    chosen = picked;
+    log?.info(
+      { target: what, matched: found.length, chosen: picked.map((p) => p.pid), seed },
+      "processes selected",
+    );
   }
   const self = await selfAndAncestors();
   const own = found.filter((p) => self.has(p.pid));
@@ -174,5 +191,5 @@ export async function resolveTargets(target: ProcessTarget): Promise<ProcStat[]>
       hint: "a run cannot roll back faults once it is stopped or killed",
     });
   }
-  return found;
+  return chosen;
 }
