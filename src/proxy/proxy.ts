@@ -127,7 +127,7 @@ export class TcpProxy {
   private accept(client: net.Socket): void {
     const target = this.target;
     if (!this.enabled || !target) {
-      this.env.log.error(
+      this.env.log.warn(
         { proxy: this.name, upstream: this.upstream },
         "unable to open connection to upstream",
       );
@@ -138,7 +138,8 @@ export class TcpProxy {
       toxics: (direction) => this.toxics.specs(direction),
       counters: (direction) => this.env.counters(direction, this),
       onUpstreamError: (err) =>
-        this.env.log.error(
+        // An unreachable upstream is what chaos experiments cause on purpose: a warning, not an error.
+        this.env.log.warn(
           { proxy: this.name, upstream: this.upstream, err },
           "unable to open connection to upstream",
         ),
