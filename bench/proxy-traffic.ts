@@ -1,9 +1,11 @@
 /**
- * The traffic side of the proxy benchmark, run in a worker thread so that the proxy (main thread) and the
- * endpoints (this thread) each have an event loop and a core, as with a real Toxiproxy process.
+ * The traffic side of the proxy benchmark: a bulk sink, an echo server and the clients that drive them. It
+ * runs in processes of its own (forked by proxy.ts), apart from the proxy as an application is apart from a
+ * Toxiproxy process; the direct and the proxied measurements use the same processes, so the proxy hop is
+ * the only difference.
  */
 import net from "node:net";
-import { parentPort } from "node:worker_threads";
+import { cpuMsSince } from "./machine-load.js";
 
 export type TrafficRequest =
   | { op: "start" }
@@ -11,7 +13,12 @@ export type TrafficRequest =
   | { op: "rtt"; port: number; count: number; size: number }
   | { op: "stop" };
 
-const port = parentPort!;
+export interface BulkResult {
+  mbPerSecond: number;
+  /** CPU time this process spent on the run (client and sink together). */
+  cpuMs: number;
+}
+
 let sinkReceived = 0;
 let onSinkProgress: (() => void) | undefined;
 const servers: net.Server[] = [];
@@ -34,10 +41,11 @@ function dial(to: number): Promise<net.Socket> {
   });
 }
 
-/** Sends `bytes` as fast as the path allows; resolves with MB/s once the sink has received them all. */
-async function bulk(to: number, bytes: number): Promise<number> {
+/** Sends `bytes` as fast as the path allows; done once the sink has received them all. */
+async function bulk(to: number, bytes: number): Promise<BulkResult> {
   const socket = await dial(to);
   const chunk = Buffer.alloc(1 << 20, 97);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   const expected = sinkReceived + bytes;
   const done = new Promise<void>((resolve) => {
@@ -52,8 +60,9 @@ async function bulk(to: number, bytes: number): Promise<number> {
   }
   await done;
   const seconds = (performance.now() - start) / 1000;
+  const cpuMs = cpuMsSince(cpu);
   socket.destroy();
-  return bytes / 1e6 / seconds;
+  return { mbPerSecond: bytes / 1e6 / seconds, cpuMs };
 }
 
 /** Sequential request/response round trips against the echo server; returns each one in microseconds. */
@@ -80,7 +89,7 @@ async function rtt(to: number, count: number, size: number): Promise<number[]> {
   return times;
 }
 
-port.on("message", async (msg: TrafficRequest) => {
+async function answer(msg: TrafficRequest): Promise<unknown> {
   switch (msg.op) {
     case "start": {
       const sink = await listen((s) =>
@@ -90,18 +99,22 @@ port.on("message", async (msg: TrafficRequest) => {
         }),
       );
       const echo = await listen((s) => s.pipe(s));
-      port.postMessage({ sink, echo });
-      break;
+      return { sink, echo };
     }
     case "bulk":
-      port.postMessage(await bulk(msg.port, msg.bytes));
-      break;
+      return bulk(msg.port, msg.bytes);
     case "rtt":
-      port.postMessage(await rtt(msg.port, msg.count, msg.size));
-      break;
+      return rtt(msg.port, msg.count, msg.size);
     case "stop":
       for (const s of servers) s.close();
-      port.close();
-      break;
+      process.disconnect();
+      return undefined;
   }
+}
+
+process.on("message", (msg: TrafficRequest) => {
+  answer(msg).then(
+    (value) => process.connected && process.send?.({ value }),
+    (err: Error) => process.connected && process.send?.({ error: err.message }),
+  );
 });
