@@ -1,0 +1,42 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Practice } from "../target-app/lib/practices.js";
+
+/** One bundled experiment, with the practice of the sample app it verifies. */
+export interface BundledExperiment {
+  /** File name under experiments/. */
+  file: string;
+  /** Switching this practice off must turn the verdict from held into deviated. */
+  practice: Practice;
+  /** The steady-state probe that deviates when the practice is off. */
+  decidingProbe: string;
+}
+
+/** The headline experiments, in the order the demo and the integration test run them. */
+export const BUNDLED_EXPERIMENTS: readonly BundledExperiment[] = [
+  { file: "payments-gateway-latency.yaml", practice: "timeouts", decidingProbe: "checkout p99 under 1 s" },
+  {
+    file: "payments-gateway-down.yaml",
+    practice: "breaker",
+    decidingProbe: "checkout error ratio under 5%",
+  },
+  {
+    file: "payments-gateway-lost-responses.yaml",
+    practice: "idempotency",
+    decidingProbe: "no duplicate charge",
+  },
+  { file: "payments-killed-repeatedly.yaml", practice: "retries", decidingProbe: "no failed checkout" },
+  { file: "payments-gateway-bandwidth.yaml", practice: "timeouts", decidingProbe: "checkout p99 under 1 s" },
+];
+
+/**
+ * The repository root (the folder holding experiments/), from the source tree or from dist/.
+ * @throws Error when no parent folder holds experiments/ and package.json.
+ */
+export function repositoryRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "experiments")) && existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no experiments/ folder above ${from}`);
+  }
+}
