@@ -61,7 +61,7 @@ export function printEvent(e: RunEvent): void {
       return;
     }
     case "fault-applied":
-      say(`      ${yellow("⚡")} fault live: ${e.fault.description}`);
+      say(`      ${yellow("⚡")} fault live ${dim(`(to revert: ${e.fault.description})`)}`);
       return;
     case "rollback":
       say(

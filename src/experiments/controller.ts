@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
+import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
 import { interpolate, redactDeep } from "./interpolate.js";
 import {
@@ -250,7 +251,7 @@ export class Controller {
           const records = await this.checkHypothesis("during");
           if (this.runAbort.signal.aborted) return;
           for (const r of records.filter((x) => !x.ok)) {
-            this.deviate(`hypothesis deviated during the method: ${r.probe}: ${r.reason}`);
+            this.deviated = true; // the reasons summarise these samples per probe when the run ends
             if (during.failFast)
               this.abort("fail-fast", `hypothesis deviated (fail-fast): ${r.probe}: ${r.reason}`);
           }
@@ -463,7 +464,7 @@ export class Controller {
     this.emit({
       type: "phase",
       phase: "after",
-      note: steady.after.withinMs ? `recovery within ${steady.after.withinMs}ms` : undefined,
+      note: steady.after.withinMs ? `recovery within ${formatDuration(steady.after.withinMs)}` : undefined,
     });
     const deadline = Date.now() + steady.after.withinMs;
     for (;;) {
@@ -486,6 +487,7 @@ export class Controller {
     else if (notSteady) status = "not-steady";
     else if (this.deviated) status = "deviated";
     else status = "held";
+    this.reasons.unshift(...this.duringDeviations());
     if (this.abortReason) this.reasons.unshift(this.abortReason.message);
     if (status === "held")
       this.reasons.push("the steady-state hypothesis held before, during and after the method");
@@ -498,6 +500,25 @@ export class Controller {
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
     return redactDeep(this.journal, this.secretValues);
+  }
+
+  /** One reason per probe that failed during the method: how often, the first and the worst-placed sample. */
+  private duringDeviations(): string[] {
+    const byProbe = new Map<string, ProbeRecord[]>();
+    for (const r of this.journal.steadyState.during)
+      byProbe.set(r.probe, [...(byProbe.get(r.probe) ?? []), r]);
+    const out: string[] = [];
+    for (const [probe, records] of byProbe) {
+      const failed = records.filter((r) => !r.ok);
+      if (failed.length === 0) continue;
+      const first = failed[0]!.reason;
+      const last = failed[failed.length - 1]!.reason;
+      const detail = failed.length === 1 || first === last ? first : `first ${first}; last ${last}`;
+      out.push(
+        `hypothesis deviated during the method: ${probe}: ${failed.length} of ${records.length} checks failed (${detail})`,
+      );
+    }
+    return out;
   }
 
   // ── probes ──
