@@ -50,7 +50,9 @@ export function plannedFault(
   const revert: RevertDescription = {
     agent: "toxiproxy",
     kind: REVERT_KIND,
-    description: `undo ${plan.label} on ${names}`,
+    description: plan.toxics.length
+      ? `remove ${plan.label} from ${names}`
+      : `re-enable ${names} (${plan.label})`,
     data: { ...undo },
   };
 

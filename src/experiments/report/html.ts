@@ -85,7 +85,7 @@ function markers(j: Journal): TimeMarker[] {
 
 function windows(j: Journal): TimeWindow[] {
   return j.faults.map((f) => ({
-    label: f.description,
+    label: f.step,
     from: Date.parse(f.appliedAt),
     to: f.revertedAt ? Date.parse(f.revertedAt) : undefined,
   }));
