@@ -1,4 +1,5 @@
 import type { CommandModule } from "yargs";
+import { ChaosError } from "../experiments/errors.js";
 import { loadProxyConfig } from "../proxy/config.js";
 import { startToxiproxyServer } from "../proxy/server.js";
 import { exitWith, type GlobalArgs } from "./context.js";
@@ -24,13 +25,27 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/**
+ * Checks `--port` before anything listens, so a typo is a usage error (exit 2), not a failed start.
+ * @throws ChaosError("invalid") unless the port is a whole number from 0 to 65535.
+ */
+function readPort(port: number): number {
+  if (Number.isInteger(port) && port >= 0 && port <= 65535) return port;
+  throw new ChaosError("invalid", `--port must be a whole number from 0 to 65535, not ${port}`);
+}
+
 export const proxyCommand: CommandModule<GlobalArgs, Args> = {
   command: "proxy",
   describe: "run the embedded Toxiproxy-compatible proxy (same HTTP API) until SIGINT/SIGTERM",
   builder: (y) =>
     y
       .option("host", { type: "string", default: "127.0.0.1", describe: "address of the HTTP API" })
-      .option("port", { type: "number", default: 8474, describe: "port of the HTTP API (0 = any free port)" })
+      .option("port", {
+        type: "number",
+        default: 8474,
+        describe: "port of the HTTP API (0 = any free port)",
+        coerce: readPort,
+      })
       .option("config", {
         type: "string",
         describe: "JSON file with an array of proxies to create at start, as Toxiproxy's -config",

@@ -1,6 +1,9 @@
+import { constants } from "node:fs";
+import { access, mkdir } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
+import { ChaosError } from "../experiments/errors.js";
 import { writeJournal } from "../experiments/journal.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
@@ -67,6 +70,8 @@ async function runExperiment(args: Args): Promise<number> {
     return 0;
   }
 
+  const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
+  await ensureWritableFolder(dirname(journalPath));
   say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
   const uninstall = installSafetyNets(controller, async () => {
     // Last resort after a crash: revert from the ledger what this run recorded.
@@ -78,7 +83,6 @@ async function runExperiment(args: Args): Promise<number> {
   } finally {
     uninstall();
   }
-  const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
   await writeJournal(journalPath, journal);
   const files = [`journal: ${journalPath}`];
   if (args.reports) {
@@ -87,6 +91,22 @@ async function runExperiment(args: Args): Promise<number> {
   }
   printVerdict(journal, files);
   return journal.exitCode;
+}
+
+/**
+ * Creates the journal's folder before anything is injected, so that a bad `--journal` does not cost a whole
+ * run and its verdict.
+ * @throws ChaosError("invalid") when the folder cannot be created or written.
+ */
+async function ensureWritableFolder(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new ChaosError("invalid", `cannot write the journal in ${dir}: ${(err as Error).message}`, {
+      hint: "pass --journal PATH in a writable folder",
+    });
+  }
 }
 
 function relativePath(p: string): string {

@@ -172,4 +172,34 @@ method: [{ pause: 1s }]
       ),
     ]);
   });
+
+  test("durations a timer cannot honour and zero probe intervals are rejected where they are written", () => {
+    const out = problems(`version: 1
+title: t
+steady-state:
+  probes:
+    - name: up
+      process: { pid: 1 }
+      tolerance: true
+  during: { every: 0 }
+stop-when:
+  - name: s
+    probe: { process: { pid: 1 } }
+    when: false
+    every: 0s
+method:
+  - pause: 1e400
+  - action: process.suspend
+    target: { pid: 1 }
+    duration: 1000h
+    timeout: 700h
+`);
+    expect(out).toEqual([
+      "exp.yaml:8:20: steady-state.during.every: an interval must be longer than 0 (e.g. 1s)",
+      "exp.yaml:13:12: stop-when[0].every: an interval must be longer than 0 (e.g. 1s)",
+      "exp.yaml:15:12: method[0].pause: Infinity is not a finite duration",
+      "exp.yaml:18:15: method[1].duration: duration too long: at most 2147483647ms (about 24 days)",
+      "exp.yaml:19:14: method[1].timeout: duration too long: at most 2147483647ms (about 24 days)",
+    ]);
+  });
 });

@@ -19,6 +19,8 @@ export interface LoadOptions {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const PROBE_FIELDS = ["name", "tolerance", "timeout"];
+/** The longest delay setTimeout honours (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 
 function isScalarAt(data: unknown, path: Path): boolean {
   let v = data;
@@ -132,7 +134,12 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
           ),
           during: isObj(steady.during)
             ? {
-                everyMs: reader.duration(steady.during.every, ["steady-state", "during", "every"], 1000),
+                everyMs: reader.duration(
+                  steady.during.every,
+                  ["steady-state", "during", "every"],
+                  1000,
+                  true,
+                ),
                 failFast: steady.during["fail-fast"] === true,
               }
             : undefined,
@@ -146,6 +153,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
               isObj(steady.after) ? steady.after.every : undefined,
               ["steady-state", "after", "every"],
               1000,
+              true,
             ),
           },
         }
@@ -181,13 +189,27 @@ class Reader {
     return out;
   }
 
-  duration(value: unknown, _path: Path, fallback: number): number {
+  /** Reads a duration; `interval` marks a period between probes, which must not be 0 (a busy loop). */
+  duration(value: unknown, path: Path, fallback: number, interval = false): number {
     if (value === undefined) return fallback;
+    let ms: number;
     try {
-      return parseDuration(value);
+      ms = parseDuration(value);
     } catch {
-      return fallback; // the envelope schema already reported the bad form
+      // The envelope schema reported a malformed string; a YAML number like 1e400 (Infinity) passes it.
+      if (typeof value === "number") this.problems.add(path, `${value} is not a finite duration`);
+      return fallback;
     }
+    if (ms > MAX_TIMER_MS) {
+      // Node.js fires a longer timer at once: a fault would be reverted, or an action time out, immediately.
+      this.problems.add(path, `duration too long: at most ${MAX_TIMER_MS}ms (about 24 days)`);
+      return fallback;
+    }
+    if (interval && ms <= 0) {
+      this.problems.add(path, "an interval must be longer than 0", { hint: "e.g. 1s" });
+      return fallback;
+    }
+    return ms;
   }
 
   probe(
@@ -270,7 +292,7 @@ class Reader {
     return {
       name: String(c.name ?? probe.name),
       probe,
-      everyMs: this.duration(c.every, [...path, "every"], 1000),
+      everyMs: this.duration(c.every, [...path, "every"], 1000, true),
       path,
     };
   }

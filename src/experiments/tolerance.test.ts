@@ -35,6 +35,14 @@ describe("tolerances", () => {
     expect(judge({ value: "< 1", empty: "pass" }, null)).toMatchObject({ outcome: "empty", ok: true });
   });
 
+  test("a mapping with only empty or nan has no criterion and is refused, not a pass for every value", () => {
+    for (const spec of [{ empty: "pass" }, { nan: "fail" }, { empty: "fail", nan: "pass" }]) {
+      expect(() => parseTolerance(spec)).toThrow(ToleranceError);
+      expect(() => parseTolerance(spec)).toThrow("needs a criterion besides empty and nan");
+    }
+    expect(judge({ value: "== 0", empty: "pass" }, 3).ok).toBe(false);
+  });
+
   test("NaN is its own outcome and never a pass by default", () => {
     expect(judge("< 1", Number.NaN)).toMatchObject({ outcome: "nan", ok: false });
     expect(judge(">= 0", Number.NaN).ok).toBe(false);

@@ -189,6 +189,13 @@ export function parseTolerance(spec: unknown): Tolerance {
     if (o.empty === "pass") onEmpty = "pass";
     if (o.nan === "pass") onNaN = "pass";
     fieldChecks = fieldChecks.filter(Boolean);
+    // `empty` and `nan` only say how to judge those outcomes; alone they would let every real value pass.
+    if (fieldChecks.length === 0 && valueChecks.length === 0) {
+      throw new ToleranceError(
+        "a tolerance needs a criterion besides empty and nan",
+        'add status, latency, value, regex or range, e.g. { value: "== 0", empty: pass }',
+      );
+    }
   } else valueChecks = [valueCheck(spec, [])];
 
   const judgeValue = (v: unknown): Judgement => {

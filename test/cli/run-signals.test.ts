@@ -33,13 +33,13 @@ const readJournal = () => JSON.parse(readFileSync(journalPath(), "utf8")) as Jou
 const isStopped = (s: string | undefined) => s === "T";
 const isRunning = (s: string | undefined) => s !== undefined && s !== "T" && s !== "t";
 
-/** Starts `chaos run` on an experiment that freezes the target for 30 s, and waits until it is frozen. */
-async function runUntilFrozen(): Promise<CliProcess> {
+/** Starts `chaos run` on an experiment that freezes the target (30 s by default), and waits until it is frozen. */
+async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
   const file = join(dir, "freeze.yaml");
   await writeFile(
     file,
     `version: 1
-title: the target is frozen for 30 s
+title: the target is frozen for ${duration}
 steady-state:
   probes:
     - name: target answers
@@ -48,7 +48,7 @@ steady-state:
 method:
   - action: process.suspend
     target: { pid-file: "${target.pidFile}" }
-    duration: 30s
+    duration: ${duration}
 `,
   );
   const run = startCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], {
@@ -120,5 +120,22 @@ describe("chaos run killed with SIGKILL mid-fault", () => {
     expect(second.stdout).toContain("nothing to roll back");
     expect(await target.conts()).toBe(1);
     expect(isRunning(target.state())).toBe(true);
+  });
+});
+
+describe("chaos run whose stdout reader goes away mid-fault", () => {
+  it("still resumes the target, journals the run and exits with its verdict", async () => {
+    const run = await runUntilFrozen("3s");
+    // As `chaos run … | head -3` does: the next progress line meets a closed pipe (EPIPE).
+    run.child.stdout!.destroy();
+    const r = await run.result;
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    expect(isRunning(target.state())).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+    const j = readJournal();
+    expect(j.status).toBe("held");
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(j.rollbacks).toMatchObject([{ source: "automatic", status: "succeeded" }]);
   });
 });

@@ -198,6 +198,21 @@ method:
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it("exits 2 before injecting anything when the journal cannot be written", async () => {
+    const file = await write(freezeExperiment({ frozen: "300ms" }));
+    await writeFile(join(dir, "a-file"), "");
+    const r = await runCli(
+      ["run", file, "--ledger", ledger(), "--journal", join(dir, "a-file", "journal.json"), "--no-reports"],
+      { timeoutMs: 25_000 },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain(`cannot write the journal in ${join(dir, "a-file")}`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stdout).not.toContain("method");
+    expect(await target.conts()).toBe(0);
+    expect(existsSync(ledger())).toBe(false);
+  });
+
   it("exits 2 for an invalid experiment and writes no journal", async () => {
     const r = await run(join(ROOT, "test", "fixtures", "malformed", "unknown-action.yaml"));
     expect(r.code).toBe(2);

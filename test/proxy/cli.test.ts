@@ -42,6 +42,17 @@ describe("chaos proxy", () => {
     expect(lines[0]).toContain(`proxy config ${file}: proxy 1 (redis) needs a "listen" address`);
   });
 
+  it.each(["99999", "-1", "abc", "1.5"])(
+    "rejects --port %s as a usage error with one clear line and exit code 2",
+    async (port) => {
+      const run = cli(["proxy", `--port=${port}`]);
+      expect(await run.exited).toBe(2);
+      const lines = run.stderr().trim().split("\n");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain("--port must be a whole number from 0 to 65535");
+    },
+  );
+
   it("serves the API with the configured proxies, logs JSON, and stops cleanly on SIGTERM", async () => {
     const file = join(dir, "good.json");
     await writeFile(file, '[{"name":"redis","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"}]');

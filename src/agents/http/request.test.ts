@@ -249,6 +249,17 @@ describe("http request probe", () => {
       expect(result.fields?.body).toContain('"authorization":"***"');
     });
 
+    it("keeps resolved secrets out of the debug log of a request that succeeded", async () => {
+      const lines: string[] = [];
+      const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(line) });
+      await probe.run(
+        { url: `${base}/health?token=t0k3n-s3cr3t` },
+        context({ log, secrets: { apiToken: "t0k3n-s3cr3t" } }),
+      );
+      expect(lines.join("")).toContain("/health?token=***");
+      expect(lines.join("")).not.toContain("t0k3n-s3cr3t");
+    });
+
     it("keeps resolved secrets and URL credentials out of the error", async () => {
       const port = await closedPort();
       const err = await probeError(

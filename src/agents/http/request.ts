@@ -160,7 +160,7 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
   const summary =
     `${response.status} in ${Math.round(response.latencyMs)}ms` +
     (args.jsonPath ? `, ${args.jsonPath.expression} = ${short(value)}` : "");
-  ctx.log.debug({ request: what, status: response.status, latency }, "http probe");
+  ctx.log.debug({ request: scrub(what, forText), status: response.status, latency }, "http probe");
   return {
     value,
     fields: {
