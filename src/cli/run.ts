@@ -130,6 +130,8 @@ function installSafetyNets(controller: Controller, crashRecovery: () => Promise<
     }
   };
   const onCrash = (err: unknown) => {
+    // Stop the method first so that nothing new is applied while the ledger is being reverted.
+    controller.abort("failure", `internal error: ${(err as Error)?.message ?? String(err)}`);
     process.stderr.write(
       `${red("internal error:")} ${(err as Error)?.message ?? String(err)} — reverting this run's faults\n`,
     );

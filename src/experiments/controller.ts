@@ -5,7 +5,7 @@ import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
-import { interpolate, redactDeep } from "./interpolate.js";
+import { interpolate, redactDeep, redactText } from "./interpolate.js";
 import {
   type ActivityRecord,
   type ActivityStatus,
@@ -55,7 +55,14 @@ interface LiveFault {
   revert: RevertDescription;
   record: FaultRecord;
   reverted: boolean;
+  /** Its apply outlived the action's timeout and had not settled when the rollback came. */
+  inFlight?: boolean;
 }
+
+/** How long a timed-out apply may still take to settle before the rollback goes ahead without it. */
+const APPLY_SETTLE_MS = 30_000;
+/** How long one revert attempt may take. */
+const REVERT_DEADLINE_MS = 60_000;
 
 const now = () => new Date().toISOString();
 
@@ -74,6 +81,8 @@ export function newRunId(): string {
 export class Controller {
   readonly runId: string;
   private readonly runAbort = new AbortController();
+  /** Aborted only by a signal: ends the recovery wait too, which a stop condition does not. */
+  private readonly signalStop = new AbortController();
   private abortReason?: AbortReason;
   private readonly resources: RunResources;
   private readonly live: LiveFault[] = [];
@@ -119,9 +128,11 @@ export class Controller {
 
   /** Aborts the run (e.g. on SIGINT): the method stops at once and every fault is rolled back. */
   abort(kind: AbortKind, message: string): void {
+    if (kind === "signal") this.signalStop.abort();
+    if (kind === "failure") this.errored = true;
     if (this.abortReason) return;
     this.abortReason = { kind, message };
-    this.log.warn({ kind, reason: message }, "run aborted");
+    this.log.warn({ kind, reason: this.redact(message) }, "run aborted");
     this.emit({ type: "abort", reason: message });
     this.runAbort.abort(new ChaosError("aborted", message));
   }
@@ -235,8 +246,9 @@ export class Controller {
         if (step.kind !== "pause" && step.background) background.push(running);
         else await running;
       }
-      await Promise.all(background);
     } finally {
+      // Background steps may still be applying faults: wait for them so the rollbacks see every fault.
+      await Promise.allSettled(background);
       await monitors.stop();
     }
   }
@@ -334,16 +346,38 @@ export class Controller {
       args: this.bind(step.args) as Record<string, unknown>,
     };
     let live: LiveFault | undefined;
-    const output = await withDeadline(`action "${step.name}"`, step.timeoutMs, deadline, async () => {
-      const prepared = await action.prepare(input, ctx);
-      if (prepared.revert) {
-        if (agent.name !== prepared.revert.agent)
-          throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
-        live = await this.recordFault(step, prepared.revert);
+    let work: Promise<unknown> | undefined;
+    let output: unknown;
+    try {
+      output = await withDeadline(`action "${step.name}"`, step.timeoutMs, deadline, () => {
+        work = (async () => {
+          const prepared = await action.prepare(input, ctx);
+          if (prepared.revert) {
+            if (agent.name !== prepared.revert.agent)
+              throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
+            live = await this.recordFault(step, prepared.revert);
+          }
+          if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
+          return prepared.apply();
+        })();
+        return work;
+      });
+    } catch (err) {
+      // The deadline stops the waiting, not the agent: an apply still in flight would land after its revert.
+      // Let it settle (bounded) so the rollback undoes what it did; if it never settles, keep its ledger
+      // entry so that `chaos rollback` can revert it again later.
+      if (err instanceof TimeoutError && work) {
+        const settled = await Promise.race([
+          work.then(
+            () => true,
+            () => true,
+          ),
+          sleep(APPLY_SETTLE_MS).then(() => false),
+        ]);
+        if (!settled && live) live.inFlight = true;
       }
-      if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
-      return prepared.apply();
-    });
+      throw err;
+    }
     if (live) {
       live.record.appliedAt = now();
       this.emit({ type: "fault-applied", fault: live.record });
@@ -380,7 +414,14 @@ export class Controller {
     const pending = this.live.filter((f) => !f.reverted);
     if (pending.length === 0 && this.experiment.rollbacks.length === 0) return;
     this.emit({ type: "phase", phase: "rollbacks" });
-    for (const fault of pending.reverse()) await this.revertFault(fault);
+    // One failing revert must never keep the others from running.
+    for (const fault of pending.reverse()) {
+      try {
+        await this.revertFault(fault);
+      } catch (err) {
+        this.fail(`revert of "${fault.revert.description}" failed: ${errorMessage(err)}`);
+      }
+    }
     for (const step of this.experiment.rollbacks) await this.userRollback(step);
   }
 
@@ -388,28 +429,47 @@ export class Controller {
     if (fault.reverted) return;
     fault.reverted = true;
     const agent = this.opts.registry.agent(fault.revert.agent)!;
-    const ctx: AgentContext = { ...this.ctx, signal: new AbortController().signal };
     const start = Date.now();
     let error: string | undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
+      const deadline = new AbortController();
+      const ctx: AgentContext = { ...this.ctx, signal: deadline.signal };
       try {
-        await agent.revert(fault.revert, ctx);
+        await withDeadline(`revert "${fault.revert.description}"`, REVERT_DEADLINE_MS, deadline, () =>
+          agent.revert(fault.revert, ctx),
+        );
         error = undefined;
         break;
       } catch (err) {
         error = errorMessage(err);
-        this.log.warn({ attempt, revert: fault.revert.description, err: error }, "revert failed");
+        this.log.warn(
+          { attempt, revert: this.redact(fault.revert.description), err: this.redact(error) },
+          "revert failed",
+        );
         await sleep(200 * attempt);
       }
     }
-    if (!error) {
-      await this.opts.ledger.remove(fault.entry.id);
-      fault.record.revertedAt = now();
-    } else {
+    if (error) {
       this.fail(
         `could not revert "${fault.revert.description}": ${error} (still recorded in ${this.opts.ledger.dir}; run chaos rollback)`,
       );
+    } else if (fault.inFlight) {
+      this.fail(
+        `"${fault.revert.description}" was reverted while its apply was still in flight after a timeout; it stays in ${this.opts.ledger.dir}: run chaos rollback once the target settles`,
+      );
+    } else {
+      fault.record.revertedAt = now();
+      try {
+        await this.opts.ledger.remove(fault.entry.id);
+      } catch (err) {
+        // Reverted all the same; a leftover entry only makes `chaos rollback` revert it again, harmlessly.
+        this.log.warn(
+          { entry: fault.entry.id, err: (err as Error).message },
+          "could not remove a ledger entry",
+        );
+      }
     }
+    if (!fault.record.revertedAt && !error) fault.record.revertedAt = now();
     this.pushRollback({ description: fault.revert.description, source: "automatic", start, error });
   }
 
@@ -467,7 +527,7 @@ export class Controller {
       note: steady.after.withinMs ? `recovery within ${formatDuration(steady.after.withinMs)}` : undefined,
     });
     const deadline = Date.now() + steady.after.withinMs;
-    for (;;) {
+    while (!this.signalStop.signal.aborted) {
       const records = await this.checkHypothesis("after");
       const failed = records.filter((r) => !r.ok);
       if (failed.length === 0) return;
@@ -475,7 +535,7 @@ export class Controller {
         for (const r of failed) this.deviate(`did not recover after rollbacks: ${r.probe}: ${r.reason}`);
         return;
       }
-      await sleep(steady.after.everyMs);
+      await sleep(steady.after.everyMs, this.signalStop.signal);
     }
   }
 
@@ -488,6 +548,7 @@ export class Controller {
     else if (this.deviated) status = "deviated";
     else status = "held";
     this.reasons.unshift(...this.duringDeviations());
+    this.reasons.push(...this.blindStopConditions());
     if (this.abortReason) this.reasons.unshift(this.abortReason.message);
     if (status === "held")
       this.reasons.push("the steady-state hypothesis held before, during and after the method");
@@ -519,6 +580,18 @@ export class Controller {
       );
     }
     return out;
+  }
+
+  /** A stop condition that could not be checked left the run unprotected: say so, whatever the verdict. */
+  private blindStopConditions(): string[] {
+    return this.experiment.stopWhen.flatMap((cond) => {
+      const checks = this.journal.stopConditions.filter((r) => r.probe === cond.name);
+      const errors = checks.filter((r) => r.outcome === "error");
+      if (errors.length === 0) return [];
+      return [
+        `stop condition "${cond.name}" could not be checked ${errors.length} of ${checks.length} times (${errors[0]!.reason})`,
+      ];
+    });
   }
 
   // ── probes ──
@@ -581,6 +654,10 @@ export class Controller {
     });
   }
 
+  private redact(text: string): string {
+    return redactText(text, this.secretValues);
+  }
+
   private deviate(reason: string): void {
     this.deviated = true;
     this.reasons.push(reason);
@@ -589,7 +666,7 @@ export class Controller {
   private fail(reason: string): void {
     this.errored = true;
     this.reasons.push(reason);
-    this.log.error({ reason }, "run error");
+    this.log.error({ reason: this.redact(reason) }, "run error");
     if (!this.runAbort.signal.aborted) this.runAbort.abort(new ChaosError("agent", reason));
   }
 

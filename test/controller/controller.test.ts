@@ -232,4 +232,57 @@ method:
     });
     expect(state.applyOrder).toEqual([]);
   });
+
+  test("an apply that lands after its action timed out is still reverted by the rollback", async () => {
+    const { controller, state, ledgerDir } = setup(`method:
+  - action: memory.fault
+    target: { id: late }
+    args: { lateMs: 400 }
+    timeout: 100ms
+`);
+    const j = await controller.run();
+    expect(j.method[0]).toMatchObject({ status: "timed-out" });
+    expect(state.applyOrder).toEqual(["late"]);
+    expect(state.live.size).toBe(0);
+    expect(j.status).toBe("error");
+    expect(await readdir(ledgerDir)).toEqual([]);
+  });
+
+  test("a signal during the recovery wait ends the run at once, as aborted", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: gauge low
+      memory.gauge: {}
+      tolerance: "< 10"
+  after: { within: 20s, every: 200ms }
+method:
+  - action: memory.fault
+    target: { id: a }
+stop-when:
+  - name: never
+    probe: { memory.faults: {} }
+    when: "> 100"
+`);
+    state.gaugeAfter = Array.from({ length: 500 }, () => 50);
+    const started = Date.now();
+    setTimeout(() => controller.abort("signal", "received SIGINT"), 800);
+    const j = await controller.run();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(j.status).toBe("aborted");
+    expect(state.live.size).toBe(0);
+  });
+
+  test("a stop condition that cannot be checked is named in the reasons", async () => {
+    const { controller } = setup(`stop-when:
+  - name: blind
+    probe: { memory.broken: {} }
+    when: "> 1"
+    every: 50ms
+method:
+  - pause: 200ms
+`);
+    const j = await controller.run();
+    expect(j.status).toBe("held");
+    expect(j.reasons.join("\n")).toMatch(/stop condition "blind" could not be checked \d+ of \d+ times \(backend unreachable\)/);
+  });
 });

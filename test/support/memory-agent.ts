@@ -36,6 +36,7 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
           properties: {
             failApply: { type: "boolean" },
             applyMs: { type: "number" },
+            lateMs: { type: "number" },
             secret: { type: "string" },
           },
         },
@@ -44,6 +45,10 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
           return {
             revert: { agent: "memory", kind: "remove", description: `remove ${id}`, data: { id } },
             async apply() {
+              if (input.args.lateMs) {
+                // An apply that ignores the abort signal and lands late, like a slow remote API call.
+                await new Promise((resolve) => setTimeout(resolve, Number(input.args.lateMs)));
+              }
               if (opts.ledgerDir)
                 state.ledgerAtApply.push(
                   readdirSync(opts.ledgerDir).filter((f) => f.endsWith(".json")).length,
@@ -75,6 +80,14 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
           const recovering = state.applyOrder.length > 0 && live.size === 0;
           const v = recovering && state.gaugeAfter.length ? state.gaugeAfter.shift() : state.gauge;
           return { value: v, summary: `gauge ${String(v)}` };
+        },
+      },
+      broken: {
+        name: "broken",
+        description: "a probe whose backend is gone",
+        args: { type: "object" },
+        async run() {
+          throw new ChaosError("agent", "backend unreachable");
         },
       },
       faults: {
