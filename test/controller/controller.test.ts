@@ -283,6 +283,8 @@ method:
 `);
     const j = await controller.run();
     expect(j.status).toBe("held");
-    expect(j.reasons.join("\n")).toMatch(/stop condition "blind" could not be checked \d+ of \d+ times \(backend unreachable\)/);
+    expect(j.reasons.join("\n")).toMatch(
+      /stop condition "blind" could not be checked \d+ of \d+ times \(backend unreachable\)/,
+    );
   });
 });
