@@ -90,7 +90,13 @@ export class Ledger {
     try {
       names = (await readdir(this.dir)).filter((n) => n.endsWith(".json"));
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { entries: [], unreadable: [] };
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return { entries: [], unreadable: [] };
+      if (code === "ENOTDIR") {
+        throw new ChaosError("invalid", `the ledger ${this.dir} is not a folder`, {
+          hint: "pass --ledger with the folder a run used",
+        });
+      }
       throw err;
     }
     const entries: LedgerEntry[] = [];

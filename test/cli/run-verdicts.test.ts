@@ -303,4 +303,11 @@ describe("chaos command line", () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("name a command");
   });
+
+  it("chaos rollback with a ledger path that is not a folder exits 2 with one line", async () => {
+    const r = await runCli(["rollback", "--ledger", "/etc/passwd"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/the ledger \/etc\/passwd is not a folder/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
 });
