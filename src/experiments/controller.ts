@@ -57,6 +57,8 @@ interface LiveFault {
   reverted: boolean;
   /** Its apply outlived the action's timeout and had not settled when the rollback came. */
   inFlight?: boolean;
+  /** The revert as written to the ledger, to notice when apply() refined it. */
+  recorded: string;
 }
 
 /** How long a timed-out apply may still take to settle before the rollback goes ahead without it. */
@@ -378,6 +380,11 @@ export class Controller {
       }
       throw err;
     }
+    if (live && JSON.stringify(live.revert) !== live.recorded) {
+      // The agent refined its revert while applying (e.g. a proxy turned out to exist already): keep the
+      // ledger exact, so that `chaos rollback` after a crash undoes no more and no less than was done.
+      await this.opts.ledger.rewrite({ ...live.entry, revert: live.revert });
+    }
     if (live) {
       live.record.appliedAt = now();
       this.emit({ type: "fault-applied", fault: live.record });
@@ -403,7 +410,7 @@ export class Controller {
       description: revert.description,
       appliedAt: "",
     };
-    const live: LiveFault = { entry, revert, record, reverted: false };
+    const live: LiveFault = { entry, revert, record, reverted: false, recorded: JSON.stringify(revert) };
     this.live.push(live);
     this.journal.faults.push(record);
     return live;

@@ -49,6 +49,19 @@ export class Ledger {
       recordedAt: new Date().toISOString(),
       ...entry,
     };
+    await this.write(full);
+    return full;
+  }
+
+  /**
+   * Replaces a recorded entry, e.g. when applying a fault refined what its revert must undo.
+   * @throws ChaosError("agent") when the ledger cannot be written.
+   */
+  async rewrite(entry: LedgerEntry): Promise<void> {
+    await this.write(entry);
+  }
+
+  private async write(full: LedgerEntry): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
       const final = join(this.dir, `${full.id}.json`);
@@ -71,7 +84,6 @@ export class Ledger {
         },
       );
     }
-    return full;
   }
 
   /** Forgets an entry once its fault is reverted. Removing a missing entry is fine. */

@@ -107,6 +107,18 @@ describe("the controller", () => {
     expect((await ledger.entries()).entries.map((e) => e.revert.description)).toEqual(["remove stuck"]);
   });
 
+  test("a revert refined while applying is rewritten to the ledger", async () => {
+    const { controller, state, ledger } = setup(`method:
+  - action: memory.fault
+    target: { id: refined }
+    args: { refine: true }
+`);
+    state.revertFailures = 10; // keep the entry in the ledger so it can be read after the run
+    await controller.run();
+    const [entry] = (await ledger.entries()).entries;
+    expect(entry?.revert.data).toEqual({ id: "refined", refined: true });
+  });
+
   test("a background action runs alongside the following steps", async () => {
     const { controller, state } = setup(`method:
   - action: memory.fault

@@ -37,14 +37,22 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
             failApply: { type: "boolean" },
             applyMs: { type: "number" },
             lateMs: { type: "number" },
+            refine: { type: "boolean" },
             secret: { type: "string" },
           },
         },
         async prepare(input, ctx) {
           const id = String(input.target.id);
+          const revert = {
+            agent: "memory",
+            kind: "remove",
+            description: `remove ${id}`,
+            data: { id } as Record<string, unknown>,
+          };
           return {
-            revert: { agent: "memory", kind: "remove", description: `remove ${id}`, data: { id } },
+            revert,
             async apply() {
+              if (input.args.refine) revert.data.refined = true;
               if (input.args.lateMs) {
                 // An apply that ignores the abort signal and lands late, like a slow remote API call.
                 await new Promise((resolve) => setTimeout(resolve, Number(input.args.lateMs)));
