@@ -1,12 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { TimeoutError } from "../lib/http-client.js";
-import { createServiceMetrics } from "../lib/metrics.js";
-import { POLICIES } from "../lib/policies.js";
+import { linkedService, upstreamFailure } from "../lib/linked-service.js";
 import type { Practices } from "../lib/practices.js";
-import { startServiceServer } from "../lib/server.js";
-import { createUpstream } from "../lib/upstream.js";
 
 export interface OrdersConfig {
   port: number;
@@ -22,48 +18,35 @@ export interface OrdersConfig {
  * @throws the listen error.
  */
 export async function startOrders(config: OrdersConfig): Promise<Server> {
-  const service = "orders";
-  const target = "payments";
-  const metrics = createServiceMetrics(service, [target]);
-  const payments = createUpstream({
-    service,
-    target,
-    baseUrl: config.paymentsUrl,
-    policy: POLICIES["orders->payments"],
+  const { upstream: payments, serve } = linkedService({
+    service: "orders",
+    target: "payments",
+    upstreamUrl: config.paymentsUrl,
+    port: config.port,
     practices: config.practices,
-    metrics,
     log: config.log,
   });
 
-  return startServiceServer({
-    service,
-    port: config.port,
-    metrics,
-    log: config.log,
-    routes: {
-      "POST /orders": async ({ body }) => {
-        const amount = (body as { amount?: unknown } | undefined)?.amount;
-        if (typeof amount !== "number" || amount <= 0) {
-          return { status: 400, body: { error: "amount must be a positive number" } };
-        }
-        const orderId = randomUUID();
-        try {
-          const response = await payments.post(
-            "/payments",
-            { orderId, amount },
-            { "idempotency-key": `order-${orderId}` },
-          );
-          if (response.status >= 400)
-            return { status: 502, body: { orderId, error: `payments ${response.status}` } };
-          return { status: 201, body: { orderId, amount, payment: response.json } };
-        } catch (error) {
-          config.log.warn({ err: String(error), orderId }, "payment failed");
-          return {
-            status: error instanceof TimeoutError ? 504 : 502,
-            body: { orderId, error: String(error) },
-          };
-        }
-      },
+  return serve({
+    "POST /orders": async ({ body }) => {
+      const amount = (body as { amount?: unknown } | undefined)?.amount;
+      if (typeof amount !== "number" || amount <= 0) {
+        return { status: 400, body: { error: "amount must be a positive number" } };
+      }
+      const orderId = randomUUID();
+      try {
+        const response = await payments.post(
+          "/payments",
+          { orderId, amount },
+          { "idempotency-key": `order-${orderId}` },
+        );
+        if (response.status >= 400)
+          return { status: 502, body: { orderId, error: `payments ${response.status}` } };
+        return { status: 201, body: { orderId, amount, payment: response.json } };
+      } catch (error) {
+        config.log.warn({ err: String(error), orderId }, "payment failed");
+        return upstreamFailure(error, { orderId });
+      }
     },
   });
 }

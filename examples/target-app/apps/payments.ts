@@ -1,11 +1,7 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { TimeoutError } from "../lib/http-client.js";
-import { createServiceMetrics } from "../lib/metrics.js";
-import { POLICIES } from "../lib/policies.js";
+import { linkedService, upstreamFailure } from "../lib/linked-service.js";
 import type { Practices } from "../lib/practices.js";
-import { startServiceServer } from "../lib/server.js";
-import { createUpstream } from "../lib/upstream.js";
 
 export interface PaymentsConfig {
   port: number;
@@ -23,57 +19,47 @@ export interface PaymentsConfig {
  * @throws the listen error.
  */
 export async function startPayments(config: PaymentsConfig): Promise<Server> {
-  const service = "payments";
-  const target = "gateway";
-  const metrics = createServiceMetrics(service, [target]);
-  const gateway = createUpstream({
-    service,
-    target,
-    baseUrl: config.gatewayUrl,
-    policy: POLICIES["payments->gateway"],
-    practices: config.practices,
+  const {
     metrics,
+    upstream: gateway,
+    serve,
+  } = linkedService({
+    service: "payments",
+    target: "gateway",
+    upstreamUrl: config.gatewayUrl,
+    port: config.port,
+    practices: config.practices,
     log: config.log,
   });
 
-  return startServiceServer({
-    service,
-    port: config.port,
-    metrics,
-    log: config.log,
-    routes: {
-      "POST /payments": async ({ headers, body }) => {
-        const input = (body ?? {}) as { orderId?: unknown; amount?: unknown };
-        const key = headers["idempotency-key"];
-        if (
-          typeof input.orderId !== "string" ||
-          typeof input.amount !== "number" ||
-          typeof key !== "string"
-        ) {
-          return {
-            status: 400,
-            body: { error: "orderId, amount and an Idempotency-Key header are required" },
-          };
+  return serve({
+    "POST /payments": async ({ headers, body }) => {
+      const input = (body ?? {}) as { orderId?: unknown; amount?: unknown };
+      const key = headers["idempotency-key"];
+      if (typeof input.orderId !== "string" || typeof input.amount !== "number" || typeof key !== "string") {
+        return {
+          status: 400,
+          body: { error: "orderId, amount and an Idempotency-Key header are required" },
+        };
+      }
+      try {
+        const response = await gateway.post(
+          "/charges",
+          { amount: input.amount, currency: "eur", orderId: input.orderId },
+          { "idempotency-key": key },
+        );
+        if (response.status >= 400)
+          return { status: 402, body: { status: "declined", orderId: input.orderId } };
+        const chargeId = (response.json as { id?: string } | undefined)?.id;
+        return { status: 201, body: { status: "paid", orderId: input.orderId, chargeId } };
+      } catch (error) {
+        if (gateway.hasBreaker) {
+          metrics.breakerFallbacks.inc({ service: "payments", target: "gateway" });
+          return { status: 202, body: { status: "pending", orderId: input.orderId } };
         }
-        try {
-          const response = await gateway.post(
-            "/charges",
-            { amount: input.amount, currency: "eur", orderId: input.orderId },
-            { "idempotency-key": key },
-          );
-          if (response.status >= 400)
-            return { status: 402, body: { status: "declined", orderId: input.orderId } };
-          const chargeId = (response.json as { id?: string } | undefined)?.id;
-          return { status: 201, body: { status: "paid", orderId: input.orderId, chargeId } };
-        } catch (error) {
-          if (gateway.hasBreaker) {
-            metrics.breakerFallbacks.inc({ service, target });
-            return { status: 202, body: { status: "pending", orderId: input.orderId } };
-          }
-          config.log.warn({ err: String(error), orderId: input.orderId }, "charge failed");
-          return { status: error instanceof TimeoutError ? 504 : 502, body: { error: String(error) } };
-        }
-      },
+        config.log.warn({ err: String(error), orderId: input.orderId }, "charge failed");
+        return upstreamFailure(error);
+      }
     },
   });
 }

@@ -1,11 +1,7 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { TimeoutError } from "../lib/http-client.js";
-import { createServiceMetrics } from "../lib/metrics.js";
-import { POLICIES } from "../lib/policies.js";
+import { linkedService, upstreamFailure } from "../lib/linked-service.js";
 import type { Practices } from "../lib/practices.js";
-import { startServiceServer } from "../lib/server.js";
-import { createUpstream } from "../lib/upstream.js";
 
 export interface WebConfig {
   port: number;
@@ -20,35 +16,25 @@ export interface WebConfig {
  * @throws the listen error.
  */
 export async function startWeb(config: WebConfig): Promise<Server> {
-  const service = "web";
-  const target = "orders";
-  const metrics = createServiceMetrics(service, [target]);
-  const orders = createUpstream({
-    service,
-    target,
-    baseUrl: config.ordersUrl,
-    policy: POLICIES["web->orders"],
+  const { upstream: orders, serve } = linkedService({
+    service: "web",
+    target: "orders",
+    upstreamUrl: config.ordersUrl,
+    port: config.port,
     practices: config.practices,
-    metrics,
     log: config.log,
   });
 
-  return startServiceServer({
-    service,
-    port: config.port,
-    metrics,
-    log: config.log,
-    routes: {
-      "POST /checkout": async ({ body }) => {
-        const amount = (body as { amount?: unknown } | undefined)?.amount ?? 4200;
-        try {
-          const response = await orders.post("/orders", { amount });
-          if (response.status >= 400) return { status: 502, body: { error: `orders ${response.status}` } };
-          return { status: 201, body: response.json };
-        } catch (error) {
-          return { status: error instanceof TimeoutError ? 504 : 502, body: { error: String(error) } };
-        }
-      },
+  return serve({
+    "POST /checkout": async ({ body }) => {
+      const amount = (body as { amount?: unknown } | undefined)?.amount ?? 4200;
+      try {
+        const response = await orders.post("/orders", { amount });
+        if (response.status >= 400) return { status: 502, body: { error: `orders ${response.status}` } };
+        return { status: 201, body: response.json };
+      } catch (error) {
+        return upstreamFailure(error);
+      }
     },
   });
 }
