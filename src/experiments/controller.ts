@@ -567,7 +567,9 @@ export class Controller {
       reasons: [...new Set(this.reasons)],
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
-    return redactDeep(this.journal, this.secretValues);
+    const journal = redactDeep(this.journal, this.secretValues);
+    this.log.info({ status, exitCode: journal.exitCode, reasons: journal.reasons }, "verdict");
+    return journal;
   }
 
   /** One reason per probe that failed during the method: how often, the first and the worst-placed sample. */
@@ -693,7 +695,45 @@ export class Controller {
   }
 
   private emit(event: RunEvent): void {
-    this.opts.onEvent?.(redactDeep(event, this.secretValues));
+    const safe = redactDeep(event, this.secretValues);
+    this.logEvent(safe);
+    this.opts.onEvent?.(safe);
+  }
+
+  /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
+  private logEvent(e: RunEvent): void {
+    switch (e.type) {
+      case "phase":
+        this.log.info({ phase: e.phase }, "phase started");
+        return;
+      case "fault-applied":
+        this.log.info(
+          { step: e.fault.step, action: e.fault.ref, revert: e.fault.description },
+          "fault applied",
+        );
+        return;
+      case "rollback":
+        this.log[e.record.status === "succeeded" ? "info" : "error"](
+          {
+            revert: e.record.description,
+            source: e.record.source,
+            status: e.record.status,
+            err: e.record.error,
+          },
+          "rollback",
+        );
+        return;
+      case "activity":
+        if (e.record.status !== "succeeded") {
+          this.log.warn(
+            { step: e.record.name, status: e.record.status, err: e.record.error },
+            "step did not succeed",
+          );
+        }
+        return;
+      default:
+        return;
+    }
   }
 }
 
