@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Journal } from "../../src/experiments/journal.js";
-import { type CliProcess, ensureCliBuilt, runCli, startCli, stopCli } from "../support/cli.js";
+import { type CliProcess, ensureCliBuilt, ROOT, runCli, startCli, stopCli } from "../support/cli.js";
 import { startTarget, type Target } from "../support/target.js";
 
 let dir: string;
@@ -33,8 +33,8 @@ const readJournal = () => JSON.parse(readFileSync(journalPath(), "utf8")) as Jou
 const isStopped = (s: string | undefined) => s === "T";
 const isRunning = (s: string | undefined) => s !== undefined && s !== "T" && s !== "t";
 
-/** Starts `chaos run` on an experiment that freezes the target (30 s by default), and waits until it is frozen. */
-async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
+/** Starts `chaos run` on an experiment that freezes the target (30 s by default). */
+async function startFreezeRun(duration = "30s", env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
   const file = join(dir, "freeze.yaml");
   await writeFile(
     file,
@@ -51,10 +51,16 @@ method:
     duration: ${duration}
 `,
   );
-  const run = startCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], {
+  cli = startCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], {
     timeoutMs: 25_000,
+    env,
   });
-  cli = run;
+  return cli;
+}
+
+/** Starts a freezing run and waits until the target is frozen. */
+async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
+  const run = await startFreezeRun(duration);
   await target.waitForState(isStopped, 10_000).catch((err: Error) => {
     throw new Error(`${err.message}\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
   });
@@ -137,5 +143,23 @@ describe("chaos run whose stdout reader goes away mid-fault", () => {
     expect(j.status).toBe("held");
     expect(j.faults[0]!.revertedAt).toBeDefined();
     expect(j.rollbacks).toMatchObject([{ source: "automatic", status: "succeeded" }]);
+  });
+});
+
+describe("chaos run crashing mid-fault", () => {
+  it("reverts the fault from the ledger, exits 4 and leaves the ledger empty", async () => {
+    // The preload throws inside the run only once the target is frozen, so its message proves the fault was live.
+    const run = await startFreezeRun("30s", {
+      NODE_OPTIONS: `--require ${join(ROOT, "test", "support", "crash-when-frozen.cjs")}`,
+      CHAOS_TEST_CRASH_WHEN_FROZEN: target.pidFile,
+    });
+    const r = await run.result;
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toContain("injected crash");
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(isRunning(await target.waitForState(isRunning, 5_000))).toBe(true);
+    expect((await target.get("/health")).status).toBe(200);
+    expect(ledgerFiles()).toEqual([]);
   });
 });
