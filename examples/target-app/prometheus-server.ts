@@ -1,11 +1,13 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { stringify } from "yaml";
 import { ChaosError } from "../../src/experiments/errors.js";
+import { freePort } from "./lib/free-ports.js";
+
+export { freePort };
 
 /**
  * Finds, installs and runs a real Prometheus for the sample app and the integration tests.
@@ -154,19 +156,6 @@ export interface RunningPrometheus {
   port: number;
   dataDir: string;
   stop(): Promise<void>;
-}
-
-/** A port free on 127.0.0.1 right now (another process could still take it before Prometheus binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function configFor(opts: StartPrometheusOptions): string {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
+import type { ActivityInput, AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
@@ -343,10 +343,7 @@ export class Controller {
     const deadline = new AbortController();
     const signal = AbortSignal.any([this.runAbort.signal, deadline.signal]);
     const ctx: AgentContext = { ...this.ctx, signal, log: this.log.child({ action: step.ref }) };
-    const input = {
-      target: this.bind(step.target) as Record<string, unknown>,
-      args: this.bind(step.args) as Record<string, unknown>,
-    };
+    const input = this.bindInput(step);
     let live: LiveFault | undefined;
     let work: Promise<unknown> | undefined;
     let output: unknown;
@@ -461,6 +458,7 @@ export class Controller {
         `could not revert "${fault.revert.description}": ${error} (still recorded in ${this.opts.ledger.dir}; run chaos rollback)`,
       );
     } else if (fault.inFlight) {
+      fault.record.revertedAt = now();
       this.fail(
         `"${fault.revert.description}" was reverted while its apply was still in flight after a timeout; it stays in ${this.opts.ledger.dir}: run chaos rollback once the target settles`,
       );
@@ -476,7 +474,6 @@ export class Controller {
         );
       }
     }
-    if (!fault.record.revertedAt && !error) fault.record.revertedAt = now();
     this.pushRollback({ description: fault.revert.description, source: "automatic", start, error });
   }
 
@@ -486,10 +483,7 @@ export class Controller {
     try {
       const { action } = this.opts.registry.action(step.ref);
       const ctx: AgentContext = { ...this.ctx, signal: new AbortController().signal };
-      const input = {
-        target: this.bind(step.target) as Record<string, unknown>,
-        args: this.bind(step.args) as Record<string, unknown>,
-      };
+      const input = this.bindInput(step);
       await withDeadline(
         `rollback "${step.name}"`,
         step.timeoutMs ?? 60_000,
@@ -625,7 +619,7 @@ export class Controller {
       tolerance: spec.tolerance?.text,
     };
     const deadline = new AbortController();
-    const ctx: AgentContext = { ...this.ctx, signal: AbortSignal.any([deadline.signal]) };
+    const ctx: AgentContext = { ...this.ctx, signal: deadline.signal };
     try {
       const { probe } = this.opts.registry.probe(spec.key);
       const args = this.bind(spec.args) as Record<string, unknown>;
@@ -661,6 +655,14 @@ export class Controller {
       configuration: this.experiment.configuration,
       secrets: this.secrets,
     });
+  }
+
+  /** An action step's target and args with every reference resolved, secrets included. */
+  private bindInput(step: ActionStep): ActivityInput {
+    return {
+      target: this.bind(step.target) as Record<string, unknown>,
+      args: this.bind(step.args) as Record<string, unknown>,
+    };
   }
 
   private redact(text: string): string {

@@ -1,6 +1,7 @@
-import net from "node:net";
+import type net from "node:net";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { toxiproxyAgent } from "../../src/agents/toxiproxy/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
@@ -18,15 +19,6 @@ import { type TestRun, testRun } from "./context.js";
 let echo: TcpServer;
 const runs: TestRun[] = [];
 const sockets: net.Socket[] = [];
-
-/** A free loopback port (bound, then released). */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function client(port: number): Promise<net.Socket> {
   const socket = await connect(port);

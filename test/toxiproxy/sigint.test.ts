@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Toxiproxy } from "toxiproxy-node-client";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 import { connect, echoServer, type TcpServer } from "../proxy/helpers.js";
 import { type CliProcess, ensureCliBuilt, startCli, stopCli } from "../support/cli.js";
@@ -27,14 +27,6 @@ afterEach(async () => {
   await echo.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** Starts `chaos run` with a 30 s latency fault on proxy `api` (created by the run when `url` is given). */
 async function runWithLatency(url: string | undefined, port: number): Promise<CliProcess> {
