@@ -1,7 +1,7 @@
-import { pino } from "pino";
 import type { AgentContext, PreparedFault } from "../../src/agents/agent.js";
 import { toxiproxyAgent } from "../../src/agents/toxiproxy/index.js";
-import { RunResources } from "../../src/experiments/resources.js";
+import type { RunResources } from "../../src/experiments/resources.js";
+import { testContext } from "../support/agent-context.js";
 
 export interface TestRun {
   ctx: AgentContext;
@@ -17,24 +17,15 @@ export interface TestRun {
 
 /** An agent context as the controller builds one: a run id, a silent logger, run-scoped resources. */
 export function testRun(configuration: Record<string, unknown>): TestRun {
-  const log = pino({ enabled: false });
-  const resources = new RunResources(log);
-  const ctx: AgentContext = {
-    runId: `run${Math.random().toString(36).slice(2, 10)}`,
-    log,
-    signal: new AbortController().signal,
-    configuration,
-    secrets: {},
-    resources,
-  };
+  const ctx = testContext({ configuration });
   return {
     ctx,
-    resources,
+    resources: ctx.resources as RunResources,
     async inject(action, target, args = {}) {
       const prepared = await toxiproxyAgent.actions[action]!.prepare({ target, args }, ctx);
       await prepared.apply();
       return prepared;
     },
-    close: () => resources.close(),
+    close: () => ctx.dispose(),
   };
 }

@@ -9,21 +9,11 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { testContext } from "../../../test/support/agent-context.js";
 import { ChaosError } from "../../experiments/errors.js";
-import type { AgentContext } from "../agent.js";
 import { httpAgent } from "./index.js";
 
-function context(overrides: Partial<AgentContext> = {}): AgentContext {
-  return {
-    runId: "test-run",
-    log: pino({ level: "silent" }),
-    signal: new AbortController().signal,
-    configuration: {},
-    secrets: {},
-    resources: { use: async (_key, create) => create() },
-    ...overrides,
-  };
-}
+const context = testContext;
 
 const probe = httpAgent.probes.request!;
 

@@ -6,23 +6,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { testContext } from "../../../test/support/agent-context.js";
 import { ChaosError } from "../../experiments/errors.js";
-import type { AgentContext, PreparedFault, RevertDescription } from "../agent.js";
+import type { PreparedFault, RevertDescription } from "../agent.js";
 import { processAgent } from "./index.js";
 import { readStat } from "./proc.js";
 
-function context(): AgentContext {
-  return {
-    runId: "test-run",
-    log: pino({ level: "silent" }),
-    signal: new AbortController().signal,
-    configuration: {},
-    secrets: {},
-    resources: { use: async (_key, create) => create() },
-  };
-}
+const context = () => testContext();
 
 const IDLE = "setInterval(() => {}, 1000)";
 const SERVER = `
