@@ -66,6 +66,14 @@ export interface ActivityInput {
 export interface PreparedFault {
   /** How to undo the fault; absent when the action leaves nothing to undo (e.g. a kill). */
   revert?: RevertDescription;
+  /**
+   * Stable keys of what this fault touches, e.g. "process:<boot id>:<pid>:<start time>",
+   * "docker:<engine>:<container id>", "kubernetes:<server>:pod/<namespace>/<name>", "toxiproxy:<url>:<proxy>".
+   * The controller holds a lease on each key (a file in the ledger folder) from before the revert is recorded
+   * until the fault is reverted, so that a second run touching the same target is refused, naming the holder.
+   * Leases are re-entrant within one run. Omit when the action touches nothing that another run could undo.
+   */
+  locks?: string[];
   /** Applies the fault and returns an output for the journal. Called only once `revert` is in the ledger. */
   apply(): Promise<unknown>;
 }
