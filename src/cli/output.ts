@@ -16,7 +16,7 @@ export function say(line: string): void {
 }
 
 function probeLine(r: ProbeRecord): string {
-  const mark = r.ok ? green("✓") : r.outcome === "error" ? red("!") : red("✗");
+  const mark = r.ok ? green("✓") : r.outcome === "error" || r.outcome === "no-answer" ? red("!") : red("✗");
   const detail = r.summary && r.ok ? r.summary : r.reason;
   return `    ${mark} ${r.probe} ${dim(`— ${detail}`)}`;
 }
@@ -76,7 +76,9 @@ export function printEvent(e: RunEvent): void {
 
 const STATUS_TEXT: Record<Journal["status"], string> = {
   held: "HELD",
+  completed: "COMPLETED (nothing judged)",
   deviated: "DEVIATED",
+  unobserved: "NOT OBSERVED (nothing checked while a fault was live)",
   "not-steady": "NOT STEADY (nothing injected)",
   aborted: "ABORTED",
   error: "ERROR (the run could not judge)",
@@ -84,7 +86,8 @@ const STATUS_TEXT: Record<Journal["status"], string> = {
 
 /** The closing lines: the verdict, why, and where the journal and reports are. */
 export function printVerdict(j: Journal, files: string[]): void {
-  const paintStatus = j.status === "held" ? green : j.status === "aborted" ? yellow : red;
+  const paintStatus =
+    j.status === "held" ? green : j.status === "aborted" || j.status === "completed" ? yellow : red;
   say("");
   say(
     `${bold("verdict:")} ${paintStatus(bold(STATUS_TEXT[j.status]))} ${dim(`(exit ${j.exitCode}, ${formatDuration(j.durationMs)})`)}`,

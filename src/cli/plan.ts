@@ -39,14 +39,18 @@ export function printPlan(e: Experiment): void {
   if (s) {
     say("  steady state (checked before and after):");
     for (const p of s.probes) say(`    - ${probeText(p)}`);
-    if (s.during)
+    if (s.during === "none") say("    not checked while faults are live (during: none)");
+    else if (s.during)
       say(
         `    checked every ${formatDuration(s.during.everyMs)} during the method${s.during.failFast ? ", aborting at the first deviation" : ""}`,
       );
+    else say("    never checked while faults are live: the run cannot hold (add during: { every: 1s })");
     if (s.after.withinMs) say(`    must recover within ${formatDuration(s.after.withinMs)} after rollbacks`);
-  } else say("  no steady-state hypothesis: the verdict only reflects the method and rollbacks");
+  } else say("  no steady-state hypothesis: a plain injection, nothing is judged");
   for (const c of e.stopWhen)
-    say(`  stop when ${c.name}: ${probeText(c.probe)} (every ${formatDuration(c.everyMs)})`);
+    say(
+      `  stop when ${c.name}: ${probeText(c.probe)} (every ${formatDuration(c.everyMs)}${c.onError === "continue" ? ", ignoring checks that fail" : ", or when a check cannot be taken"})`,
+    );
   say("  method:");
   e.method.forEach((step, i) => {
     say(`    ${stepText(step, i)}`);

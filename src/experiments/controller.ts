@@ -5,6 +5,7 @@ import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
+import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
 import { interpolate, redactDeep, redactText } from "./interpolate.js";
 import {
   type ActivityRecord,
@@ -15,7 +16,6 @@ import {
   type Phase,
   type ProbeRecord,
   type RollbackRecord,
-  type RunStatus,
 } from "./journal.js";
 import type { Ledger, LedgerEntry } from "./ledger.js";
 import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
@@ -229,7 +229,10 @@ export class Controller {
     this.emit({ type: "phase", phase: "before" });
     const records = await this.checkHypothesis("before");
     const failed = records.filter((r) => !r.ok);
-    for (const r of failed) this.reasons.push(`not steady before: ${r.probe}: ${r.reason}`);
+    for (const r of failed) {
+      if (isBlind(r)) this.fail(couldNotJudge(r, "before"));
+      else this.reasons.push(`not steady before: ${r.probe}: ${r.reason}`);
+    }
     return failed.length === 0;
   }
 
@@ -258,14 +261,16 @@ export class Controller {
   private startMonitors(): { stop(): Promise<void> } {
     const loops: { stop(): Promise<void> }[] = [];
     const during = this.experiment.steadyState?.during;
-    if (during) {
+    if (during && during !== "none") {
       loops.push(
         every(during.everyMs, async () => {
           if (this.runAbort.signal.aborted) return;
           const records = await this.checkHypothesis("during");
           if (this.runAbort.signal.aborted) return;
           for (const r of records.filter((x) => !x.ok)) {
-            this.deviated = true; // the reasons summarise these samples per probe when the run ends
+            // A blind probe stops the method: faults must not stay live while nobody can see them.
+            if (isBlind(r)) this.fail(couldNotJudge(r, "during"));
+            else this.deviated = true; // the reasons summarise these samples per probe when the run ends
             if (during.failFast)
               this.abort("fail-fast", `hypothesis deviated (fail-fast): ${r.probe}: ${r.reason}`);
           }
@@ -276,18 +281,11 @@ export class Controller {
       loops.push(
         every(cond.everyMs, async () => {
           if (this.runAbort.signal.aborted) return;
-          const r = await this.measure(cond.probe, "stop-when");
-          const met = r.outcome === "pass";
-          const record: ProbeRecord = {
-            ...r,
-            probe: cond.name,
-            ok: !met && r.outcome !== "error",
-            outcome: met ? "fail" : r.outcome === "fail" ? "pass" : r.outcome,
-            reason: met ? `stop condition met: ${r.reason}` : r.reason,
-          };
+          const { record, stop } = judgeStopCheck(cond, await this.measure(cond.probe, "stop-when"));
+          if (this.runAbort.signal.aborted) return;
           this.journal.stopConditions.push(record);
           this.emit({ type: "probe", record });
-          if (met) this.abort("stop-condition", `stop condition "${cond.name}" met: ${r.reason}`);
+          if (stop) this.abort(stop.kind, stop.message);
         }),
       );
     }
@@ -533,68 +531,38 @@ export class Controller {
       const failed = records.filter((r) => !r.ok);
       if (failed.length === 0) return;
       if (Date.now() + steady.after.everyMs > deadline) {
-        for (const r of failed) this.deviate(`did not recover after rollbacks: ${r.probe}: ${r.reason}`);
+        for (const r of failed) {
+          if (isBlind(r)) this.fail(couldNotJudge(r, "after"));
+          else this.deviate(`did not recover after rollbacks: ${r.probe}: ${r.reason}`);
+        }
         return;
       }
       await sleep(steady.after.everyMs, this.signalStop.signal);
     }
   }
 
-  // ── 5. verdict ──
+  // ── 5. verdict: the evidence rules decide what the run may claim ──
   private finish(started: number, notSteady: boolean): Journal {
-    let status: RunStatus;
-    if (this.errored) status = "error";
-    else if (this.abortReason && this.abortReason.kind !== "fail-fast") status = "aborted";
-    else if (notSteady) status = "not-steady";
-    else if (this.deviated) status = "deviated";
-    else status = "held";
-    this.reasons.unshift(...this.duringDeviations());
-    this.reasons.push(...this.blindStopConditions());
-    if (this.abortReason) this.reasons.unshift(this.abortReason.message);
-    if (status === "held")
-      this.reasons.push("the steady-state hypothesis held before, during and after the method");
+    const { status, reasons } = verdict({
+      experiment: this.experiment,
+      journal: this.journal,
+      notSteady,
+      deviated: this.deviated,
+      errored: this.errored,
+      abort: this.abortReason,
+      reasons: this.reasons,
+    });
     Object.assign(this.journal, {
       end: now(),
       durationMs: Date.now() - started,
       status,
       exitCode: EXIT_FOR_STATUS[status],
-      reasons: [...new Set(this.reasons)],
+      reasons,
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
     const journal = redactDeep(this.journal, this.secretValues);
     this.log.info({ status, exitCode: journal.exitCode, reasons: journal.reasons }, "verdict");
     return journal;
-  }
-
-  /** One reason per probe that failed during the method: how often, the first and the worst-placed sample. */
-  private duringDeviations(): string[] {
-    const byProbe = new Map<string, ProbeRecord[]>();
-    for (const r of this.journal.steadyState.during)
-      byProbe.set(r.probe, [...(byProbe.get(r.probe) ?? []), r]);
-    const out: string[] = [];
-    for (const [probe, records] of byProbe) {
-      const failed = records.filter((r) => !r.ok);
-      if (failed.length === 0) continue;
-      const first = failed[0]!.reason;
-      const last = failed[failed.length - 1]!.reason;
-      const detail = failed.length === 1 || first === last ? first : `first ${first}; last ${last}`;
-      out.push(
-        `hypothesis deviated during the method: ${probe}: ${failed.length} of ${records.length} checks failed (${detail})`,
-      );
-    }
-    return out;
-  }
-
-  /** A stop condition that could not be checked left the run unprotected: say so, whatever the verdict. */
-  private blindStopConditions(): string[] {
-    return this.experiment.stopWhen.flatMap((cond) => {
-      const checks = this.journal.stopConditions.filter((r) => r.probe === cond.name);
-      const errors = checks.filter((r) => r.outcome === "error");
-      if (errors.length === 0) return [];
-      return [
-        `stop condition "${cond.name}" could not be checked ${errors.length} of ${checks.length} times (${errors[0]!.reason})`,
-      ];
-    });
   }
 
   // ── probes ──
@@ -619,7 +587,9 @@ export class Controller {
       tolerance: spec.tolerance?.text,
     };
     const deadline = new AbortController();
-    const ctx: AgentContext = { ...this.ctx, signal: deadline.signal };
+    // After the method the run is already aborted (or ended): only a signal may cut the recovery checks short.
+    const stop = phase === "after" ? this.signalStop.signal : this.runAbort.signal;
+    const ctx: AgentContext = { ...this.ctx, signal: AbortSignal.any([deadline.signal, stop]) };
     try {
       const { probe } = this.opts.registry.probe(spec.key);
       const args = this.bind(spec.args) as Record<string, unknown>;
@@ -641,7 +611,7 @@ export class Controller {
         ...base,
         end: now(),
         durationMs: Date.now() - start,
-        outcome: "error",
+        outcome: failureOutcome(err),
         ok: false,
         reason: errorMessage(err),
       };

@@ -55,6 +55,18 @@ export class ValidationErrors extends ChaosError {
   }
 }
 
+/**
+ * Thrown by a probe of the system under test when that system gave no usable answer (connection refused,
+ * reset, timed out, not HTTP). That is a measurement, the system failing, so the run judges it like a failed
+ * tolerance; any other error from a probe means the probe could not be taken and the run cannot judge.
+ */
+export class NoAnswerError extends ChaosError {
+  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super("agent", message, opts);
+    this.name = "NoAnswerError";
+  }
+}
+
 /** Exit codes, as documented in the README. */
 export const EXIT = {
   held: 0,

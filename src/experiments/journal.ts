@@ -3,12 +3,23 @@ import { dirname } from "node:path";
 import type { Outcome } from "./tolerance.js";
 
 /** How a run ended, as a CI gate reads it. See EXIT in errors.ts for the exit codes. */
-export type RunStatus = "held" | "deviated" | "not-steady" | "aborted" | "error";
+export type RunStatus =
+  | "held"
+  /** No hypothesis at all: a plain injection, nothing judged. */
+  | "completed"
+  | "deviated"
+  | "not-steady"
+  /** Held before and after, but nothing was checked while a fault was live: no evidence it held. */
+  | "unobserved"
+  | "aborted"
+  | "error";
 
 export const EXIT_FOR_STATUS: Record<RunStatus, number> = {
   held: 0,
+  completed: 0,
   deviated: 1,
   "not-steady": 1,
+  unobserved: 1,
   aborted: 3,
   error: 4,
 };

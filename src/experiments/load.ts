@@ -132,17 +132,20 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
           probes: reader.list(steady.probes, ["steady-state", "probes"], (p, path) =>
             reader.probe(p, path, "tolerance", true),
           ),
-          during: isObj(steady.during)
-            ? {
-                everyMs: reader.duration(
-                  steady.during.every,
-                  ["steady-state", "during", "every"],
-                  1000,
-                  true,
-                ),
-                failFast: steady.during["fail-fast"] === true,
-              }
-            : undefined,
+          during:
+            steady.during === "none"
+              ? "none"
+              : isObj(steady.during)
+                ? {
+                    everyMs: reader.duration(
+                      steady.during.every,
+                      ["steady-state", "during", "every"],
+                      1000,
+                      true,
+                    ),
+                    failFast: steady.during["fail-fast"] === true,
+                  }
+                : undefined,
           after: {
             withinMs: reader.duration(
               isObj(steady.after) ? steady.after.within : undefined,
@@ -293,6 +296,7 @@ class Reader {
       name: String(c.name ?? probe.name),
       probe,
       everyMs: this.duration(c.every, [...path, "every"], 1000, true),
+      onError: c["on-error"] === "continue" ? "continue" : "stop",
       path,
     };
   }

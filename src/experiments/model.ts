@@ -51,6 +51,8 @@ export interface StopCondition {
   /** The probe; its tolerance is the `when` clause: a match aborts the run. */
   probe: ProbeSpec;
   everyMs: number;
+  /** A check that cannot be taken stops the run (fail closed), unless the experiment says `continue`. */
+  onError: "stop" | "continue";
   path: Path;
 }
 
@@ -61,7 +63,8 @@ export interface SecretSource {
 
 export interface SteadyState {
   probes: ProbeSpec[];
-  during?: { everyMs: number; failFast: boolean };
+  /** `none`: deliberately not checked while faults are live; absent: nothing checked, so the run cannot hold. */
+  during?: { everyMs: number; failFast: boolean } | "none";
   after: { withinMs: number; everyMs: number };
 }
 

@@ -83,6 +83,26 @@ describe("tolerances", () => {
     expect(t.judge({ value: null, series: [], quantifier: "each" }).outcome).toBe("empty");
   });
 
+  test("a text that starts like a comparison but is not one is refused, never taken as an exact match", () => {
+    for (const typo of ["=> 0", "<", "~ 3", "== ", "=< 5", "! 500", ">"]) {
+      expect(() => parseTolerance(typo), typo).toThrow("starts like a comparison but is not one");
+      expect(() => parseTolerance({ value: typo }), typo).toThrow(ToleranceError);
+    }
+    expect(() => parseTolerance("=> 0")).toThrow(
+      expect.objectContaining({ hint: expect.stringContaining('did you mean ">="?') }),
+    );
+  });
+
+  test("an empty or blank tolerance is refused", () => {
+    for (const blank of ["", "   "]) expect(() => parseTolerance(blank)).toThrow("empty tolerance");
+  });
+
+  test("an exact text that does not look like an operator still matches", () => {
+    expect(judge("ok", "ok").ok).toBe(true);
+    expect(judge({ value: "ready" }, "ready").ok).toBe(true);
+    expect(judge("== ok", "ok").ok).toBe(true);
+  });
+
   test("malformed tolerances are rejected with a hint", () => {
     expect(() => parseTolerance("< abc")).toThrow(ToleranceError);
     expect(() => parseTolerance({ regex: "(" })).toThrow(/bad regex/);

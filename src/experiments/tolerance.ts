@@ -5,13 +5,14 @@ import { parseDuration } from "./duration.js";
  * Tolerances judge what a probe measured. Forms accepted in an experiment:
  *   "< 0.3", ">= 1", "== 0", "!= 500"    comparison on the probe's value
  *   [0, 0.01]                              inclusive range
- *   200, true, "ok"                        exact value
+ *   200, true, "ok"                        exact value (a text that starts like a comparison must be one)
  *   { status: 200 | [200, 204] | "2xx", latency: "< 300ms", value: "< 0.3", regex: "^ok", range: [lo, hi],
  *     empty: pass|fail, nan: pass|fail }   every criterion given must hold
  * An empty result and NaN are outcomes of their own: they fail unless the tolerance says `empty: pass` or
- * `nan: pass`.
+ * `nan: pass`. The run adds two outcomes no tolerance gives: `error` (the probe could not be taken) and
+ * `no-answer` (the system under test did not answer, which never passes).
  */
-export type Outcome = "pass" | "fail" | "empty" | "nan" | "error";
+export type Outcome = "pass" | "fail" | "empty" | "nan" | "error" | "no-answer";
 
 export interface Judgement {
   outcome: Outcome;
@@ -48,7 +49,9 @@ function describeValue(v: unknown): string {
 function comparison(text: string, unit: "number" | "duration", path: (string | number)[]): Check | undefined {
   const m = OPS.exec(text);
   if (!m) return undefined;
-  const [, op, rhsText] = m as unknown as [string, string, string];
+  const [, op] = m as unknown as [string, string];
+  const rhsText = m[2]!.trim();
+  if (rhsText === "") return undefined; // "== " compares with nothing: the caller reports it
   let rhs: number | string;
   if (unit === "duration") {
     try {
@@ -110,8 +113,34 @@ function range(bounds: unknown[], path: (string | number)[]): Check {
     typeof v === "number" && v >= lo && v <= hi ? undefined : `${describeValue(v)} is outside [${lo}, ${hi}]`;
 }
 
+/** What a comparison may start with: a text starting so and not parsing as one is a typo, never an exact match. */
+const LOOKS_LIKE_OPERATOR = /^\s*[<>=!~]/;
+
+/**
+ * A string tolerance is a comparison, or an exact text that cannot be mistaken for one.
+ * @throws ToleranceError for an empty text or one that starts like a comparison but is not one ("=> 0", "<").
+ */
+function stringCheck(text: string, path: (string | number)[]): Check {
+  if (text.trim() === "")
+    throw new ToleranceError(
+      "empty tolerance",
+      'write a comparison such as "< 0.3", or { value: "ok" }',
+      path,
+    );
+  const check = comparison(text, "number", path);
+  if (check) return check;
+  if (!LOOKS_LIKE_OPERATOR.test(text)) return exact(text);
+  const op = /^\s*([<>=!~]+)/.exec(text)![1]!;
+  const typo = { "=>": ">=", "=<": "<=", "=": "==", "!": "!=", "<>": "!=", "~=": "!=" }[op];
+  throw new ToleranceError(
+    `"${text}" starts like a comparison but is not one`,
+    `${typo ? `did you mean "${typo}"? ` : ""}write <, <=, >, >=, == or != followed by a value, e.g. ">= 0"; to match this exact text use { regex: "^…$" }`,
+    path,
+  );
+}
+
 function valueCheck(spec: unknown, path: (string | number)[]): Check {
-  if (typeof spec === "string") return comparison(spec, "number", path) ?? exact(spec);
+  if (typeof spec === "string") return stringCheck(spec, path);
   return exact(spec);
 }
 

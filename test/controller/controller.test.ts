@@ -42,7 +42,8 @@ const gaugeSteady = `steady-state:
 
 describe("the controller", () => {
   test("records each fault in the ledger before applying it and empties the ledger once reverted", async () => {
-    const { controller, state, ledgerDir } = setup(`${gaugeSteady}method:
+    const { controller, state, ledgerDir } = setup(`${gaugeSteady}  during: { every: 10ms }
+method:
   - action: memory.fault
     target: { id: a }
   - action: memory.fault
@@ -132,7 +133,7 @@ describe("the controller", () => {
       tolerance: 1
 `);
     const j = await controller.run();
-    expect(j.status).toBe("held");
+    expect(j.status).toBe("completed");
     expect(j.method.find((m) => m.kind === "probe")?.output).toMatchObject({ value: 1 });
     expect(state.live.size).toBe(0);
   });
@@ -167,6 +168,7 @@ describe("the controller", () => {
     - name: gauge low
       memory.gauge: {}
       tolerance: "< 10"
+  during: none
   after: { within: 2s, every: 100ms }
 method:
   - action: memory.fault
@@ -284,19 +286,163 @@ stop-when:
     expect(state.live.size).toBe(0);
   });
 
-  test("a stop condition that cannot be checked is named in the reasons", async () => {
+  test("a stop condition told to continue when blind is named in the reasons", async () => {
     const { controller } = setup(`stop-when:
   - name: blind
     probe: { memory.broken: {} }
     when: "> 1"
     every: 50ms
+    on-error: continue
 method:
   - pause: 200ms
 `);
     const j = await controller.run();
-    expect(j.status).toBe("held");
+    expect(j.status).toBe("completed");
     expect(j.reasons.join("\n")).toMatch(
       /stop condition "blind" could not be checked \d+ of \d+ times \(backend unreachable\)/,
     );
+  });
+});
+
+describe("the evidence rules", () => {
+  const fault = (ms: string) => `method:
+  - action: memory.fault
+    target: { id: a }
+    duration: ${ms}
+`;
+  /** One stop condition checked every 50 ms on a memory probe, around a fault of `ms`. */
+  const stopWhen = (name: string, probe: string, ms: string, extra = "") => `stop-when:
+  - name: ${name}
+    probe: { memory.${probe}: {} }
+    when: "> 1"
+    every: 50ms
+${extra}${fault(ms)}`;
+
+  test("without a during block a live fault was never observed: not held, exit 1, and the reason says so", async () => {
+    const { controller, state } = setup(`${gaugeSteady}${fault("100ms")}`);
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "unobserved", exitCode: 1 });
+    expect(j.reasons.join("\n")).toMatch(
+      /not observed: no hypothesis check was taken while "memory.fault" was live .*no during: block/,
+    );
+    expect(j.reasons.join("\n")).not.toContain("held");
+    expect(state.live.size).toBe(0);
+  });
+
+  test("a fault shorter than one interval was not observed either", async () => {
+    const { controller } = setup(`${gaugeSteady}  during: { every: 2s }\n${fault("100ms")}`);
+    const j = await controller.run();
+    expect(j.status).toBe("unobserved");
+    // The first check runs as the method starts, before the fault is applied: it is no evidence.
+    expect(j.steadyState.during.length).toBeGreaterThanOrEqual(1);
+    expect(j.reasons.join("\n")).toContain("shorter than the interval (during: every 2s)");
+  });
+
+  test("a check taken while the fault was live is evidence: held", async () => {
+    const { controller } = setup(`${gaugeSteady}  during: { every: 50ms }\n${fault("300ms")}`);
+    const j = await controller.run();
+    expect(j.status).toBe("held");
+    expect(j.reasons).toEqual(["the steady-state hypothesis held before, during and after the method"]);
+  });
+
+  test("during: none accepts an unobserved fault, and the verdict says it was not checked", async () => {
+    const { controller } = setup(`${gaugeSteady}  during: none\n${fault("100ms")}`);
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "held", exitCode: 0 });
+    expect(j.reasons[0]).toContain("during: none, not checked while faults were live");
+    expect(j.steadyState.during).toEqual([]);
+  });
+
+  test("an experiment without a hypothesis is a plain injection: completed, nothing judged, exit 0", async () => {
+    const { controller, state } = setup(fault("50ms"));
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "completed", exitCode: 0 });
+    expect(j.reasons).toEqual([
+      "completed, nothing judged: the experiment has no steady-state hypothesis (a plain injection)",
+    ]);
+    expect(state.applyOrder).toEqual(["a"]);
+  });
+
+  test("a hypothesis probe that goes blind mid-run aborts the method, reverts and cannot judge (exit 4)", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: error rate
+      memory.blind-while-faulted: {}
+      tolerance: "< 1"
+  during: { every: 50ms }
+${fault("20s")}`);
+    const started = Date.now();
+    const j = await controller.run();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(j).toMatchObject({ status: "error", exitCode: 4 });
+    expect(j.reasons.join("\n")).toContain(
+      'could not judge: "error rate" could not be taken during the method: backend answered 500',
+    );
+    expect(j.reasons.join("\n")).not.toContain("deviated");
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(state.live.size).toBe(0);
+  });
+
+  test("a hypothesis probe that cannot be taken before means nothing is injected and exit 4, not 'not steady'", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: error rate
+      memory.broken: {}
+      tolerance: "< 1"
+  during: { every: 50ms }
+${fault("1s")}`);
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "error", exitCode: 4 });
+    expect(j.reasons[0]).toContain('could not judge: "error rate" could not be taken before the method');
+    expect(state.applyOrder).toEqual([]);
+  });
+
+  test("a system under test that does not answer is a deviation, not a blind probe", async () => {
+    const { controller } = setup(`steady-state:
+  probes:
+    - name: web answers
+      memory.silent: {}
+      tolerance: 200
+${fault("1s")}`);
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "not-steady", exitCode: 1 });
+    expect(j.steadyState.before[0]).toMatchObject({ outcome: "no-answer", ok: false });
+  });
+
+  test("a stop condition whose probe cannot be taken stops the run: could not see, reverted, exit 4", async () => {
+    const { controller, state } = setup(stopWhen("error budget", "broken", "20s"));
+    const started = Date.now();
+    const j = await controller.run();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(j).toMatchObject({ status: "error", exitCode: 4 });
+    expect(j.reasons[0]).toBe(
+      'stopped: could not see: stop condition "error budget" could not be checked: backend unreachable',
+    );
+    expect(j.stopConditions[0]).toMatchObject({ ok: false, outcome: "error" });
+    expect(state.live.size).toBe(0);
+  });
+
+  test("a stop condition whose system does not answer stops the run like a met condition (exit 3)", async () => {
+    const { controller, state } = setup(stopWhen("latency budget", "silent", "20s"));
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "aborted", exitCode: 3 });
+    expect(j.aborted?.reason).toContain(
+      'stopped: could not see: stop condition "latency budget" got no answer',
+    );
+    expect(j.method[0]).toMatchObject({ status: "aborted" });
+    expect(state.live.size).toBe(0);
+  });
+
+  test("on-error: continue keeps a blind stop condition from stopping the run", async () => {
+    const { controller, state } = setup(
+      stopWhen("latency budget", "silent", "200ms", "    on-error: continue\n"),
+    );
+    const j = await controller.run();
+    expect(j.status).toBe("completed");
+    expect(j.method[0]).toMatchObject({ status: "succeeded" });
+    expect(j.reasons.join("\n")).toMatch(
+      /stop condition "latency budget" could not be checked \d+ of \d+ times/,
+    );
+    expect(state.live.size).toBe(0);
   });
 });

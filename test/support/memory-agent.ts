@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import type { Agent } from "../../src/agents/agent.js";
-import { ChaosError } from "../../src/experiments/errors.js";
+import { ChaosError, NoAnswerError } from "../../src/experiments/errors.js";
 
 /**
  * An agent whose target is an in-memory set of "faults", so controller tests can see exactly what is live
@@ -96,6 +96,23 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
         args: { type: "object" },
         async run() {
           throw new ChaosError("agent", "backend unreachable");
+        },
+      },
+      "blind-while-faulted": {
+        name: "blind-while-faulted",
+        description: "a monitoring backend that goes down once a fault is live",
+        args: { type: "object" },
+        async run() {
+          if (live.size > 0) throw new ChaosError("agent", "backend answered 500");
+          return { value: 0 };
+        },
+      },
+      silent: {
+        name: "silent",
+        description: "a system under test that does not answer",
+        args: { type: "object" },
+        async run() {
+          throw new NoAnswerError("GET http://127.0.0.1/ failed: timed out after 1ms");
         },
       },
       faults: {

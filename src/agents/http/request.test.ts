@@ -10,7 +10,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { testContext } from "../../../test/support/agent-context.js";
-import { ChaosError } from "../../experiments/errors.js";
+import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
 import { httpAgent } from "./index.js";
 
 const context = testContext;
@@ -175,6 +175,8 @@ describe("http request probe", () => {
     const err = await probeError({ url: `${base}/hang`, timeout: "200ms" });
     expect(err.code).toBe("agent");
     expect(err.message).toBe(`GET ${base}/hang failed: timed out after 200ms`);
+    // The system under test not answering is a measurement, not a blind probe.
+    expect(err).toBeInstanceOf(NoAnswerError);
   });
 
   it("reports connection refused as an agent error with a hint", async () => {
@@ -183,6 +185,7 @@ describe("http request probe", () => {
     expect(err.code).toBe("agent");
     expect(err.message).toBe(`GET http://127.0.0.1:${port}/health failed: connection refused`);
     expect(err.hint).toContain(`127.0.0.1:${port}`);
+    expect(err).toBeInstanceOf(NoAnswerError);
   });
 
   it("stops when the run is aborted", async () => {
@@ -194,6 +197,7 @@ describe("http request probe", () => {
     setTimeout(() => controller.abort(), 50);
     const err = await pending;
     expect(err.message).toContain("aborted");
+    expect(err).not.toBeInstanceOf(NoAnswerError);
   });
 
   it("never buffers a body beyond expect-body-max", async () => {

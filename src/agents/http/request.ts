@@ -1,5 +1,5 @@
 import { durationSchema, parseDuration } from "../../experiments/duration.js";
-import { ChaosError } from "../../experiments/errors.js";
+import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
 import type { AgentContext, ProbeDefinition, ProbeResult } from "../agent.js";
 import { type JsonPathSegment, JsonPathSyntaxError, parseJsonPath, selectJsonPath } from "./json-path.js";
 import { displayUrl, isSensitiveHeader, scrub } from "./redact.js";
@@ -100,9 +100,9 @@ function short(value: unknown): string {
 
 /**
  * Sends one request and reports its status, latency and (with `json-path`) one value of its JSON body.
- * @throws ChaosError("agent") when no response arrived (connection refused, DNS, TLS, timeout) or when
- * `json-path` is given and the body is not JSON or exceeds `expect-body-max`; header values and secrets are
- * scrubbed from the message. ChaosError("invalid") for arguments that the schema could not rule out.
+ * @throws NoAnswerError when no response arrived (connection refused, DNS, TLS, timeout) or, with
+ * `json-path`, the body is not JSON: the system under test failed to answer. ChaosError("agent") when the body
+ * exceeds `expect-body-max` or the run is stopping. Header values and secrets are scrubbed from the message. ChaosError("invalid") for arguments that the schema could not rule out.
  */
 async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): Promise<ProbeResult> {
   const args = readArgs(rawArgs);
@@ -121,6 +121,14 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
       hint: hint === undefined ? undefined : scrub(hint, forText),
       cause,
     });
+  // The system under test not answering (refused, reset, timed out, not HTTP, not JSON) is what was measured.
+  const noAnswer = (reason: string, hint?: string, cause?: unknown) =>
+    ctx.signal.aborted
+      ? failure(reason, hint, cause)
+      : new NoAnswerError(scrub(`${what} failed: ${reason}`, forText), {
+          hint: hint === undefined ? undefined : scrub(hint, forText),
+          cause,
+        });
 
   let response: Awaited<ReturnType<typeof sendRequest>>;
   try {
@@ -135,7 +143,7 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
       signal: ctx.signal,
     });
   } catch (err) {
-    if (err instanceof RequestFailure) throw failure(err.message, err.hint, err.cause);
+    if (err instanceof RequestFailure) throw noAnswer(err.message, err.hint, err.cause);
     throw failure(err instanceof Error ? err.message : String(err));
   }
 
@@ -152,7 +160,7 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
     try {
       document = JSON.parse(response.body.toString("utf8"));
     } catch {
-      throw failure(`response body is not JSON (status ${response.status}), json-path cannot be evaluated`);
+      throw noAnswer(`response body is not JSON (status ${response.status}), json-path cannot be evaluated`);
     }
     // A missing path is an empty result, which a tolerance judges explicitly; it is not an error.
     value = selectJsonPath(document, args.jsonPath.segments) ?? null;

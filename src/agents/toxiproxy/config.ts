@@ -1,4 +1,6 @@
+import { durationSchema, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
+import { DEFAULT_CALL_TIMEOUT_MS } from "./http.js";
 
 /** A proxy the experiment relies on; `from`/`to` name the services it joins (for `partition`). */
 export interface ProxySpec {
@@ -13,6 +15,8 @@ export interface ToxiproxyConfig {
   /** Absent: the embedded proxy is started in-process for the run. */
   url?: string;
   proxies: ProxySpec[];
+  /** Deadline of one API call. */
+  timeoutMs: number;
 }
 
 /** JSON Schema of `configuration.toxiproxy` in an experiment. */
@@ -25,6 +29,7 @@ export const configurationSchema = {
       pattern: "^https?://",
       description: "Toxiproxy's HTTP API; omit it to start the embedded proxy in-process for the run",
     },
+    timeout: { ...durationSchema, description: "deadline of one API call (default 10s)" },
     proxies: {
       type: "array",
       description: "created if missing (and removed afterwards only when the run created them)",
@@ -51,15 +56,16 @@ export const configurationSchema = {
  */
 export function readConfig(configuration: Record<string, unknown>): ToxiproxyConfig {
   const raw = configuration.toxiproxy;
-  if (raw === undefined || raw === null) return { proxies: [] };
+  if (raw === undefined || raw === null) return { proxies: [], timeoutMs: DEFAULT_CALL_TIMEOUT_MS };
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ChaosError("invalid", "configuration.toxiproxy must be an object", {
       hint: "give it a url and/or a list of proxies",
     });
   }
-  const { url, proxies } = raw as { url?: unknown; proxies?: unknown };
+  const { url, proxies, timeout } = raw as { url?: unknown; proxies?: unknown; timeout?: unknown };
   return {
     url: typeof url === "string" ? url.replace(/\/+$/, "") : undefined,
     proxies: Array.isArray(proxies) ? (proxies as ProxySpec[]) : [],
+    timeoutMs: timeout === undefined ? DEFAULT_CALL_TIMEOUT_MS : parseDuration(timeout),
   };
 }

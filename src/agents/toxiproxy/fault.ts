@@ -45,6 +45,7 @@ export function plannedFault(
       (name) => plan.proxies.find((p) => p.name === name)?.enabled !== false,
     ),
     created: missing.map((p) => p.name),
+    timeoutMs: session.config.timeoutMs,
   };
   const names = plan.proxies.map((p) => p.name).join(", ");
   const revert: RevertDescription = {

@@ -13,6 +13,8 @@ export interface UndoData {
   enable: string[];
   /** Proxies the fault created, to delete. */
   created: string[];
+  /** Deadline of one API call, as the run had it (absent in entries written before it existed). */
+  timeoutMs?: number;
 }
 
 export const REVERT_KIND = "undo";
@@ -29,7 +31,8 @@ function readUndo(data: Record<string, unknown>): UndoData {
         typeof t?.proxy === "string" && typeof t.name === "string",
     ) &&
     strings(data.enable) &&
-    strings(data.created);
+    strings(data.created) &&
+    (data.timeoutMs === undefined || (typeof data.timeoutMs === "number" && data.timeoutMs > 0));
   if (!ok) {
     throw new ChaosError("agent", "malformed toxiproxy revert entry", {
       hint: "expected { url, embedded, toxics: [{proxy, name}], enable: [], created: [] }",
@@ -54,7 +57,11 @@ export async function revertToxiproxyFault(revert: RevertDescription, ctx: Rever
   const undo = readUndo(revert.data);
   let ops: ToxiproxyOps;
   try {
-    ops = new ToxiproxyOps(undo.url, await reach(undo.url, ctx.signal, undo.embedded ? 1 : undefined));
+    const tries = undo.embedded ? 1 : undefined;
+    ops = new ToxiproxyOps(
+      undo.url,
+      await reach(undo.url, { signal: ctx.signal, tries, timeoutMs: undo.timeoutMs }),
+    );
   } catch (err) {
     if (!undo.embedded) throw err;
     ctx.log.info(

@@ -1,14 +1,16 @@
-import { Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
+import { type Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
 import { ChaosError } from "../../experiments/errors.js";
 import { startToxiproxyServer } from "../../proxy/server.js";
 import type { AgentContext } from "../agent.js";
 import { readConfig, type ToxiproxyConfig } from "./config.js";
+import { boundedClient, DEFAULT_CALL_TIMEOUT_MS } from "./http.js";
 
 /** A reachable Toxiproxy and how this run got it. */
 export interface Session {
   url: string;
   /** True when the server is the embedded one, living as long as this process. */
   embedded: boolean;
+  /** Bound to the caller's abort signal, each call with the configured deadline. */
   client: Toxiproxy;
   config: ToxiproxyConfig;
 }
@@ -46,11 +48,16 @@ function unreachable(url: string, cause: unknown): ChaosError {
 }
 
 /**
- * Checks that Toxiproxy answers, with bounded retries and exponential backoff (5 tries within ~3 s).
+ * Checks that Toxiproxy answers, with bounded retries and exponential backoff (5 tries within ~3 s, plus
+ * each call's deadline), and returns a client bound to `signal`.
  * @throws ChaosError("agent") "toxiproxy at URL unreachable" when it never answers.
  */
-export async function reach(url: string, signal?: AbortSignal, tries = TRIES): Promise<Toxiproxy> {
-  const client = new Toxiproxy(url);
+export async function reach(
+  url: string,
+  opts: { signal?: AbortSignal; tries?: number; timeoutMs?: number } = {},
+): Promise<Toxiproxy> {
+  const { signal, tries = TRIES, timeoutMs = DEFAULT_CALL_TIMEOUT_MS } = opts;
+  const client = boundedClient(url, timeoutMs, signal);
   let last: unknown;
   for (let attempt = 0; attempt < tries; attempt++) {
     if (attempt > 0) await sleep(FIRST_BACKOFF_MS * 2 ** (attempt - 1), signal);
@@ -73,14 +80,15 @@ export async function reach(url: string, signal?: AbortSignal, tries = TRIES): P
  */
 export async function session(ctx: AgentContext): Promise<Session> {
   const config = readConfig(ctx.configuration);
+  const client = (url: string) => boundedClient(url, config.timeoutMs, ctx.signal);
   if (config.url) {
     const url = config.url;
-    const client = await ctx.resources.use(
+    await ctx.resources.use(
       `toxiproxy:${url}`,
-      () => reach(url, ctx.signal),
+      () => reach(url, { signal: ctx.signal, timeoutMs: config.timeoutMs }),
       async () => undefined,
     );
-    return { url, embedded: false, client, config };
+    return { url, embedded: false, client: client(url), config };
   }
   const server = await ctx.resources.use(
     "toxiproxy:embedded",
@@ -92,5 +100,5 @@ export async function session(ctx: AgentContext): Promise<Session> {
       }),
     (s) => s.close(),
   );
-  return { url: server.url, embedded: true, client: new Toxiproxy(server.url), config };
+  return { url: server.url, embedded: true, client: client(server.url), config };
 }

@@ -93,7 +93,7 @@ function labelRows(windows: { x0: number; width: number }[]): number[] {
 
 function laneMarker(r: ProbeRecord, x: number, y: number): string {
   const tip = tooltip(r);
-  if (r.outcome === "error")
+  if (r.outcome === "error" || r.outcome === "no-answer")
     return `<path class="pt-error" d="M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}" stroke="${COLORS.fail}" stroke-width="2.2">${tip}</path>`;
   if (r.outcome === "empty")
     return `<rect class="pt-empty" x="${x - 4}" y="${y - 4}" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8">${tip}</rect>`;

@@ -7,7 +7,9 @@ import { formatNumber, formatValue } from "./values.js";
 
 const STATUS_COLOR: Record<Journal["status"], string> = {
   held: COLORS.ok,
+  completed: "#475569",
   deviated: COLORS.fail,
+  unobserved: COLORS.fail,
   "not-steady": COLORS.fail,
   aborted: "#b45309",
   error: "#7f1d1d",

@@ -74,7 +74,7 @@ function verdictCase(j: Journal): TestCase {
   const body = j.reasons.join("\n");
   if (j.status === "aborted" || j.status === "error")
     return { ...tc, error: { message, type: j.status, body } };
-  if (j.status !== "held") return { ...tc, failure: { message, type: j.status, body } };
+  if (j.exitCode !== 0) return { ...tc, failure: { message, type: j.status, body } };
   return tc;
 }
 

@@ -4,7 +4,9 @@ import { extentOf, numbersOf } from "./values.js";
 /** The verdict in words, the same in every report format. */
 export const STATUS_LABEL: Record<RunStatus, string> = {
   held: "HELD",
+  completed: "COMPLETED (nothing judged)",
   deviated: "DEVIATED",
+  unobserved: "NOT OBSERVED (nothing checked while a fault was live)",
   "not-steady": "NOT STEADY (nothing injected)",
   aborted: "ABORTED",
   error: "ERROR (the run could not judge)",

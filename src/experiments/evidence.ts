@@ -1,0 +1,166 @@
+import { formatDuration } from "./duration.js";
+import { NoAnswerError } from "./errors.js";
+import type { Journal, ProbeRecord, RunStatus } from "./journal.js";
+import type { Experiment, StopCondition } from "./model.js";
+
+/**
+ * What a run must have seen before its verdict may say anything: the evidence rules.
+ *
+ *   probe failure ─▶ no-answer: the system under test did not answer; a measurement, judged as a failure
+ *                 └▶ error:     the probe could not be taken (e.g. Prometheus down); the run is blind: exit 4
+ *   stop check    ─▶ met, or could not see ─▶ stop the method (fail closed), unless `on-error: continue`
+ *   verdict       ─▶ "held" only when a hypothesis check was taken while each fault was live (or the
+ *                    experiment says `during: none`); with no hypothesis at all: "completed", nothing judged
+ */
+
+/** How a probe that threw is recorded: the system failing to answer, or the probe failing to be taken. */
+export function failureOutcome(err: unknown): "no-answer" | "error" {
+  return err instanceof NoAnswerError ? "no-answer" : "error";
+}
+
+/** The probe could not be taken: the run cannot judge from it. */
+export function isBlind(r: ProbeRecord): boolean {
+  return r.outcome === "error";
+}
+
+/** Why the run cannot judge, for a hypothesis probe that could not be taken in `phase`. */
+export function couldNotJudge(r: ProbeRecord, phase: "before" | "during" | "after"): string {
+  return `could not judge: "${r.probe}" could not be taken ${phase === "during" ? "during the method" : `${phase} the method`}: ${r.reason}`;
+}
+
+export interface StopDecision {
+  /** The check as the journal keeps it: ok while the condition is not met and the check could see. */
+  record: ProbeRecord;
+  /** Set when the run must stop: a met condition or a blind check (exit 3), or a probe not taken (exit 4). */
+  stop?: { kind: "stop-condition" | "failure"; message: string };
+}
+
+/**
+ * Judges one stop-condition check. A check that cannot see (the probe failed or the system did not answer)
+ * counts as met unless the condition says `on-error: continue`: a stop condition must never fail open.
+ * The system not answering stops the run like a met condition (exit 3); a probe that could not be taken
+ * (a monitoring outage) stops it as "could not judge" (exit 4), as it does anywhere else in a run.
+ */
+export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecision {
+  if (r.outcome === "pass") {
+    const record = { ...r, probe: cond.name, ok: false, outcome: "fail" as const };
+    return {
+      record: { ...record, reason: `stop condition met: ${r.reason}` },
+      stop: { kind: "stop-condition", message: `stop condition "${cond.name}" met: ${r.reason}` },
+    };
+  }
+  if (r.outcome === "error" || r.outcome === "no-answer") {
+    const record = { ...r, probe: cond.name, ok: false };
+    if (cond.onError === "continue") return { record };
+    const what = r.outcome === "error" ? "could not be checked" : "got no answer";
+    return {
+      record: { ...record, reason: `stopped: could not see: ${r.reason}` },
+      stop: {
+        kind: r.outcome === "error" ? "failure" : "stop-condition",
+        message: `stopped: could not see: stop condition "${cond.name}" ${what}: ${r.reason}`,
+      },
+    };
+  }
+  return { record: { ...r, probe: cond.name, ok: true, outcome: r.outcome === "fail" ? "pass" : r.outcome } };
+}
+
+/** What the controller knows when the run ends. */
+export interface RunFacts {
+  experiment: Experiment;
+  journal: Journal;
+  notSteady: boolean;
+  deviated: boolean;
+  errored: boolean;
+  abort?: { kind: "stop-condition" | "signal" | "fail-fast" | "failure"; message: string };
+  /** Reasons gathered on the way, in order. */
+  reasons: string[];
+}
+
+/** The verdict and every reason for it, most important first. */
+export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
+  const steady = f.experiment.steadyState;
+  const unobserved = steady && steady.during !== "none" ? unobservedFaults(f.journal, steady.during) : [];
+  let status: RunStatus;
+  if (f.errored) status = "error";
+  else if (f.abort && f.abort.kind !== "fail-fast") status = "aborted";
+  else if (f.notSteady) status = "not-steady";
+  else if (f.deviated) status = "deviated";
+  else if (!steady) status = "completed";
+  else if (unobserved.length) status = "unobserved";
+  else status = "held";
+
+  const reasons = [...duringDeviations(f.journal), ...f.reasons, ...blindStopConditions(f)];
+  if (f.abort) reasons.unshift(f.abort.message);
+  if (status === "unobserved") reasons.push(...unobserved);
+  if (status === "completed")
+    reasons.push(
+      "completed, nothing judged: the experiment has no steady-state hypothesis (a plain injection)",
+    );
+  if (status === "held") {
+    reasons.push(
+      steady?.during === "none"
+        ? "the steady-state hypothesis held before and after the method (during: none, not checked while faults were live)"
+        : "the steady-state hypothesis held before, during and after the method",
+    );
+  }
+  return { status, reasons: [...new Set(reasons)] };
+}
+
+/** When a fault was live: applied → reverted; an action with nothing to revert acts until the method ends. */
+function faultWindows(j: Journal): { label: string; from: number; to: number }[] {
+  const methodEnd = Math.max(0, ...j.method.map((a) => Date.parse(a.end)).filter(Number.isFinite));
+  const end = (t?: string) => (t ? Date.parse(t) : Math.max(methodEnd, Date.parse(j.end) || 0));
+  const withRevert = new Set(j.faults.map((f) => f.step));
+  return [
+    ...j.faults
+      .filter((f) => f.appliedAt)
+      .map((f) => ({ label: f.step, from: Date.parse(f.appliedAt), to: end(f.revertedAt) })),
+    ...j.method
+      .filter((a) => a.kind === "action" && a.status === "succeeded" && !withRevert.has(a.name))
+      .map((a) => ({ label: a.name, from: Date.parse(a.end), to: methodEnd })),
+  ];
+}
+
+/** One reason per fault window in which no hypothesis check was taken (a blind check is no evidence). */
+function unobservedFaults(j: Journal, during: { everyMs: number } | undefined): string[] {
+  const checks = j.steadyState.during.filter((r) => !isBlind(r)).map((r) => Date.parse(r.start));
+  const fix = during
+    ? `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`
+    : "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)";
+  return faultWindows(j)
+    .filter((w) => !checks.some((t) => t >= w.from && t <= w.to))
+    .map(
+      (w) =>
+        `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix}`,
+    );
+}
+
+/** One reason per probe that failed during the method: how often, the first and the last failure. */
+function duringDeviations(j: Journal): string[] {
+  const byProbe = new Map<string, ProbeRecord[]>();
+  for (const r of j.steadyState.during) byProbe.set(r.probe, [...(byProbe.get(r.probe) ?? []), r]);
+  const out: string[] = [];
+  for (const [probe, records] of byProbe) {
+    const failed = records.filter((r) => !r.ok && !isBlind(r));
+    if (failed.length === 0) continue;
+    const first = failed[0]!.reason;
+    const last = failed[failed.length - 1]!.reason;
+    const detail = failed.length === 1 || first === last ? first : `first ${first}; last ${last}`;
+    out.push(
+      `hypothesis deviated during the method: ${probe}: ${failed.length} of ${records.length} checks failed (${detail})`,
+    );
+  }
+  return out;
+}
+
+/** A stop condition told to continue when blind left the run unprotected: say so, whatever the verdict. */
+function blindStopConditions(f: RunFacts): string[] {
+  return f.experiment.stopWhen.flatMap((cond) => {
+    const checks = f.journal.stopConditions.filter((r) => r.probe === cond.name);
+    const unseen = checks.filter((r) => r.outcome === "error" || r.outcome === "no-answer");
+    if (unseen.length === 0 || cond.onError !== "continue") return [];
+    return [
+      `stop condition "${cond.name}" could not be checked ${unseen.length} of ${checks.length} times (${unseen[0]!.reason})`,
+    ];
+  });
+}
