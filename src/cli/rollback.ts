@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { Ledger } from "../experiments/ledger.js";
 import { recoverFromLedger } from "../experiments/recover.js";
-import { cliContext, exitWith, type GlobalArgs } from "./context.js";
+import { cliContext, endWith, type GlobalArgs } from "./context.js";
 import { green, red, say, yellow } from "./output.js";
 
 interface Args extends GlobalArgs {
@@ -24,7 +24,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
         describe: "also revert faults of runs that are still alive",
       }) as never,
   handler: (args) =>
-    exitWith(async () => {
+    endWith(async () => {
       const { log, registry } = cliContext(args);
       const ledger = new Ledger(args.ledger);
       const { unreadable } = await ledger.entries();

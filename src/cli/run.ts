@@ -9,7 +9,7 @@ import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { writeReports } from "../experiments/report/index.js";
-import { cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
+import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
 import { bold, dim, printEvent, printVerdict, red, say, yellow } from "./output.js";
 import { printPlan } from "./plan.js";
 
@@ -46,7 +46,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
       }) as never,
-  handler: (args) => exitWith(() => runExperiment(args)),
+  handler: (args) => endWith(() => runExperiment(args)),
 };
 
 async function runExperiment(args: Args): Promise<number> {

@@ -149,8 +149,10 @@ export class Controller {
     this.openContext();
     let notSteady = false;
     try {
-      await this.preflight();
-      await this.prepareAgents();
+      await this.beforeInjecting(async () => {
+        await this.preflight();
+        await this.prepareAgents();
+      });
       try {
         notSteady = !(await this.steadyStateBefore());
         if (!notSteady && !this.runAbort.signal.aborted) await this.runMethod();
@@ -176,6 +178,19 @@ export class Controller {
       await this.preflight();
     } finally {
       await this.resources.close();
+    }
+  }
+
+  /**
+   * Runs the checks made before anything is injected; a signal that cut them short is an abort, not an error.
+   * @throws ChaosError("aborted") after a signal, else whatever `checks` throws.
+   */
+  private async beforeInjecting(checks: () => Promise<void>): Promise<void> {
+    try {
+      await checks();
+    } catch (err) {
+      if (!this.signalStop.signal.aborted) throw err;
+      throw new ChaosError("aborted", `${this.abortReason?.message ?? "aborted"}: nothing was injected`);
     }
   }
 

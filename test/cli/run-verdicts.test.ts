@@ -62,12 +62,12 @@ method:
 
 describe("chaos run verdicts against a real process", () => {
   it("exits 0 when the hypothesis held, with the fault window and its revert in the journal", async () => {
-    const r = await run(await write(freezeExperiment({ frozen: "300ms" })));
+    const r = await run(await write(freezeExperiment({ frozen: "300ms", during: "  during: none" })));
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain("HELD");
     const j = readJournal();
     expect(j).toMatchObject({ status: "held", exitCode: 0 });
-    expect(j.reasons.join("\n")).toContain("held before, during and after");
+    expect(j.reasons.join("\n")).toContain("held before and after the method (during: none");
     expect(j.steadyState.before).toHaveLength(1);
     expect(j.steadyState.before[0]).toMatchObject({
       probe: "target answers",
@@ -104,7 +104,8 @@ describe("chaos run verdicts against a real process", () => {
     expect(j.steadyState.before.every((p) => p.ok)).toBe(true);
     const failed = j.steadyState.during.filter((p) => !p.ok);
     expect(failed.length).toBeGreaterThanOrEqual(1);
-    expect(failed[0]!.outcome).toBe("error");
+    // The target not answering is what was measured: a deviation, not a blind probe.
+    expect(failed[0]!.outcome).toBe("no-answer");
     expect(failed[0]!.reason).toMatch(/time|timed out/i);
     // Rolled back and recovered: the verdict is about the fault window only.
     expect(j.steadyState.after.at(-1)!.ok).toBe(true);
@@ -112,6 +113,20 @@ describe("chaos run verdicts against a real process", () => {
     expect(j.rollbacks[0]!.status).toBe("succeeded");
     expect(ledgerExists()).toBe(false);
     expect((await target.get("/health")).status).toBe(200);
+  });
+
+  it("exits 1 when nothing was checked while the target was frozen, and says so", async () => {
+    const r = await run(await write(freezeExperiment({ frozen: "300ms" })));
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toContain("NOT OBSERVED");
+    const j = readJournal();
+    expect(j).toMatchObject({ status: "unobserved", exitCode: 1 });
+    expect(j.reasons.join("\n")).toContain(
+      'not observed: no hypothesis check was taken while "freeze the target" was live',
+    );
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(await target.conts()).toBe(1);
+    expect(ledgerExists()).toBe(false);
   });
 
   it("exits 1 and injects nothing when the system is not steady before", async () => {
