@@ -12,6 +12,7 @@ import {
   type HostileMode,
   type HostileServer,
   prometheusAnswer,
+  prometheusMatrix,
   startHostile,
 } from "./hostile.js";
 
@@ -23,7 +24,8 @@ import {
 export interface HostileCase {
   name: string;
   endpoint: "prometheus" | "http" | "http stop condition" | "toxiproxy";
-  mode: HostileMode;
+  /** How the endpoint misbehaves; "matrix": it answers well-formed JSON of the wrong shape. */
+  mode: HostileMode | "matrix";
   exit: number;
   /** The journal's verdict; absent when the run refuses before injecting anything (no journal). */
   status?: RunStatus;
@@ -76,6 +78,22 @@ ${opts.config ?? ""}${opts.body ?? ""}method:
 `;
 }
 
+/** A 20 s fault watched by one Prometheus probe (at `url`) every 100 ms. */
+function watchedByPrometheus(real: ToxiproxyServer, url: string): string {
+  return experiment({
+    url: real.url,
+    duration: "20s",
+    config: `  prometheus: { url: "${url}", timeout: ${DEADLINE}, retries: 0 }\n`,
+    body: `steady-state:
+  probes:
+    - name: error rate
+      prometheus: { query: "sum(rate(errors_total[1m]))" }
+      tolerance: "< 1"
+  during: { every: 100ms }
+`,
+  });
+}
+
 function prometheusCase(mode: HostileMode): HostileCase {
   return {
     name: `Prometheus ${mode} mid-run`,
@@ -88,22 +106,28 @@ function prometheusCase(mode: HostileMode): HostileCase {
     async arrange(real) {
       // Healthy for the preflight, the check before and the first check during; then it misbehaves.
       const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 3 });
-      const yaml = experiment({
-        url: real.url,
-        duration: "20s",
-        config: `  prometheus: { url: "${hostile.url}", timeout: ${DEADLINE}, retries: 0 }\n`,
-        body: `steady-state:
-  probes:
-    - name: error rate
-      prometheus: { query: "sum(rate(errors_total[1m]))" }
-      tolerance: "< 1"
-  during: { every: 100ms }
-`,
-      });
-      return { yaml, hostile };
+      return { yaml: watchedByPrometheus(real, hostile.url), hostile };
     },
   };
 }
+
+/** Prometheus answering an instant query with a range vector: the probe cannot be judged (exit 4). */
+const matrixCase: HostileCase = {
+  name: "Prometheus answering a matrix to an instant query",
+  endpoint: "prometheus",
+  mode: "matrix",
+  exit: 4,
+  status: "error",
+  reason: 'could not judge: "error rate" could not be taken before the method',
+  boundMs: 10_000,
+  async arrange(real) {
+    const hostile = await startHostile("500", {
+      healthy: async () => prometheusMatrix(),
+      match: () => false,
+    });
+    return { yaml: watchedByPrometheus(real, hostile.url), hostile };
+  },
+};
 
 const appAnswers = async () => ({ status: 200, body: JSON.stringify({ ok: true }) });
 
@@ -198,6 +222,7 @@ function toxiproxyCase(mode: HostileMode): HostileCase {
 export function hostileCases(): HostileCase[] {
   return [
     ...HOSTILE_MODES.map(prometheusCase),
+    matrixCase,
     ...HOSTILE_MODES.map(httpCase),
     ...(["hang", "reset", "drip"] as const).map(httpStopCase),
     ...HOSTILE_MODES.map(toxiproxyCase),

@@ -117,6 +117,12 @@ export function prometheusAnswer(value: number): Answer {
   return { status: 200, body: JSON.stringify({ status: "success", data: { resultType: "vector", result } }) };
 }
 
+/** A range-vector answer, as Prometheus gives to a range query: the wrong shape for an instant query. */
+export function prometheusMatrix(): Answer {
+  const result = [{ metric: {}, values: [[Date.now() / 1000, "0"]] }];
+  return { status: 200, body: JSON.stringify({ status: "success", data: { resultType: "matrix", result } }) };
+}
+
 /** Passes a request on to `base` (a real server) and returns its answer. */
 export async function forwardTo(base: string, method: string, path: string, body: string): Promise<Answer> {
   const res = await fetch(`${base}${path}`, {
