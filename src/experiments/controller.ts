@@ -284,8 +284,11 @@ export class Controller {
           if (this.runAbort.signal.aborted) return;
           for (const r of records.filter((x) => !x.ok)) {
             // A blind probe stops the method: faults must not stay live while nobody can see them.
-            if (isBlind(r)) this.fail(couldNotJudge(r, "during"));
-            else this.deviated = true; // the reasons summarise these samples per probe when the run ends
+            if (isBlind(r)) {
+              this.fail(couldNotJudge(r, "during"));
+              continue;
+            }
+            this.deviated = true; // the reasons summarise these samples per probe when the run ends
             if (during.failFast)
               this.abort("fail-fast", `hypothesis deviated (fail-fast): ${r.probe}: ${r.reason}`);
           }
@@ -327,7 +330,9 @@ export class Controller {
       } else if (step.kind === "probe") {
         const r = await this.measure(step.probe, "method");
         rec.output = { value: r.value, summary: r.summary, outcome: r.outcome, reason: r.reason };
-        if (r.outcome === "error") {
+        if (this.runAbort.signal.aborted)
+          rec.status = "aborted"; // cut short by the abort: judge nothing
+        else if (r.outcome === "error") {
           rec.status = "failed";
           rec.error = r.reason;
           this.fail(`probe "${step.name}" could not be taken: ${r.reason}`);
