@@ -52,7 +52,7 @@ export interface HostileOutcome {
 
 const PROXY = "app";
 const DEADLINE = "300ms";
-const isAddToxic = (method: string, path: string) => method === "POST" && path.endsWith("/toxics");
+export const isAddToxic = (method: string, path: string) => method === "POST" && path.endsWith("/toxics");
 export const isDeleteToxic = (method: string, path: string) =>
   method === "DELETE" && path.includes("/toxics/");
 
@@ -251,7 +251,7 @@ export function hostileCases(): HostileCase[] {
         // Only the signal can end the hung call: its own deadline is far away.
         return { yaml: experiment({ url: hostile.url, duration: "20s", timeout: "60s" }), hostile };
       },
-      interruptWhen: (hostile) => hostile.seen.some((r) => r.startsWith("POST ") && r.endsWith("/toxics")),
+      interruptWhen: (hostile) => hostile.seen.some((r) => isAddToxic(r.split(" ")[0]!, r.split(" ")[1]!)),
     },
   ];
 }
