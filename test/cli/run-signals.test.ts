@@ -67,7 +67,7 @@ async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
   return run;
 }
 
-describe.each(["SIGINT", "SIGTERM"] as const)("chaos run interrupted by %s mid-fault", (signal) => {
+describe.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)("chaos run interrupted by %s mid-fault", (signal) => {
   it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
     const run = await runUntilFrozen();
     expect(ledgerFiles()).toHaveLength(1);
@@ -95,6 +95,36 @@ describe.each(["SIGINT", "SIGTERM"] as const)("chaos run interrupted by %s mid-f
     });
     expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
     expect(r.stdout).toContain("ABORTED");
+  });
+});
+
+describe("chaos run signalled twice, or late", () => {
+  it("survives a second Ctrl-C 20 ms after the first and still writes its journal, exit 3", async () => {
+    const run = await runUntilFrozen();
+    run.child.kill("SIGINT");
+    await new Promise((res) => setTimeout(res, 20));
+    run.child.kill("SIGINT");
+    const r = await run.result;
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
+    expect(readJournal()).toMatchObject({ status: "aborted", exitCode: 3 });
+    expect(isRunning(target.state())).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+  });
+
+  it("exits with the journal's verdict when signals arrive after the method", async () => {
+    const run = await startFreezeRun("300ms");
+    await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
+    run.child.kill("SIGTERM");
+    await new Promise((res) => setTimeout(res, 20));
+    run.child.kill("SIGTERM");
+    const r = await run.result;
+    expect(r.signal).toBeNull();
+    expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
+    expect(r.code, r.stderr).toBe(readJournal().exitCode);
+    expect(isRunning(target.state())).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
   });
 });
 
