@@ -67,36 +67,39 @@ async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
   return run;
 }
 
-describe.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)("chaos run interrupted by %s mid-fault", (signal) => {
-  it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
-    const run = await runUntilFrozen();
-    expect(ledgerFiles()).toHaveLength(1);
-    run.child.kill(signal);
-    const r = await run.result;
-    expect(r.timedOut).toBe(false);
-    expect(r.code, r.stderr).toBe(3);
-    expect(isRunning(target.state())).toBe(true);
-    expect((await target.get("/health")).status).toBe(200);
-    expect(ledgerFiles()).toEqual([]);
+describe.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)(
+  "chaos run interrupted by %s mid-fault",
+  (signal) => {
+    it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
+      const run = await runUntilFrozen();
+      expect(ledgerFiles()).toHaveLength(1);
+      run.child.kill(signal);
+      const r = await run.result;
+      expect(r.timedOut).toBe(false);
+      expect(r.code, r.stderr).toBe(3);
+      expect(isRunning(target.state())).toBe(true);
+      expect((await target.get("/health")).status).toBe(200);
+      expect(ledgerFiles()).toEqual([]);
 
-    const j = readJournal();
-    expect(j.status).toBe("aborted");
-    expect(j.exitCode).toBe(3);
-    expect(j.reasons[0]).toContain(`received ${signal}`);
-    expect(j.aborted?.reason).toContain(signal);
-    expect(j.faults).toHaveLength(1);
-    expect(j.faults[0]!.appliedAt).not.toBe("");
-    expect(j.faults[0]!.revertedAt).toBeDefined();
-    expect(j.rollbacks).toHaveLength(1);
-    expect(j.rollbacks[0]).toMatchObject({
-      source: "automatic",
-      status: "succeeded",
-      description: expect.stringContaining(`resume pid ${target.pid}`),
+      const j = readJournal();
+      expect(j.status).toBe("aborted");
+      expect(j.exitCode).toBe(3);
+      expect(j.reasons[0]).toContain(`received ${signal}`);
+      expect(j.aborted?.reason).toContain(signal);
+      expect(j.faults).toHaveLength(1);
+      expect(j.faults[0]!.appliedAt).not.toBe("");
+      expect(j.faults[0]!.revertedAt).toBeDefined();
+      expect(j.rollbacks).toHaveLength(1);
+      expect(j.rollbacks[0]).toMatchObject({
+        source: "automatic",
+        status: "succeeded",
+        description: expect.stringContaining(`resume pid ${target.pid}`),
+      });
+      expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
+      expect(r.stdout).toContain("ABORTED");
     });
-    expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
-    expect(r.stdout).toContain("ABORTED");
-  });
-});
+  },
+);
 
 describe("chaos run signalled twice, or late", () => {
   it("survives a second Ctrl-C 20 ms after the first and still writes its journal, exit 3", async () => {
