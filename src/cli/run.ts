@@ -40,7 +40,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       })
       .option("ledger", {
         type: "string",
-        describe: "rollback ledger folder (default .chaos/ledger or $CHAOS_LEDGER)",
+        describe: "rollback ledger folder (default $CHAOS_LEDGER, else the per-user state folder)",
       })
       .option("reports", {
         type: "boolean",
