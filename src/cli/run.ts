@@ -47,7 +47,12 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
       }) as never,
-  handler: (args) => exitWith(() => runExperiment(args)),
+  handler: async (args) => {
+    await exitWith(() => runExperiment(args));
+    // Exit now rather than when the event loop drains: Node's teardown puts the default signal actions back
+    // before the process is gone, and a signal landing then would end it with 129/130/143 after its verdict.
+    process.exit();
+  },
 };
 
 async function runExperiment(args: Args): Promise<number> {
