@@ -4,11 +4,14 @@ import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The nearest folder holding package.json: the repository root, from the sources or from dist/. */
+/**
+ * The nearest folder holding package.json and tsconfig.json: the repository root, from the sources or from
+ * dist/ (which holds a copy of package.json, but no tsconfig.json).
+ */
 function repositoryRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "tsconfig.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no repository root above ${from}`);
   }
 }
 
