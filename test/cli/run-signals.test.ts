@@ -131,6 +131,26 @@ describe("chaos run signalled twice, or late", () => {
   });
 });
 
+describe("chaos run forced out by a third signal", () => {
+  it("exits 3 at once and leaves what it did not revert to chaos rollback", async () => {
+    const run = await runUntilFrozen();
+    // A few ms apart: signals sent at once would merge into one pending signal.
+    for (let i = 0; i < 3; i++) {
+      run.child.kill("SIGINT");
+      await new Promise((res) => setTimeout(res, 2));
+    }
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(3);
+    // Almost always forced; on a very fast machine the rollback may win the race and journal the run.
+    expect(r.stdout.includes("forced exit") || existsSync(journalPath()), r.stdout).toBe(true);
+    const rb = await runCli(["rollback", "--ledger", ledger()]);
+    expect(rb.code, rb.stdout).toBe(0);
+    expect(isRunning(await target.waitForState(isRunning, 5000))).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+    expect(readdirSync(join(ledger(), "locks"))).toEqual([]);
+  });
+});
+
 describe("chaos run killed with SIGKILL mid-fault", () => {
   it("leaves the fault in the ledger, and chaos rollback reverts it once", async () => {
     const run = await runUntilFrozen();
