@@ -10,11 +10,12 @@ import { rollbackCommand } from "./rollback.js";
 import { runCommand } from "./run.js";
 import { validateCommand } from "./validate.js";
 
-// A closed pipe (`chaos agents | head`) is not an error worth a stack trace. Nor a reason to exit: a run
-// whose reader went away must still revert its faults and end with its verdict, so further output is dropped.
+// A closed pipe (`chaos agents | head`), or a terminal that went away (EIO after SIGHUP), is not an error worth a
+// stack trace. Nor a reason to exit: a run whose reader went away must still revert its faults and end with its
+// verdict, so further output is dropped.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") return;
+    if (err.code === "EPIPE" || err.code === "EIO") return;
     throw err;
   });
 }

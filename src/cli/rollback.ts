@@ -2,7 +2,7 @@ import type { CommandModule } from "yargs";
 import { Ledger } from "../experiments/ledger.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { cliContext, endWith, type GlobalArgs } from "./context.js";
-import { green, red, say, yellow } from "./output.js";
+import { dim, green, red, say, yellow } from "./output.js";
 
 interface Args extends GlobalArgs {
   ledger?: string;
@@ -11,12 +11,14 @@ interface Args extends GlobalArgs {
 
 export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
   command: "rollback",
-  describe: "revert every fault a crashed or killed run left in the ledger",
+  describe:
+    "revert every fault a crashed or killed run left in the ledger (exit 4 if any entry could not be reverted or read)",
   builder: (y) =>
     y
       .option("ledger", {
         type: "string",
-        describe: "ledger folder (default .chaos/ledger or $CHAOS_LEDGER)",
+        describe:
+          "ledger folder (default $CHAOS_LEDGER, else $XDG_STATE_HOME/chaoskit/ledger or ~/.local/state/chaoskit/ledger)",
       })
       .option("force", {
         type: "boolean",
@@ -27,23 +29,30 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
     endWith(async () => {
       const { log, registry } = cliContext(args);
       const ledger = new Ledger(args.ledger);
-      const { unreadable } = await ledger.entries();
-      for (const f of unreadable) say(red(`✗ unreadable ledger entry ${f} — inspect and delete it by hand`));
+      say(dim(`ledger: ${ledger.dir}`));
+      let malformed = 0;
       const results = await recoverFromLedger({
         ledger,
         registry,
         log,
         force: args.force,
+        onMalformed: (m) => {
+          malformed++;
+          say(
+            red(`✗ malformed ledger entry ${m.file}: ${m.problem} — skipped; inspect and delete it by hand`),
+          );
+        },
+        onStaleLease: (what) => say(dim(`  released the stale lease on ${what}`)),
         onResult: (r) => {
           const mark = r.status === "reverted" ? green("↺") : r.status === "skipped" ? yellow("-") : red("✗");
           say(
-            `${mark} ${r.entry.revert.description} ${r.reason ? `— ${r.reason}` : ""}(run ${r.entry.runId}, step "${r.entry.step}")`,
+            `${mark} ${r.entry.revert.description} ${r.reason ? `— ${r.reason} ` : ""}(run ${r.entry.runId}, step "${r.entry.step}")`,
           );
         },
       });
-      if (results.length === 0 && unreadable.length === 0) say(`nothing to roll back in ${ledger.dir}`);
-      const failed = results.filter((r) => r.status === "failed").length + unreadable.length;
-      if (failed) say(red(`${failed} fault(s) could not be reverted; they stay in ${ledger.dir}`));
+      if (results.length === 0 && malformed === 0) say(`nothing to roll back in ${ledger.dir}`);
+      const failed = results.filter((r) => r.status === "failed").length + malformed;
+      if (failed) say(red(`${failed} fault(s) could not be reverted or read; they stay in ${ledger.dir}`));
       return failed ? 4 : 0;
     }),
 };

@@ -12,6 +12,7 @@ import { writeReports } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
 import { bold, dim, printEvent, printVerdict, red, say, yellow } from "./output.js";
 import { printPlan } from "./plan.js";
+import { installSafetyNets } from "./safety-nets.js";
 
 interface Args extends GlobalArgs {
   file: string;
@@ -39,7 +40,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       })
       .option("ledger", {
         type: "string",
-        describe: "rollback ledger folder (default .chaos/ledger or $CHAOS_LEDGER)",
+        describe: "rollback ledger folder (default $CHAOS_LEDGER, else the per-user state folder)",
       })
       .option("reports", {
         type: "boolean",
@@ -50,6 +51,8 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
 };
 
 async function runExperiment(args: Args): Promise<number> {
+  // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
+  const nets = args["dry-run"] ? undefined : installSafetyNets();
   const { log, registry } = cliContext(args);
   const experiment = await loadExperiment(args.file, { registry });
   const ledger = new Ledger(args.ledger);
@@ -73,16 +76,12 @@ async function runExperiment(args: Args): Promise<number> {
   const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
   await ensureWritableFolder(dirname(journalPath));
   say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
-  const uninstall = installSafetyNets(controller, async () => {
+  nets?.attach(controller, async () => {
     // Last resort after a crash: revert from the ledger what this run recorded.
     await recoverFromLedger({ ledger, registry, log, runId });
   });
-  let journal: Awaited<ReturnType<Controller["run"]>>;
-  try {
-    journal = await controller.run();
-  } finally {
-    uninstall();
-  }
+  const journal = await controller.run();
+  nets?.finished();
   await writeJournal(journalPath, journal);
   const files = [`journal: ${journalPath}`];
   if (args.reports) {
@@ -112,45 +111,4 @@ async function ensureWritableFolder(dir: string): Promise<void> {
 function relativePath(p: string): string {
   const r = relative(process.cwd(), p);
   return r.startsWith("..") ? p : r;
-}
-
-/**
- * SIGINT/SIGTERM abort the run (rollbacks still happen; exit 3). A third signal forces the exit and says how
- * to finish the rollback. An uncaught error reverts what the ledger holds for this run, then exits 4.
- */
-function installSafetyNets(controller: Controller, crashRecovery: () => Promise<void>): () => void {
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals === 1) controller.abort("signal", `received ${sig}`);
-    else if (signals === 2) say(yellow("  rolling back — wait, or send the signal again to force an exit"));
-    else {
-      say(red("  forced exit: faults may remain; run `chaos rollback` to revert them"));
-      process.exit(3);
-    }
-  };
-  const onCrash = (err: unknown) => {
-    // Stop the method first so that nothing new is applied while the ledger is being reverted.
-    controller.abort("failure", `internal error: ${(err as Error)?.message ?? String(err)}`);
-    process.stderr.write(
-      `${red("internal error:")} ${(err as Error)?.message ?? String(err)} — reverting this run's faults\n`,
-    );
-    crashRecovery()
-      .catch((e) =>
-        process.stderr.write(
-          `rollback after crash failed: ${(e as Error).message}; run \`chaos rollback\`\n`,
-        ),
-      )
-      .finally(() => process.exit(4));
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  process.on("uncaughtException", onCrash);
-  process.on("unhandledRejection", onCrash);
-  return () => {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-    process.off("uncaughtException", onCrash);
-    process.off("unhandledRejection", onCrash);
-  };
 }

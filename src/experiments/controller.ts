@@ -18,6 +18,7 @@ import {
   type RollbackRecord,
 } from "./journal.js";
 import type { Ledger, LedgerEntry } from "./ledger.js";
+import { Locks } from "./locks.js";
 import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
 import { RunResources } from "./resources.js";
 import { resolveSecrets } from "./secrets.js";
@@ -59,6 +60,8 @@ interface LiveFault {
   inFlight?: boolean;
   /** The revert as written to the ledger, to notice when apply() refined it. */
   recorded: string;
+  /** The leases held for this fault until it is reverted. */
+  locks: string[];
 }
 
 /** How long a timed-out apply may still take to settle before the rollback goes ahead without it. */
@@ -87,6 +90,7 @@ export class Controller {
   private readonly signalStop = new AbortController();
   private abortReason?: AbortReason;
   private readonly resources: RunResources;
+  private readonly locks: Locks;
   private readonly live: LiveFault[] = [];
   private readonly reasons: string[] = [];
   private deviated = false;
@@ -104,6 +108,7 @@ export class Controller {
     this.runId = opts.runId ?? newRunId();
     this.log = opts.log.child({ runId: this.runId });
     this.resources = new RunResources(this.log);
+    this.locks = new Locks(opts.ledger, { runId: this.runId, experiment: experiment.title });
     this.journal = {
       $schema: "https://chaoskit.dev/schema/journal-v1.json",
       tool: { name: "chaoskit", version: opts.toolVersion },
@@ -369,11 +374,19 @@ export class Controller {
       output = await withDeadline(`action "${step.name}"`, step.timeoutMs, deadline, () => {
         work = (async () => {
           const prepared = await action.prepare(input, ctx);
-          if (prepared.revert) {
-            if (agent.name !== prepared.revert.agent)
-              throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
-            live = await this.recordFault(step, prepared.revert);
+          const locks = prepared.locks ?? [];
+          // The lease comes before the ledger entry: a target another run is faulting is refused untouched.
+          await this.locks.acquire(locks);
+          if (!prepared.revert) {
+            if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
+            return prepared.apply().finally(() => this.locks.release(locks));
           }
+          if (agent.name !== prepared.revert.agent)
+            throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
+          live = await this.recordFault(step, prepared.revert, locks).catch(async (err) => {
+            await this.locks.release(locks);
+            throw err;
+          });
           if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
           return prepared.apply();
         })();
@@ -412,12 +425,17 @@ export class Controller {
     return { output, status: "succeeded" };
   }
 
-  private async recordFault(step: ActionStep, revert: RevertDescription): Promise<LiveFault> {
+  private async recordFault(
+    step: ActionStep,
+    revert: RevertDescription,
+    locks: string[],
+  ): Promise<LiveFault> {
     const entry = await this.opts.ledger.record({
       runId: this.runId,
       experiment: this.experiment.title,
       step: step.name,
       revert,
+      ...(locks.length ? { locks } : {}),
     });
     const record: FaultRecord = {
       step: step.name,
@@ -425,7 +443,14 @@ export class Controller {
       description: revert.description,
       appliedAt: "",
     };
-    const live: LiveFault = { entry, revert, record, reverted: false, recorded: JSON.stringify(revert) };
+    const live: LiveFault = {
+      entry,
+      revert,
+      record,
+      reverted: false,
+      recorded: JSON.stringify(revert),
+      locks,
+    };
     this.live.push(live);
     this.journal.faults.push(record);
     return live;
@@ -491,6 +516,7 @@ export class Controller {
           "could not remove a ledger entry",
         );
       }
+      await this.locks.release(fault.locks);
     }
     this.pushRollback({ description: fault.revert.description, source: "automatic", start, error });
   }

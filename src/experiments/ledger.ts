@@ -1,33 +1,42 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
 import type { RevertDescription } from "../agents/agent.js";
+import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
+import { checkEntry } from "./ledger-entry.js";
+import { currentRun, type RunIdentity } from "./run-identity.js";
 
-/** The default ledger folder, relative to the working directory; `CHAOS_LEDGER` overrides it. */
-export function defaultLedgerDir(): string {
-  return resolve(process.env.CHAOS_LEDGER ?? join(".chaos", "ledger"));
+/**
+ * The default ledger folder: `$CHAOS_LEDGER`, else the per-user state folder
+ * (`$XDG_STATE_HOME/chaoskit/ledger`, else `~/.local/state/chaoskit/ledger`), so that `chaos rollback` finds
+ * what a crashed run left from whatever directory it is started in.
+ */
+export function defaultLedgerDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CHAOS_LEDGER) return resolve(env.CHAOS_LEDGER);
+  const xdg = env.XDG_STATE_HOME;
+  const state = xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "state");
+  return join(state, "chaoskit", "ledger");
 }
 
 /** One fault that was (or was about to be) applied and is not yet known to be reverted. */
-export interface LedgerEntry {
+export interface LedgerEntry extends RunIdentity {
+  /** The file name without `.json`. */
   id: string;
   runId: string;
-  /** The process that applied it; `chaos rollback` leaves entries of live runs alone. */
-  pid: number;
   experiment: string;
   step: string;
   recordedAt: string;
   revert: RevertDescription;
+  /** The lease keys the run holds for this fault (see locks.ts); `chaos rollback` releases them. */
+  locks?: string[];
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+/** A ledger file that cannot be used: where it is and what is wrong with it. */
+export interface MalformedEntry {
+  file: string;
+  problem: string;
 }
 
 /**
@@ -36,16 +45,20 @@ async function fsyncDir(dir: string): Promise<void> {
  * any crash the folder lists exactly what may still be live.
  */
 export class Ledger {
-  constructor(readonly dir: string = defaultLedgerDir()) {}
+  readonly dir: string;
+
+  constructor(dir?: string) {
+    this.dir = dir ? resolve(dir) : defaultLedgerDir();
+  }
 
   /**
-   * Durably records a fault about to be applied.
+   * Durably records a fault about to be applied, with the identity of this process (pid, start time, boot).
    * @throws ChaosError("agent") when the ledger cannot be written: then the fault must not be applied.
    */
-  async record(entry: Omit<LedgerEntry, "id" | "recordedAt" | "pid">): Promise<LedgerEntry> {
+  async record(entry: Omit<LedgerEntry, "id" | "recordedAt" | keyof RunIdentity>): Promise<LedgerEntry> {
     const full: LedgerEntry = {
       id: `${entry.runId}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`,
-      pid: process.pid,
+      ...(await currentRun()),
       recordedAt: new Date().toISOString(),
       ...entry,
     };
@@ -63,16 +76,10 @@ export class Ledger {
 
   private async write(full: LedgerEntry): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true });
+      await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const final = join(this.dir, `${full.id}.json`);
       const tmp = `${final}.tmp`;
-      const fh = await open(tmp, "w", 0o600);
-      try {
-        await fh.writeFile(`${JSON.stringify(full, null, 2)}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await writeSynced(tmp, `${JSON.stringify(full, null, 2)}\n`);
       await rename(tmp, final);
       await fsyncDir(this.dir);
     } catch (err) {
@@ -96,14 +103,18 @@ export class Ledger {
     }
   }
 
-  /** Every entry still recorded, oldest first. Unreadable files are reported, not skipped silently. */
-  async entries(): Promise<{ entries: LedgerEntry[]; unreadable: string[] }> {
+  /**
+   * Every valid entry still recorded, oldest first, and every file that is not one (bad JSON, missing or
+   * mistyped fields) with what is wrong: one bad file never hides the others.
+   * @throws ChaosError("invalid") when the ledger path is not a folder.
+   */
+  async entries(): Promise<{ entries: LedgerEntry[]; malformed: MalformedEntry[] }> {
     let names: string[];
     try {
       names = (await readdir(this.dir)).filter((n) => n.endsWith(".json"));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return { entries: [], unreadable: [] };
+      if (code === "ENOENT") return { entries: [], malformed: [] };
       if (code === "ENOTDIR") {
         throw new ChaosError("invalid", `the ledger ${this.dir} is not a folder`, {
           hint: "pass --ledger with the folder a run used",
@@ -112,25 +123,26 @@ export class Ledger {
       throw err;
     }
     const entries: LedgerEntry[] = [];
-    const unreadable: string[] = [];
+    const malformed: MalformedEntry[] = [];
     for (const n of names) {
+      const file = join(this.dir, n);
+      let raw: unknown;
       try {
-        entries.push(JSON.parse(await readFile(join(this.dir, n), "utf8")) as LedgerEntry);
-      } catch {
-        unreadable.push(join(this.dir, n));
+        raw = JSON.parse(await readFile(file, "utf8"));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") continue; // reverted and removed meanwhile
+        malformed.push({
+          file,
+          problem: code ? (err as Error).message : `not JSON: ${(err as Error).message}`,
+        });
+        continue;
       }
+      const checked = checkEntry(raw, n.slice(0, -".json".length));
+      if (typeof checked === "string") malformed.push({ file, problem: checked });
+      else entries.push(checked);
     }
     entries.sort((a, b) => a.recordedAt.localeCompare(b.recordedAt));
-    return { entries, unreadable };
-  }
-}
-
-/** Whether a process with this pid exists (a zombie or another user's process counts as alive). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return { entries, malformed };
   }
 }

@@ -1,8 +1,10 @@
 import type { Logger } from "pino";
 import type { Registry } from "../agents/registry.js";
 import { errorMessage } from "./errors.js";
-import { isAlive, type Ledger, type LedgerEntry } from "./ledger.js";
+import type { Ledger, LedgerEntry, MalformedEntry } from "./ledger.js";
+import { releaseLease, sweepStaleLeases } from "./locks.js";
 import { RunResources } from "./resources.js";
+import { isRunAlive } from "./run-identity.js";
 
 export interface RecoveryResult {
   entry: LedgerEntry;
@@ -11,9 +13,12 @@ export interface RecoveryResult {
 }
 
 /**
- * Reverts what the ledger still records, newest first — what a crashed or killed run left behind. Entries of a
- * run whose process is still alive are skipped unless `force` is set (that run will revert them itself).
- * Never throws for one entry's failure: each result says what happened.
+ * Reverts what the ledger still records, newest first — what a crashed or killed run left behind — and
+ * releases the leases of what it reverted. Entries of a run that is still alive (same pid, start time and
+ * boot) are skipped unless `force` is set (that run will revert them itself). A malformed entry is reported
+ * through `onMalformed` and skipped; the others are still reverted. Never throws for one entry's failure:
+ * each result says what happened.
+ * @throws ChaosError("invalid") when the ledger path is not a folder.
  */
 export async function recoverFromLedger(opts: {
   ledger: Ledger;
@@ -22,8 +27,12 @@ export async function recoverFromLedger(opts: {
   force?: boolean;
   runId?: string;
   onResult?: (r: RecoveryResult) => void;
+  onMalformed?: (m: MalformedEntry) => void;
+  /** Told about each stale lease removed (its holder is dead and left nothing in the ledger). */
+  onStaleLease?: (what: string) => void;
 }): Promise<RecoveryResult[]> {
-  const { entries } = await opts.ledger.entries();
+  const { entries, malformed } = await opts.ledger.entries();
+  for (const m of malformed) opts.onMalformed?.(m);
   const results: RecoveryResult[] = [];
   const resources = new RunResources(opts.log);
   const report = (r: RecoveryResult) => {
@@ -31,9 +40,9 @@ export async function recoverFromLedger(opts: {
     opts.onResult?.(r);
   };
   try {
-    for (const entry of entries.reverse()) {
+    for (const entry of [...entries].reverse()) {
       if (opts.runId && entry.runId !== opts.runId) continue;
-      if (!opts.force && !opts.runId && entry.pid !== process.pid && isAlive(entry.pid)) {
+      if (!opts.force && !opts.runId && (await isRunAlive(entry))) {
         report({
           entry,
           status: "skipped",
@@ -41,28 +50,38 @@ export async function recoverFromLedger(opts: {
         });
         continue;
       }
-      const agent = opts.registry.agent(entry.revert.agent);
-      if (!agent) {
-        report({ entry, status: "failed", reason: `unknown agent "${entry.revert.agent}"` });
-        continue;
-      }
-      try {
-        await agent.revert(entry.revert, {
-          runId: entry.runId,
-          log: opts.log.child({ runId: entry.runId }),
-          signal: AbortSignal.timeout(60_000),
-          configuration: {},
-          secrets: {},
-          resources,
-        });
-        await opts.ledger.remove(entry.id);
-        report({ entry, status: "reverted" });
-      } catch (err) {
-        report({ entry, status: "failed", reason: errorMessage(err) });
-      }
+      report(await revertEntry(entry, opts, resources));
     }
   } finally {
     await resources.close();
   }
+  if (!opts.runId) {
+    const left = entries.filter((e) => !results.some((r) => r.entry === e && r.status === "reverted"));
+    for (const s of await sweepStaleLeases(opts.ledger.dir, left)) opts.onStaleLease?.(s);
+  }
   return results;
+}
+
+async function revertEntry(
+  entry: LedgerEntry,
+  opts: { ledger: Ledger; registry: Registry; log: Logger },
+  resources: RunResources,
+): Promise<RecoveryResult> {
+  const agent = opts.registry.agent(entry.revert.agent);
+  if (!agent) return { entry, status: "failed", reason: `unknown agent "${entry.revert.agent}"` };
+  try {
+    await agent.revert(entry.revert, {
+      runId: entry.runId,
+      log: opts.log.child({ runId: entry.runId }),
+      signal: AbortSignal.timeout(60_000),
+      configuration: {},
+      secrets: {},
+      resources,
+    });
+    await opts.ledger.remove(entry.id);
+    for (const key of entry.locks ?? []) await releaseLease(opts.ledger.dir, key, entry.runId);
+    return { entry, status: "reverted" };
+  } catch (err) {
+    return { entry, status: "failed", reason: errorMessage(err) };
+  }
 }

@@ -68,34 +68,87 @@ async function runUntilFrozen(duration = "30s"): Promise<CliProcess> {
   return run;
 }
 
-describe.each(["SIGINT", "SIGTERM"] as const)("chaos run interrupted by %s mid-fault", (signal) => {
-  it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
-    const run = await runUntilFrozen();
-    expect(ledgerFiles()).toHaveLength(1);
-    run.child.kill(signal);
-    const r = await run.result;
-    expect(r.timedOut).toBe(false);
-    expect(r.code, r.stderr).toBe(3);
-    expect(isRunning(target.state())).toBe(true);
-    expect((await target.get("/health")).status).toBe(200);
-    expect(ledgerFiles()).toEqual([]);
+describe.each(["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const)(
+  "chaos run interrupted by %s mid-fault",
+  (signal) => {
+    it("resumes the target, exits 3 and journals an aborted run with the revert", async () => {
+      const run = await runUntilFrozen();
+      expect(ledgerFiles()).toHaveLength(1);
+      run.child.kill(signal);
+      const r = await run.result;
+      expect(r.timedOut).toBe(false);
+      expect(r.code, r.stderr).toBe(3);
+      expect(isRunning(target.state())).toBe(true);
+      expect((await target.get("/health")).status).toBe(200);
+      expect(ledgerFiles()).toEqual([]);
 
-    const j = readJournal();
-    expect(j.status).toBe("aborted");
-    expect(j.exitCode).toBe(3);
-    expect(j.reasons[0]).toContain(`received ${signal}`);
-    expect(j.aborted?.reason).toContain(signal);
-    expect(j.faults).toHaveLength(1);
-    expect(j.faults[0]!.appliedAt).not.toBe("");
-    expect(j.faults[0]!.revertedAt).toBeDefined();
-    expect(j.rollbacks).toHaveLength(1);
-    expect(j.rollbacks[0]).toMatchObject({
-      source: "automatic",
-      status: "succeeded",
-      description: expect.stringContaining(`resume pid ${target.pid}`),
+      const j = readJournal();
+      expect(j.status).toBe("aborted");
+      expect(j.exitCode).toBe(3);
+      expect(j.reasons[0]).toContain(`received ${signal}`);
+      expect(j.aborted?.reason).toContain(signal);
+      expect(j.faults).toHaveLength(1);
+      expect(j.faults[0]!.appliedAt).not.toBe("");
+      expect(j.faults[0]!.revertedAt).toBeDefined();
+      expect(j.rollbacks).toHaveLength(1);
+      expect(j.rollbacks[0]).toMatchObject({
+        source: "automatic",
+        status: "succeeded",
+        description: expect.stringContaining(`resume pid ${target.pid}`),
+      });
+      expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
+      expect(r.stdout).toContain("ABORTED");
     });
-    expect(j.method[0]).toMatchObject({ ref: "process.suspend", status: "aborted" });
-    expect(r.stdout).toContain("ABORTED");
+  },
+);
+
+describe("chaos run signalled twice, or late", () => {
+  it("survives a second Ctrl-C 20 ms after the first and still writes its journal, exit 3", async () => {
+    const run = await runUntilFrozen();
+    run.child.kill("SIGINT");
+    await new Promise((res) => setTimeout(res, 20));
+    run.child.kill("SIGINT");
+    const r = await run.result;
+    expect(r.signal).toBeNull();
+    expect(r.code, r.stderr).toBe(3);
+    expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
+    expect(readJournal()).toMatchObject({ status: "aborted", exitCode: 3 });
+    expect(isRunning(target.state())).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+  });
+
+  it("exits with the journal's verdict when signals arrive after the method", async () => {
+    const run = await startFreezeRun("300ms");
+    await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
+    run.child.kill("SIGTERM");
+    await new Promise((res) => setTimeout(res, 20));
+    run.child.kill("SIGTERM");
+    const r = await run.result;
+    expect(r.signal).toBeNull();
+    expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
+    expect(r.code, r.stderr).toBe(readJournal().exitCode);
+    expect(isRunning(target.state())).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+  });
+});
+
+describe("chaos run forced out by a third signal", () => {
+  it("exits 3 at once and leaves what it did not revert to chaos rollback", async () => {
+    const run = await runUntilFrozen();
+    // A few ms apart: signals sent at once would merge into one pending signal.
+    for (let i = 0; i < 3; i++) {
+      run.child.kill("SIGINT");
+      await new Promise((res) => setTimeout(res, 2));
+    }
+    const r = await run.result;
+    expect(r.code, r.stderr).toBe(3);
+    // Almost always forced; on a very fast machine the rollback may win the race and journal the run.
+    expect(r.stdout.includes("forced exit") || existsSync(journalPath()), r.stdout).toBe(true);
+    const rb = await runCli(["rollback", "--ledger", ledger()]);
+    expect(rb.code, rb.stdout).toBe(0);
+    expect(isRunning(await target.waitForState(isRunning, 5000))).toBe(true);
+    expect(ledgerFiles()).toEqual([]);
+    expect(readdirSync(join(ledger(), "locks"))).toEqual([]);
   });
 });
 

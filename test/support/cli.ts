@@ -1,11 +1,22 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** The repository root, whatever the working directory of the test run. */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The nearest folder holding package.json and tsconfig.json: the repository root, from the sources or from
+ * dist/ (which holds a copy of package.json, but no tsconfig.json).
+ */
+function repositoryRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "tsconfig.json"))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no repository root above ${from}`);
+  }
+}
+
+/** The repository root, whatever the working directory of the test run (also when run from dist/). */
+export const ROOT = repositoryRoot(dirname(fileURLToPath(import.meta.url)));
 /** The built CLI, exactly as `npm install -g` would run it. */
 export const CLI = join(ROOT, "dist", "src", "cli", "main.js");
 

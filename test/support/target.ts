@@ -8,7 +8,7 @@ import { join } from "node:path";
 /**
  * The target process: a small HTTP server on 127.0.0.1:0 that writes its pid to a pid file and counts the
  * SIGCONTs it receives, so a test can tell whether it was ever suspended.
- *   GET /health → 200 {"status":"ok"}     GET /stats → {"conts": n}
+ *   GET /health → 200 {"status":"ok"}     GET /stats → {"conts": n}     ?delay=ms answers that much later
  */
 const TARGET_SCRIPT = `
 const http = require("node:http");
@@ -16,9 +16,12 @@ const fs = require("node:fs");
 let conts = 0;
 process.on("SIGCONT", () => { conts++; });
 const server = http.createServer((req, res) => {
-  const body = req.url === "/stats" ? { conts } : { status: "ok" };
-  res.writeHead(200, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+  const url = new URL(req.url, "http://x");
+  const body = url.pathname === "/stats" ? { conts } : { status: "ok" };
+  setTimeout(() => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  }, Math.min(Number(url.searchParams.get("delay")) || 0, 5000));
 });
 server.listen(0, "127.0.0.1", () => {
   fs.writeFileSync(process.argv[1], String(process.pid));

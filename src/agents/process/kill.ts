@@ -1,5 +1,6 @@
 import type { ActionDefinition } from "../agent.js";
-import { readSignal, SIGNAL_NAMES, signalAll } from "./signal.js";
+import { readBootId } from "./proc.js";
+import { lockKeys, readSignal, SIGNAL_NAMES, signalAll } from "./signal.js";
 import { readTarget, resolveTargets, targetSchema } from "./target.js";
 
 /** Sends a signal (SIGTERM by default) to the target. Nothing to revert: a killed process stays killed. */
@@ -17,6 +18,7 @@ export const killAction: ActionDefinition = {
     const signal = readSignal(input.args.signal, "SIGTERM");
     const processes = await resolveTargets(readTarget(input.target), ctx.log);
     return {
+      locks: lockKeys(processes, await readBootId()),
       async apply() {
         return { signal, ...(await signalAll(processes, signal, ctx.log)) };
       },

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -311,7 +311,7 @@ describe("suspend", () => {
   it("refuses to revert an unknown kind or malformed data", async () => {
     await expect(
       processAgent.revert({ agent: "process", kind: "unsuspend", description: "x", data: {} }, context()),
-    ).rejects.toMatchObject({ code: "agent", hint: "known kinds: resume" });
+    ).rejects.toMatchObject({ code: "agent", hint: "known kinds: resume, start" });
     await expect(
       processAgent.revert(
         { agent: "process", kind: "resume", description: "x", data: { processes: [{ pid: "1" }] } },
@@ -362,23 +362,73 @@ describe("restart", () => {
     const { child, pid, mark } = await spawnNode(IDLE);
     const target = { name: mark, start: [process.execPath, "-e", IDLE, mark] };
     const fault = await prepare("restart", target);
-    expect(fault.revert).toBeUndefined();
-    const output = (await fault.apply()) as {
-      pid: number;
-      signalled: number[];
-      killed: number[];
-      log: string;
-    };
+    const output = (await fault.apply()) as { pid: number; signalled: number[]; killed: number[] };
     started.add(output.pid);
-    leftovers.add(output.log);
     expect(output.signalled).toEqual([pid]);
     expect(output.killed).toEqual([]);
     expect(output.pid).not.toBe(pid);
-    expect(output.log.startsWith(tmpdir())).toBe(true);
     expect(await exitOf(child)).toBe("SIGTERM");
     const after = await running({ name: mark });
     expect(after.value).toBe(true);
     expect(after.fields?.pids).toEqual([output.pid]);
+  });
+
+  it("leaves no log file in the temp folder", async () => {
+    const before = new Set(readdirSync(tmpdir()));
+    const { mark } = await spawnNode(IDLE);
+    const fault = await prepare("restart", { name: mark, start: [process.execPath, "-e", IDLE, mark] });
+    started.add(((await fault.apply()) as { pid: number }).pid);
+    const added = readdirSync(tmpdir()).filter((f) => !before.has(f) && f.startsWith("chaoskit-restart"));
+    expect(added).toEqual([]);
+  });
+
+  it("describes a revert that starts the service again, with absolute paths and no secret", async () => {
+    const { pid, mark } = await spawnNode(IDLE);
+    const ctx = testContext({ secrets: { token: "s3cr3t-value" } });
+    const fault = await processAgent.actions.restart!.prepare(
+      {
+        target: {
+          pid,
+          start: [process.execPath, "-e", IDLE, mark],
+          cwd: ".",
+          env: { PORT: "8080", AUTH: "Bearer s3cr3t-value" },
+        },
+        args: {},
+      },
+      ctx,
+    );
+    const revert = fromLedger(fault);
+    expect(revert).toMatchObject({ agent: "process", kind: "start" });
+    expect(revert.data).toMatchObject({ cwd: process.cwd(), env: { PORT: "8080" }, withheld: ["AUTH"] });
+    expect(JSON.stringify(revert)).not.toContain("s3cr3t-value");
+    expect(fault.locks).toEqual([expect.stringMatching(new RegExp(`^process:.+:${pid}:\\d+$`))]);
+  });
+
+  it("is reverted by starting the service when a crash came between the stop and the start", async () => {
+    const { child, pid, mark } = await spawnNode(IDLE);
+    const fault = await prepare("restart", { pid, start: [process.execPath, "-e", IDLE, mark] });
+    const revert = fromLedger(fault);
+    // The stop happened, the start never did: as if the run was killed in between.
+    child.kill("SIGTERM");
+    await exitOf(child);
+    expect((await running({ name: mark })).value).toBe(false);
+    await processAgent.revert(revert, context());
+    const after = await running({ name: mark });
+    expect(after.value).toBe(true);
+    for (const p of (after.fields?.pids ?? []) as number[]) started.add(p);
+    // Idempotent: it runs now, so a second revert starts nothing.
+    await processAgent.revert(revert, context());
+    expect((await running({ name: mark })).fields?.count).toBe(1);
+  });
+
+  it("is not reverted by a second start once the restart completed", async () => {
+    const { mark } = await spawnNode(IDLE);
+    const fault = await prepare("restart", { name: mark, start: [process.execPath, "-e", IDLE, mark] });
+    const output = (await fault.apply()) as { pid: number };
+    started.add(output.pid);
+    expect(fromLedger(fault).data.started).toMatchObject({ pid: output.pid });
+    await processAgent.revert(fromLedger(fault), context());
+    expect((await running({ name: mark })).fields?.pids).toEqual([output.pid]);
   });
 
   it("kills a process that ignores the signal once grace is over", async () => {
@@ -390,9 +440,8 @@ describe("restart", () => {
       { pid, start: [process.execPath, "-e", IDLE, mark] },
       { grace: "200ms" },
     );
-    const output = (await fault.apply()) as { pid: number; killed: number[]; log: string };
+    const output = (await fault.apply()) as { pid: number; killed: number[] };
     started.add(output.pid);
-    leftovers.add(output.log);
     expect(output.killed).toEqual([pid]);
     expect(await exitOf(child)).toBe("SIGKILL");
     expect((await running({ pid: output.pid })).value).toBe(true);

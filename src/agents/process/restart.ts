@@ -1,13 +1,18 @@
-import { spawn } from "node:child_process";
-import { open, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { durationSchema, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
-import type { ActionDefinition } from "../agent.js";
-import { readStat } from "./proc.js";
-import { listIdentities, type ProcessIdentity, readSignal, SIGNAL_NAMES, signalAll } from "./signal.js";
+import type { ActionDefinition, RevertDescription } from "../agent.js";
+import { readBootId, readStat } from "./proc.js";
+import {
+  listIdentities,
+  lockKeys,
+  type ProcessIdentity,
+  readSignal,
+  SIGNAL_NAMES,
+  signalAll,
+} from "./signal.js";
+import { type StartData, startDetached } from "./start.js";
 import { type ProcessTarget, readTarget, resolveTargets, targetSchema } from "./target.js";
 
 const POLL_MS = 25;
@@ -25,45 +30,44 @@ async function waitForExit(p: ProcessIdentity, ms: number): Promise<boolean> {
   }
 }
 
-/**
- * Starts `target.start` detached from this process (it must outlive the run), output appended to a log file.
- * @throws ChaosError("agent") when the program cannot be started (not found, not executable, bad cwd).
- */
-async function startDetached(target: ProcessTarget, argv: string[]): Promise<{ pid: number; log: string }> {
-  const [program, ...rest] = argv as [string, ...string[]];
-  const log = join(
-    tmpdir(),
-    `chaoskit-restart-${basename(program).replace(/[^\w.-]/g, "_")}-${Date.now()}.log`,
-  );
-  const file = await open(log, "a");
-  try {
-    const child = spawn(program, rest, {
-      cwd: target.cwd,
-      env: { ...process.env, ...target.env },
-      detached: true,
-      stdio: ["ignore", file.fd, file.fd],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once("spawn", resolve);
-      child.once("error", reject);
-    });
-    child.unref();
-    return { pid: child.pid!, log };
-  } catch (err) {
-    await rm(log, { force: true });
-    throw new ChaosError("agent", `starting ${program} failed: ${(err as Error).message}`, {
-      hint: 'start is an argv array such as ["node", "server.js"]; check the program path and cwd',
-      cause: err,
-    });
-  } finally {
-    await file.close();
+/** The environment to record: a variable whose value carries a secret is withheld, by name. */
+function recordableEnv(env: Record<string, string>, secrets: Record<string, string>) {
+  const values = Object.values(secrets).filter((s) => s.length > 0);
+  const kept: Record<string, string> = {};
+  const withheld: string[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (values.some((s) => v.includes(s))) withheld.push(k);
+    else kept[k] = v;
   }
+  return { env: kept, withheld };
+}
+
+/** The start data for the ledger, every path absolute. */
+async function startData(
+  target: ProcessTarget,
+  argv: string[],
+  stopped: ProcessIdentity[],
+  secrets: Record<string, string>,
+): Promise<StartData> {
+  return {
+    argv,
+    cwd: resolve(target.cwd ?? "."),
+    ...recordableEnv(target.env ?? {}, secrets),
+    target: {
+      ...(target.pidFile !== undefined ? { "pid-file": resolve(target.pidFile) } : {}),
+      ...(target.name !== undefined ? { name: target.name } : {}),
+      ...(target.port !== undefined ? { port: target.port } : {}),
+    },
+    bootId: await readBootId(),
+    stopped,
+  };
 }
 
 /**
- * Stops the target (signal, then SIGKILL after `grace`) and starts `target.start` again. There is nothing
- * to revert: the fault is the restart itself. An abort of the run does not interrupt it, because stopping
- * half-way would leave the service down with no revert to bring it back.
+ * Stops the target (signal, then SIGKILL after `grace`) and starts `target.start` again. Its ledger entry,
+ * written before the stop, starts the service again should the run die between the stop and the start; once
+ * the new process runs, reverting does nothing. An abort of the run does not interrupt it, because stopping
+ * half-way would leave the service down.
  */
 export const restartAction: ActionDefinition = {
   name: "restart",
@@ -91,8 +95,21 @@ export const restartAction: ActionDefinition = {
     }
     const signal = readSignal(input.args.signal, "SIGTERM");
     const graceMs = parseDuration(input.args.grace ?? "5s");
-    const processes = await resolveTargets(target, ctx.log);
+    const processes = (await resolveTargets(target, ctx.log)).map(({ pid, startTime, comm }) => ({
+      pid,
+      startTime,
+      comm,
+    }));
+    const data = await startData(target, argv, processes, ctx.secrets);
+    const revert: RevertDescription = {
+      agent: "process",
+      kind: "start",
+      description: `start ${basename(argv[0]!)} again unless it runs (restart of ${listIdentities(processes)})`,
+      data: { ...data },
+    };
     return {
+      revert,
+      locks: lockKeys(processes, data.bootId),
       async apply() {
         const { signalled } = await signalAll(processes, signal, ctx.log);
         const exited = await Promise.all(processes.map((p) => waitForExit(p, graceMs)));
@@ -108,15 +125,11 @@ export const restartAction: ActionDefinition = {
             });
           }
         }
-        const started = await startDetached(target, argv);
-        ctx.log.info({ pid: started.pid, log: started.log }, "process started");
-        return {
-          signal,
-          signalled,
-          killed: stubborn.map((p) => p.pid),
-          pid: started.pid,
-          log: started.log,
-        };
+        const started = await startDetached(argv, data.cwd, target.env);
+        // Refines the ledger entry: from now on the service runs, and reverting must not start a second one.
+        revert.data.started = started;
+        ctx.log.info({ pid: started.pid }, "process started");
+        return { signal, signalled, killed: stubborn.map((p) => p.pid), pid: started.pid };
       },
     };
   },

@@ -1,5 +1,6 @@
 import type { ActionDefinition } from "../agent.js";
-import { signalAll } from "./signal.js";
+import { readBootId } from "./proc.js";
+import { lockKeys, signalAll } from "./signal.js";
 import { readTarget, resolveTargets, targetSchema } from "./target.js";
 
 /** Sends SIGCONT: the manual counterpart of `suspend`, e.g. in a runbook. */
@@ -12,6 +13,7 @@ export const resumeAction: ActionDefinition = {
   async prepare(input, ctx) {
     const processes = await resolveTargets(readTarget(input.target), ctx.log);
     return {
+      locks: lockKeys(processes, await readBootId()),
       async apply() {
         return { signal: "SIGCONT", ...(await signalAll(processes, "SIGCONT", ctx.log)) };
       },

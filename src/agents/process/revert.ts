@@ -2,10 +2,11 @@ import { ChaosError } from "../../experiments/errors.js";
 import type { RevertContext, RevertDescription } from "../agent.js";
 import { readBootId } from "./proc.js";
 import { type ProcessIdentity, signalAll } from "./signal.js";
+import { startIfDown } from "./start.js";
 import type { ResumeData } from "./suspend.js";
 
 /** The revert kinds this agent writes to the ledger. */
-export const REVERT_KINDS = ["resume"] as const;
+export const REVERT_KINDS = ["resume", "start"] as const;
 
 /**
  * Reads resume data back from a ledger, which may come from another process or version.
@@ -56,6 +57,7 @@ export async function revertProcessFault(revert: RevertDescription, ctx: RevertC
     throw new ChaosError("agent", `the process agent cannot revert a fault of agent "${revert.agent}"`);
   }
   if (revert.kind === "resume") return resume(revert.data, ctx);
+  if (revert.kind === "start") return startIfDown(revert.data, ctx);
   throw new ChaosError("agent", `the process agent has no revert kind "${revert.kind}"`, {
     hint: `known kinds: ${REVERT_KINDS.join(", ")}`,
   });

@@ -43,6 +43,14 @@ export async function signalIfSame(p: ProcessIdentity, signal: NodeJS.Signals): 
   }
 }
 
+/**
+ * The lease keys of processes (see PreparedFault.locks): boot, pid and start time name one process, so a
+ * lease never outlives it and never blocks the process that later reuses its pid.
+ */
+export function lockKeys(processes: readonly ProcessIdentity[], bootId: string | undefined): string[] {
+  return processes.map((p) => `process:${bootId ?? "unknown-boot"}:${p.pid}:${p.startTime}`);
+}
+
 /** "4242 (node), 4243 (node)" for outputs and descriptions: comm only, since argv may hold secrets. */
 export function listIdentities(processes: readonly ProcessIdentity[]): string {
   return processes.map((p) => `${p.pid} (${p.comm})`).join(", ");

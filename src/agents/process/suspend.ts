@@ -1,6 +1,6 @@
 import type { ActionDefinition, RevertDescription } from "../agent.js";
 import { readBootId } from "./proc.js";
-import { listIdentities, type ProcessIdentity, signalAll } from "./signal.js";
+import { listIdentities, lockKeys, type ProcessIdentity, signalAll } from "./signal.js";
 import { readTarget, resolveTargets, targetSchema } from "./target.js";
 
 /** What the ledger keeps for a suspend: enough to resume exactly those processes from a fresh process. */
@@ -29,6 +29,7 @@ export const suspendAction: ActionDefinition = {
     };
     return {
       revert,
+      locks: lockKeys(processes, data.bootId),
       async apply() {
         const { signalled, gone } = await signalAll(processes, "SIGSTOP", ctx.log);
         return { suspended: signalled, gone };

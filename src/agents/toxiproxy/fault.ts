@@ -59,6 +59,8 @@ export function plannedFault(
 
   return {
     revert,
+    // One lease per proxy: another run adding toxics to it, or deleting a proxy this run created, is refused.
+    locks: plan.proxies.map((p) => `toxiproxy:${session.url}:${p.name}`),
     async apply() {
       const created: string[] = [];
       const added: { proxy: string; name: string }[] = [];

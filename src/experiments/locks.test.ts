@@ -1,0 +1,150 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ChaosError } from "./errors.js";
+import { Ledger } from "./ledger.js";
+import { type Lease, Locks, locksDir, releaseLease, sweepStaleLeases } from "./locks.js";
+import { currentRun } from "./run-identity.js";
+
+let dir: string;
+let ledger: Ledger;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "chaos-locks-"));
+  ledger = new Ledger(join(dir, "ledger"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const leaseFiles = async () => (await readdir(locksDir(ledger.dir)).catch(() => [])).sort();
+const runLocks = (runId: string) => new Locks(ledger, { runId, experiment: `experiment ${runId}` });
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+  await once(child, "exit");
+  return child.pid!;
+}
+
+/** Writes the lease another run would have written, holder chosen by the test. */
+async function foreignLease(runId: string, key: string, holder: Partial<Lease>): Promise<void> {
+  const a = runLocks(runId);
+  await a.acquire([key]);
+  const [name] = await leaseFiles();
+  const file = join(locksDir(ledger.dir), name!);
+  const lease = JSON.parse(await readFile(file, "utf8")) as Lease;
+  await writeFile(file, JSON.stringify({ ...lease, ...holder }));
+}
+
+async function refusal(locks: Locks, keys: string[]): Promise<ChaosError> {
+  const err = await locks.acquire(keys).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ChaosError);
+  return err as ChaosError;
+}
+
+describe("leases on targets", () => {
+  it("are one file per key holding the key, the run and its process identity", async () => {
+    await runLocks("run-a").acquire(["process:boot:42:7"]);
+    const files = await leaseFiles();
+    expect(files).toEqual([expect.stringMatching(/^[0-9a-f]{64}\.json$/)]);
+    const lease = JSON.parse(await readFile(join(locksDir(ledger.dir), files[0]!), "utf8"));
+    const self = await currentRun();
+    expect(lease).toMatchObject({
+      key: "process:boot:42:7",
+      runId: "run-a",
+      experiment: "experiment run-a",
+      pid: process.pid,
+      pidStartTime: self.pidStartTime,
+      bootId: self.bootId,
+    });
+    expect(Date.parse(lease.created)).not.toBeNaN();
+  });
+
+  it("refuse a second live run, naming the holder", async () => {
+    await runLocks("run-a").acquire(["toxiproxy:http://127.0.0.1:8474:api"]);
+    const err = await refusal(runLocks("run-b"), ["toxiproxy:http://127.0.0.1:8474:api"]);
+    expect(err.code).toBe("agent");
+    expect(err.message).toContain("locked by run run-a");
+    expect(err.message).toContain(`pid ${process.pid}`);
+    expect(err.message).toContain('experiment "experiment run-a"');
+  });
+
+  it("are taken all or none", async () => {
+    await runLocks("run-a").acquire(["k2"]);
+    await refusal(runLocks("run-b"), ["k1", "k2"]);
+    expect(await leaseFiles()).toHaveLength(1);
+    await runLocks("run-c").acquire(["k1"]);
+    expect(await leaseFiles()).toHaveLength(2);
+  });
+
+  it("are re-entrant within one run and released with the last hold", async () => {
+    const a = runLocks("run-a");
+    await a.acquire(["k"]);
+    await a.acquire(["k"]);
+    await a.release(["k"]);
+    expect(await leaseFiles()).toHaveLength(1);
+    await a.release(["k"]);
+    expect(await leaseFiles()).toEqual([]);
+    await runLocks("run-b").acquire(["k"]);
+  });
+
+  it("are taken over when the holder is dead", async () => {
+    await foreignLease("run-dead", "k", { pid: await deadPid() });
+    await runLocks("run-b").acquire(["k"]);
+    const [name] = await leaseFiles();
+    expect(JSON.parse(await readFile(join(locksDir(ledger.dir), name!), "utf8")).runId).toBe("run-b");
+  });
+
+  it("are taken over when the holder's pid now names another process", async () => {
+    const self = await currentRun();
+    await foreignLease("run-reused", "k", { pidStartTime: (self.pidStartTime ?? 0) + 1 });
+    await runLocks("run-b").acquire(["k"]);
+  });
+
+  it("are taken over when the holder ran during another boot", async () => {
+    await foreignLease("run-old-boot", "k", { bootId: "00000000-0000-0000-0000-000000000000" });
+    await runLocks("run-b").acquire(["k"]);
+  });
+
+  it("stay when a dead holder left a fault on the target in the ledger", async () => {
+    await foreignLease("run-dead", "k", { pid: await deadPid() });
+    await ledger.record({
+      runId: "run-dead",
+      experiment: "e",
+      step: "s",
+      locks: ["k"],
+      revert: { agent: "process", kind: "resume", description: "resume pid 1", data: {} },
+    });
+    const err = await refusal(runLocks("run-b"), ["k"]);
+    expect(err.message).toContain("died leaving a fault on it");
+    expect(err.hint).toContain("chaos rollback");
+  });
+
+  it("are released by the run that holds them only", async () => {
+    await runLocks("run-a").acquire(["k"]);
+    expect(await releaseLease(ledger.dir, "k", "run-b")).toBe(false);
+    expect(await leaseFiles()).toHaveLength(1);
+    expect(await releaseLease(ledger.dir, "k", "run-a")).toBe(true);
+    expect(await leaseFiles()).toEqual([]);
+  });
+
+  it("of dead runs that left nothing in the ledger are swept, live ones kept", async () => {
+    await foreignLease("run-dead", "dead-key", { pid: await deadPid() });
+    await runLocks("run-live").acquire(["live-key"]);
+    expect(await sweepStaleLeases(ledger.dir, [])).toEqual(["dead-key (run run-dead)"]);
+    expect(await leaseFiles()).toHaveLength(1);
+  });
+
+  it("go to only one of many runs racing for the same key", async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => runLocks(`run-${i}`).acquire(["contended"])),
+    );
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect(await leaseFiles()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,24 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { ensureCliBuilt } from "../support/cli.js";
+import { describeCase, matrixSeed, runMatrix } from "./matrix.js";
+
+beforeAll(ensureCliBuilt, 180_000);
+
+describe("the kill matrix", () => {
+  it("leaves nothing behind and exits with the journal's verdict, wherever a run is interrupted", async () => {
+    const seed = matrixSeed();
+    const cases = Number(process.env.KILL_MATRIX_CASES ?? 60);
+    // Printed first, so that a failure can be replayed: KILL_MATRIX_SEED=<seed> npx vitest run test/killmatrix
+    console.log(`kill matrix: seed ${seed}, ${cases} cases (replay with KILL_MATRIX_SEED=${seed})`);
+    const result = await runMatrix({
+      seed,
+      cases,
+      concurrency: 2,
+      onCase: (r) => console.log(describeCase(r)),
+    });
+    const failures = result.cases.filter((r) => !r.passed).map(describeCase);
+    console.log(`kill matrix: seed ${seed}`, result.figures);
+    expect(failures, `seed ${seed}`).toEqual([]);
+    expect(result.figures["kill points tried"]).toBe(cases);
+  }, 300_000);
+});
