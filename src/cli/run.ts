@@ -10,7 +10,7 @@ import { loadExperiment } from "../experiments/load.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { writeReports } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
-import { bold, dim, printEvent, printVerdict, red, say, yellow } from "./output.js";
+import { bold, dim, printEvent, printVerdict, say } from "./output.js";
 import { printPlan } from "./plan.js";
 import { installSafetyNets } from "./safety-nets.js";
 
