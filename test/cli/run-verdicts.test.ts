@@ -26,7 +26,10 @@ afterEach(async () => {
 const ledger = () => join(dir, "ledger");
 const journalPath = () => join(dir, "runs", "journal.json");
 const readJournal = () => JSON.parse(readFileSync(journalPath(), "utf8")) as Journal;
-const ledgerExists = () => existsSync(ledger()) && readdirSync(ledger()).length > 0;
+/** Any ledger entry or lease left behind (an empty `locks/` folder is all a finished run may leave). */
+const ledgerExists = () =>
+  existsSync(ledger()) &&
+  readdirSync(ledger()).some((f) => f !== "locks" || readdirSync(join(ledger(), f)).length > 0);
 
 async function write(yaml: string): Promise<string> {
   const file = join(dir, "experiment.yaml");
