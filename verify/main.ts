@@ -1,3 +1,4 @@
+import * as hostile from "./hostile.js";
 import * as killmatrix from "./killmatrix.js";
 import type { Section, SectionResult } from "./section.js";
 
@@ -7,7 +8,7 @@ import type { Section, SectionResult } from "./section.js";
  */
 const SECTIONS: [name: string, section: Section][] = [
   ["killmatrix", killmatrix],
-  // ["hostile", hostile],   hostile endpoints (verify/hostile.ts)
+  ["hostile", hostile],
   // ["inputs", inputs],     bounded and hostile inputs (verify/inputs.ts)
 ];
 
