@@ -11,15 +11,22 @@ export const VERSION: string = pkg.version;
 export interface GlobalArgs {
   "log-level": string;
   "log-format"?: LogFormat;
+  "max-input-bytes"?: number;
 }
 
 export interface CliContext {
   log: Logger;
   registry: Registry;
+  /** `--max-input-bytes`, when given. */
+  maxBytes?: number;
 }
 
 export function cliContext(args: GlobalArgs): CliContext {
-  return { log: createLogger(args["log-level"], args["log-format"]), registry: defaultRegistry() };
+  return {
+    log: createLogger(args["log-level"], args["log-format"]),
+    registry: defaultRegistry(),
+    maxBytes: args["max-input-bytes"],
+  };
 }
 
 /** Prints a deliberate error in one or more `file:line:col: what (hint)` lines; never a stack trace. */
@@ -43,4 +50,13 @@ export async function exitWith(body: () => Promise<number>): Promise<void> {
     printError(err);
     process.exitCode = exitCodeFor(err);
   }
+}
+
+/**
+ * The experiment files named on the command line, `-` (standard input) included: the argument parser drops a
+ * lone `-`, leaving an empty positional, so it is put back from the raw arguments.
+ */
+export function inputFiles(parsed: string[] | string | undefined): string[] {
+  const files = (Array.isArray(parsed) ? parsed : [parsed ?? ""]).filter((f) => f !== "");
+  return process.argv.slice(2).includes("-") ? ["-", ...files] : files;
 }

@@ -17,9 +17,17 @@ export function createLogger(level = "info", format?: LogFormat): Logger {
       censor: "***",
     },
   };
-  if (useJson) return pino(options, pino.destination({ fd: 2, sync: true }));
+  // Through process.stderr, so that every line passes the output guard (secrets, control characters, a
+  // failed write); stderr is synchronous for files, pipes and terminals on Linux.
+  const stderr = { write: (line: string) => process.stderr.write(line) };
+  if (useJson) return pino(options, stderr);
   return pino(
     options,
-    pretty({ destination: 2, sync: true, ignore: "pid,hostname,name", translateTime: "HH:MM:ss.l" }),
+    pretty({
+      destination: stderr as never,
+      sync: true,
+      ignore: "pid,hostname,name",
+      translateTime: "HH:MM:ss.l",
+    }),
   );
 }

@@ -87,6 +87,17 @@ function translate(e: ErrorObject): SchemaProblem | undefined {
     case "required":
       return { path, message: `missing required key "${p.missingProperty}"` };
     case "type":
+      if (
+        String((e.parentSchema as { $comment?: unknown } | undefined)?.$comment).startsWith("duration:") &&
+        typeof e.data === "number"
+      ) {
+        const n = Number.isFinite(e.data) ? String(e.data) : "10";
+        return {
+          path,
+          message: `${e.data} has no unit`,
+          hint: `a duration needs a unit: write ${n}s or ${n}ms`,
+        };
+      }
       return { path, message: `expected ${p.type}, got ${typeOf(e.data)}`, hint: describe(e) };
     case "const":
       return { path, message: `must be ${JSON.stringify(p.allowedValue)}, got ${JSON.stringify(e.data)}` };

@@ -102,7 +102,7 @@ describe("chaos validate on malformed experiments", () => {
       ["yaml-tab-indent.yaml", "(check indentation, quotes and colons on this line)"],
       ["missing-env-no-default.yaml", "(set CHAOS_FIXTURE_SURELY_UNSET, or give a default:"],
       ["unknown-secret-ref.yaml", "(declare it under secrets:"],
-      ["bad-duration.yaml", "(a duration such as 300ms, 2s"],
+      ["bad-duration.yaml", "(a duration with a unit: 300ms, 2s"],
       ["probe-without-tolerance.yaml", '(e.g. tolerance: "< 0.3"'],
       ["two-providers-in-probe.yaml", "(split it into two probes)"],
       ["empty-range.yaml", "(write [low, high] with low ≤ high)"],
