@@ -178,7 +178,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
     document: raw,
   };
-  reader.agentConfigurations(configuration);
+  reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
   if (problems.list.length) {
     problems.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
     throw new ValidationErrors(problems.list, problems.more);
