@@ -33,6 +33,10 @@ function commandsNeeded(argv: string[]): string[] {
 }
 
 const args = hideBin(process.argv);
+// `--journal -` means stdout; the argument parser would take the lone `-` for a positional argument.
+for (let i = args.indexOf("--journal"); i >= 0 && args[i + 1] === "-"; i = args.indexOf("--journal", i + 1))
+  args.splice(i, 2, "--journal=-");
+process.argv = [...process.argv.slice(0, 2), ...args];
 const commands = await Promise.all(commandsNeeded(args).map((name) => COMMANDS[name]!()));
 
 let cli = yargs(args)
