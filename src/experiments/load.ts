@@ -286,8 +286,10 @@ class Reader {
     try {
       spec.tolerance = parseTolerance(tolerance);
     } catch (err) {
-      if (!(err instanceof ToleranceError)) throw err;
-      this.problems.add([...tolerancePath, ...err.path], err.message, { hint: err.hint });
+      // Any failure to read a tolerance is the experiment's problem, reported where it is written.
+      if (err instanceof ToleranceError)
+        this.problems.add([...tolerancePath, ...err.path], err.message, { hint: err.hint });
+      else this.problems.add(tolerancePath, `not a tolerance: ${(err as Error).message}`);
     }
     return spec;
   }
