@@ -5,6 +5,7 @@ import { formatDuration, MAX_DURATION_MS, parseDuration } from "../../src/experi
 import { ChaosError } from "../../src/experiments/errors.js";
 import {
   bindSecrets,
+  type InterpolationProblem,
   interpolate,
   SecretTemplate,
   withReferences,
