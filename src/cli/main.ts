@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import yargs, { type CommandModule } from "yargs";
-import { hideBin } from "yargs/helpers";
+import type { CommandModule } from "yargs";
 import { outputRedactor } from "../experiments/redact.js";
-import { printError, VERSION } from "./context.js";
+import { printError, VERSION } from "./basics.js";
 import { guardOutput } from "./guard.js";
 
 // Every byte written to stdout and stderr passes the redactor and loses its control characters; a failed
@@ -32,13 +31,21 @@ function commandsNeeded(argv: string[]): string[] {
   return argv.length === 1 && argv[0] === "--version" ? [] : Object.keys(COMMANDS);
 }
 
-const args = hideBin(process.argv);
+const args = process.argv.slice(2);
 // `--journal -` means stdout; the argument parser would take the lone `-` for a positional argument.
 for (let i = args.indexOf("--journal"); i >= 0 && args[i + 1] === "-"; i = args.indexOf("--journal", i + 1))
   args.splice(i, 2, "--journal=-");
 process.argv = [...process.argv.slice(0, 2), ...args];
-const commands = await Promise.all(commandsNeeded(args).map((name) => COMMANDS[name]!()));
+if (args.length === 1 && args[0] === "--version") {
+  // The most frequent cold start of all (scripts checking the tool is there) needs no argument parser.
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
 
+const [{ default: yargs }, commands] = await Promise.all([
+  import("yargs"),
+  Promise.all(commandsNeeded(args).map((name) => COMMANDS[name]!())),
+]);
 let cli = yargs(args)
   .scriptName("chaos")
   .usage("$0 <command> [options]\n\nChaos experiments with honest verdicts and faults that always roll back.")

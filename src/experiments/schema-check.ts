@@ -1,5 +1,7 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import type { JsonSchema } from "../agents/agent.js";
+import { AJV_OPTIONS, schemaKey } from "./schema-key.js";
 import type { Path } from "./source.js";
 import { didYouMean } from "./suggest.js";
 
@@ -12,13 +14,32 @@ export interface SchemaProblem {
   hint?: string;
 }
 
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+/**
+ * The validators `npm run build` precompiled (scripts/compile-schemas.mjs), by schema key; absent when running
+ * from source, where every schema is compiled on first use.
+ */
+const precompiled: Record<string, ValidateFunction> = await import(
+  // A variable, so that the compiler does not look for a module that only exists once built.
+  `${"./schema/compiled.js"}`
+).catch(() => ({}));
 const cache = new WeakMap<object, ValidateFunction>();
+let ajv: { compile(schema: object): ValidateFunction } | undefined;
+
+/** Ajv's compiler is loaded only for a schema that was not precompiled (one an extra agent brings). */
+function compile(schema: JsonSchema): ValidateFunction {
+  if (!ajv) {
+    const { Ajv2020 } = createRequire(import.meta.url)(
+      "ajv/dist/2020.js",
+    ) as typeof import("ajv/dist/2020.js");
+    ajv = new Ajv2020(AJV_OPTIONS);
+  }
+  return ajv.compile(schema);
+}
 
 function compiled(schema: JsonSchema): ValidateFunction {
   let v = cache.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    v = precompiled[schemaKey(schema)] ?? compile(schema);
     cache.set(schema, v);
   }
   return v;
