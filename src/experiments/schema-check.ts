@@ -170,19 +170,37 @@ export function checkSchema(schema: JsonSchema, data: unknown): SchemaProblem[] 
   const structural = new Set(["additionalProperties", "required", "enum", "minProperties", "maxProperties"]);
   const alternatives = errors.filter((e) => e.keyword === "anyOf" || e.keyword === "oneOf");
   const dropped = new Set<ErrorObject>();
+  // Errors sorted by the value they are about, so that those under a value are found by binary search: a file
+  // with thousands of problems stays linear-ish instead of comparing every error with every alternative.
+  const byPath = [...errors].sort((a, b) =>
+    a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0,
+  );
+  const under = (prefix: string): ErrorObject[] => {
+    let lo = 0;
+    let hi = byPath.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byPath[mid]!.instancePath < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: ErrorObject[] = [];
+    for (let i = lo; i < byPath.length && byPath[i]!.instancePath.startsWith(prefix); i++)
+      out.push(byPath[i]!);
+    return out;
+  };
   for (const alt of alternatives) {
     const base = alt.schemaPath.replace(/\/(anyOf|oneOf)$/, "/");
-    const branch = errors.filter(
-      (e) => e !== alt && e.instancePath.startsWith(alt.instancePath) && e.schemaPath.startsWith(base),
-    );
+    const branch = under(alt.instancePath).filter((e) => e !== alt && e.schemaPath.startsWith(base));
     // "exactly one of these keys": the missing-key errors of each branch would only confuse.
     if (keyChoice(alt)) {
       for (const e of branch) if (e.schemaPath.startsWith(`${alt.schemaPath}/`)) dropped.add(e);
       continue;
     }
-    const deeper = branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword));
-    for (const e of branch) if (!deeper.includes(e)) dropped.add(e);
-    if (deeper.length) dropped.add(alt);
+    const deeper = new Set(
+      branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword)),
+    );
+    for (const e of branch) if (!deeper.has(e)) dropped.add(e);
+    if (deeper.size) dropped.add(alt);
   }
   const kept = errors.filter((e) => !dropped.has(e));
   const seen = new Set<string>();
