@@ -1,7 +1,11 @@
+import { benchCliStart } from "./cli-start.js";
 import { benchProxy } from "./proxy.js";
 
 /** Every benchmark module, run one after the other (they measure the same machine, so never in parallel). */
-const BENCHMARKS: [string, () => Promise<void>][] = [["proxy", benchProxy]];
+const BENCHMARKS: [string, () => Promise<void>][] = [
+  ["cli start", benchCliStart],
+  ["proxy", benchProxy],
+];
 
 for (const [name, run] of BENCHMARKS) {
   const start = performance.now();

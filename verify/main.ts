@@ -1,4 +1,5 @@
 import * as hostile from "./hostile.js";
+import * as inputs from "./inputs.js";
 import * as killmatrix from "./killmatrix.js";
 import type { Section, SectionResult } from "./section.js";
 
@@ -9,7 +10,7 @@ import type { Section, SectionResult } from "./section.js";
 const SECTIONS: [name: string, section: Section][] = [
   ["killmatrix", killmatrix],
   ["hostile", hostile],
-  // ["inputs", inputs],     bounded and hostile inputs (verify/inputs.ts)
+  ["inputs", inputs],
 ];
 
 async function runSection(name: string, section: Section): Promise<SectionResult> {

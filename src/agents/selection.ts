@@ -33,6 +33,12 @@ export const selectionSchema: JsonSchema = {
     seed: { type: "integer", minimum: 0, description: "seed of the random choice, to replay a run" },
     max: { type: "integer", minimum: 1, description: "refuse to act on more targets than this" },
   },
+  // A mode that needs a number without it is an error when the experiment is validated, not mid-run.
+  allOf: ["count", "percent"].map((mode) => ({
+    if: { properties: { mode: { const: mode } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then
+    then: { required: [mode], properties: { [mode]: true } },
+  })),
 };
 
 /** mulberry32: small, fast and good enough to pick targets reproducibly. */

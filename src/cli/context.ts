@@ -1,55 +1,41 @@
 import type { Logger } from "pino";
-import pkg from "../../package.json" with { type: "json" };
 import { defaultRegistry } from "../agents/index.js";
 import type { Registry } from "../agents/registry.js";
-import { errorMessage, exitCodeFor, ValidationErrors } from "../experiments/errors.js";
 import { createLogger, type LogFormat } from "./logger.js";
-import { red } from "./output.js";
 
-export const VERSION: string = pkg.version;
+export { endWith, exitWith, printError, VERSION } from "./basics.js";
 
 export interface GlobalArgs {
   "log-level": string;
   "log-format"?: LogFormat;
+  "max-input-bytes"?: number;
 }
 
 export interface CliContext {
   log: Logger;
   registry: Registry;
+  /** `--max-input-bytes`, when given. */
+  maxBytes?: number;
 }
 
+/** What a command works with; the logger is made on first use (`validate` and `plan` never log). */
 export function cliContext(args: GlobalArgs): CliContext {
-  return { log: createLogger(args["log-level"], args["log-format"]), registry: defaultRegistry() };
-}
-
-/** Prints a deliberate error in one or more `file:line:col: what (hint)` lines; never a stack trace. */
-export function printError(err: unknown): void {
-  if (err instanceof ValidationErrors) {
-    for (const e of err.errors) process.stderr.write(`${e.format()}\n`);
-    process.stderr.write(red(`${err.message}\n`));
-    return;
-  }
-  process.stderr.write(`${red("error:")} ${errorMessage(err)}\n`);
-}
-
-/**
- * Like exitWith, then ends the process: once the verdict or the recovery is written, nothing may keep it
- * alive (a keep-alive socket to a server that stopped answering, a timer of an abandoned call).
- */
-export async function endWith(body: () => Promise<number>): Promise<never> {
-  await exitWith(body);
-  process.exit();
+  let log: Logger | undefined;
+  return {
+    get log() {
+      log ??= createLogger(args["log-level"], args["log-format"]);
+      return log;
+    },
+    registry: defaultRegistry(),
+    maxBytes: args["max-input-bytes"],
+  };
 }
 
 /**
- * Runs a command body and turns its outcome into the process exit code: the number it returns, or the code
- * mapped from what it throws (see EXIT in errors.ts).
+ * The experiment files named on the command line, `-` (standard input) included: the argument parser drops a
+ * lone `-`, leaving an empty positional, so it is put back from the raw arguments.
  */
-export async function exitWith(body: () => Promise<number>): Promise<void> {
-  try {
-    process.exitCode = await body();
-  } catch (err) {
-    printError(err);
-    process.exitCode = exitCodeFor(err);
-  }
+export function inputFiles(parsed: string[] | string | undefined): string[] {
+  const files = (Array.isArray(parsed) ? parsed : [parsed ?? ""]).filter((f) => f !== "");
+  return process.argv.slice(2).includes("-") ? ["-", ...files] : files;
 }

@@ -1,5 +1,9 @@
-import pino, { type Logger } from "pino";
-import pretty from "pino-pretty";
+import { createRequire } from "node:module";
+import { Writable } from "node:stream";
+import type { Logger } from "pino";
+
+/** pino and pino-pretty are loaded when the first logger is made: commands that never log start faster. */
+const require = createRequire(import.meta.url);
 
 export type LogFormat = "json" | "pretty";
 
@@ -8,6 +12,7 @@ export type LogFormat = "json" | "pretty";
  * progress lines go to stdout separately, so a CI log and a pipe both stay clean.
  */
 export function createLogger(level = "info", format?: LogFormat): Logger {
+  const pino = require("pino") as typeof import("pino").default;
   const useJson = format ? format === "json" : !process.stderr.isTTY;
   const options = {
     level,
@@ -17,9 +22,23 @@ export function createLogger(level = "info", format?: LogFormat): Logger {
       censor: "***",
     },
   };
-  if (useJson) return pino(options, pino.destination({ fd: 2, sync: true }));
+  // Through process.stderr, so that every line passes the output guard (secrets, control characters, a
+  // failed write); stderr is synchronous for files, pipes and terminals on Linux.
+  const stderr = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      process.stderr.write(String(chunk));
+      done();
+    },
+  });
+  if (useJson) return pino(options, stderr);
+  const pretty = require("pino-pretty") as typeof import("pino-pretty");
   return pino(
     options,
-    pretty({ destination: 2, sync: true, ignore: "pid,hostname,name", translateTime: "HH:MM:ss.l" }),
+    pretty({
+      destination: stderr as never,
+      sync: true,
+      ignore: "pid,hostname,name",
+      translateTime: "HH:MM:ss.l",
+    }),
   );
 }

@@ -1,26 +1,52 @@
 #!/usr/bin/env node
-import yargs from "yargs";
-import { hideBin } from "yargs/helpers";
-import { agentsCommand } from "./agents.js";
-import { printError, VERSION } from "./context.js";
-import { planCommand } from "./plan.js";
-import { proxyCommand } from "./proxy.js";
-import { reportCommand } from "./report.js";
-import { rollbackCommand } from "./rollback.js";
-import { runCommand } from "./run.js";
-import { validateCommand } from "./validate.js";
+import type { CommandModule } from "yargs";
+import { outputRedactor } from "../experiments/redact.js";
+import { printError, VERSION } from "./basics.js";
+import { guardOutput } from "./guard.js";
 
-// A closed pipe (`chaos agents | head`), or a terminal that went away (EIO after SIGHUP), is not an error worth a
-// stack trace. Nor a reason to exit: a run whose reader went away must still revert its faults and end with its
-// verdict, so further output is dropped.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE" || err.code === "EIO") return;
-    throw err;
-  });
+// Every byte written to stdout and stderr passes the redactor and loses its control characters; a failed
+// write (a closed pipe, a full disk) is dropped: a run must still revert its faults and end with its verdict.
+guardOutput(outputRedactor);
+
+type Loader = () => Promise<CommandModule<never, never>>;
+/** Each command's module is loaded only when it runs (or for --help), so a cold start stays fast. */
+const COMMANDS: Record<string, Loader> = {
+  run: async () => (await import("./run.js")).runCommand as never,
+  validate: async () => (await import("./validate.js")).validateCommand as never,
+  plan: async () => (await import("./plan.js")).planCommand as never,
+  rollback: async () => (await import("./rollback.js")).rollbackCommand as never,
+  agents: async () => (await import("./agents.js")).agentsCommand as never,
+  report: async () => (await import("./report.js")).reportCommand as never,
+  proxy: async () => (await import("./proxy.js")).proxyCommand as never,
+};
+const GLOBAL_WITH_VALUE = new Set(["--log-level", "--log-format", "--max-input-bytes"]);
+
+/** The commands to load: the one named on the command line, none for a bare --version, else all. */
+function commandsNeeded(argv: string[]): string[] {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (GLOBAL_WITH_VALUE.has(a)) i++;
+    else if (!a.startsWith("-")) return a in COMMANDS ? [a] : Object.keys(COMMANDS);
+  }
+  return argv.length === 1 && argv[0] === "--version" ? [] : Object.keys(COMMANDS);
 }
 
-await yargs(hideBin(process.argv))
+const args = process.argv.slice(2);
+// `--journal -` means stdout; the argument parser would take the lone `-` for a positional argument.
+for (let i = args.indexOf("--journal"); i >= 0 && args[i + 1] === "-"; i = args.indexOf("--journal", i + 1))
+  args.splice(i, 2, "--journal=-");
+process.argv = [...process.argv.slice(0, 2), ...args];
+if (args.length === 1 && args[0] === "--version") {
+  // The most frequent cold start of all (scripts checking the tool is there) needs no argument parser.
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
+}
+
+const [{ default: yargs }, commands] = await Promise.all([
+  import("yargs"),
+  Promise.all(commandsNeeded(args).map((name) => COMMANDS[name]!())),
+]);
+let cli = yargs(args)
   .scriptName("chaos")
   .usage("$0 <command> [options]\n\nChaos experiments with honest verdicts and faults that always roll back.")
   .option("log-level", {
@@ -35,13 +61,13 @@ await yargs(hideBin(process.argv))
     global: true,
     describe: "logs on stderr (default: json unless stderr is a terminal)",
   })
-  .command(runCommand as never)
-  .command(validateCommand as never)
-  .command(planCommand as never)
-  .command(rollbackCommand as never)
-  .command(agentsCommand as never)
-  .command(reportCommand as never)
-  .command(proxyCommand as never)
+  .option("max-input-bytes", {
+    type: "number",
+    global: true,
+    describe: "largest experiment file read (default: $CHAOS_MAX_INPUT_BYTES, else 1048576)",
+  });
+for (const c of commands) cli = cli.command(c as never);
+await cli
   .example("$0 run experiments/payments-latency.yaml", "run an experiment, write its journal and reports")
   .example("$0 validate experiments/*.yaml", "check files; exit 2 on any error")
   .example("$0 plan experiments/gateway-down.yaml", "show what would be done, touch nothing")

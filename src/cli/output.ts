@@ -10,9 +10,16 @@ export const yellow = paint(33);
 export const bold = paint(1);
 export const dim = paint(2);
 
-/** Prints one line on stdout. */
+let humanLines: NodeJS.WriteStream = process.stdout;
+
+/** Prints one line for humans: on stdout, unless stdout carries data (`--journal -`). */
 export function say(line: string): void {
-  process.stdout.write(`${line}\n`);
+  humanLines.write(`${line}\n`);
+}
+
+/** Sends the human lines to stderr from now on, leaving stdout to data. */
+export function sayOnStderr(): void {
+  humanLines = process.stderr;
 }
 
 function probeLine(r: ProbeRecord): string {

@@ -2,7 +2,7 @@ import type { CommandModule } from "yargs";
 import { formatDuration } from "../experiments/duration.js";
 import { loadExperiment } from "../experiments/load.js";
 import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
-import { cliContext, exitWith, type GlobalArgs } from "./context.js";
+import { cliContext, exitWith, type GlobalArgs, inputFiles } from "./context.js";
 import { bold, dim, say } from "./output.js";
 
 interface Args extends GlobalArgs {
@@ -62,10 +62,16 @@ export function printPlan(e: Experiment): void {
 export const planCommand: CommandModule<GlobalArgs, Args> = {
   command: "plan <file>",
   describe: "show what a run would do, without touching anything",
-  builder: (y) => y.positional("file", { type: "string", demandOption: true }) as never,
+  builder: (y) =>
+    y.positional("file", {
+      type: "string",
+      demandOption: true,
+      describe: "experiment file (- reads standard input)",
+    }) as never,
   handler: (args) =>
     exitWith(async () => {
-      printPlan(await loadExperiment(args.file, { registry: cliContext(args).registry }));
+      const { registry, maxBytes } = cliContext(args);
+      printPlan(await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes }));
       return 0;
     }),
 };

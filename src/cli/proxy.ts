@@ -26,6 +26,23 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 /**
+ * Checks `--host` before anything listens: an empty host would bind the unauthenticated admin API on every
+ * interface. Any address other than loopback must be written out, and earns a warning.
+ * @throws ChaosError("invalid") for an empty or blank host.
+ */
+function readHost(host: string): string {
+  if (host.trim() === "") {
+    throw new ChaosError(
+      "invalid",
+      "--host must not be empty: it would listen on every interface (omit --host for 127.0.0.1, or write --host 0.0.0.0 to mean every interface)",
+    );
+  }
+  return host;
+}
+
+const isLoopback = (host: string) => /^(127(\.\d{1,3}){3}|::1|\[::1\]|localhost)$/i.test(host);
+
+/**
  * Checks `--port` before anything listens, so a typo is a usage error (exit 2), not a failed start.
  * @throws ChaosError("invalid") unless the port is a whole number from 0 to 65535.
  */
@@ -39,7 +56,12 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
   describe: "run the embedded Toxiproxy-compatible proxy (same HTTP API) until SIGINT/SIGTERM",
   builder: (y) =>
     y
-      .option("host", { type: "string", default: "127.0.0.1", describe: "address of the HTTP API" })
+      .option("host", {
+        type: "string",
+        default: "127.0.0.1",
+        describe: "address of the HTTP API (anything but loopback exposes an API without authentication)",
+        coerce: readHost,
+      })
       .option("port", {
         type: "number",
         default: 8474,
@@ -58,6 +80,11 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
   handler: (args) =>
     exitWith(async () => {
       const log = createLogger(args["log-level"], args["log-format"] ?? "json");
+      if (!isLoopback(args.host)) {
+        process.stderr.write(
+          `warning: the proxy API on ${args.host} has no authentication: anyone who can reach it can add faults\n`,
+        );
+      }
       const proxies = args.config ? await loadProxyConfig(args.config) : [];
       const stopped = untilSignal();
       const server = await startToxiproxyServer({

@@ -7,10 +7,11 @@ import { ChaosError } from "../experiments/errors.js";
 import { writeJournal } from "../experiments/journal.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
+import { checkOutputFile } from "../experiments/output-file.js";
 import { recoverFromLedger } from "../experiments/recover.js";
-import { writeReports } from "../experiments/report/index.js";
-import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
-import { bold, dim, printEvent, printVerdict, say } from "./output.js";
+import { REPORT_FILES, writeReports } from "../experiments/report/index.js";
+import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
+import { bold, dim, printEvent, printVerdict, say, sayOnStderr } from "./output.js";
 import { printPlan } from "./plan.js";
 import { installSafetyNets } from "./safety-nets.js";
 
@@ -31,7 +32,8 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       .positional("file", { type: "string", demandOption: true })
       .option("journal", {
         type: "string",
-        describe: "journal path (default .chaos/runs/<run id>/journal.json); reports go beside it",
+        describe:
+          "journal path (default .chaos/runs/<run id>/journal.json); reports go beside it; - streams the journal to stdout",
       })
       .option("dry-run", {
         type: "boolean",
@@ -53,8 +55,8 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
 async function runExperiment(args: Args): Promise<number> {
   // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
   const nets = args["dry-run"] ? undefined : installSafetyNets();
-  const { log, registry } = cliContext(args);
-  const experiment = await loadExperiment(args.file, { registry });
+  const { log, registry, maxBytes } = cliContext(args);
+  const experiment = await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
   const controller = new Controller(experiment, {
@@ -73,8 +75,11 @@ async function runExperiment(args: Args): Promise<number> {
     return 0;
   }
 
+  const toStdout = args.journal === "-";
+  // With `--journal -`, stdout carries the journal alone; the progress lines move to stderr.
+  if (toStdout) sayOnStderr();
   const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
-  await ensureWritableFolder(dirname(journalPath));
+  if (!toStdout) await checkOutputPaths(journalPath, args.reports);
   say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
   nets?.attach(controller, async () => {
     // Last resort after a crash: revert from the ledger what this run recorded.
@@ -82,6 +87,11 @@ async function runExperiment(args: Args): Promise<number> {
   });
   const journal = await controller.run();
   nets?.finished();
+  if (toStdout) {
+    process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
+    printVerdict(journal, ["journal: stdout"]);
+    return journal.exitCode;
+  }
   await writeJournal(journalPath, journal);
   const files = [`journal: ${journalPath}`];
   if (args.reports) {
@@ -93,11 +103,13 @@ async function runExperiment(args: Args): Promise<number> {
 }
 
 /**
- * Creates the journal's folder before anything is injected, so that a bad `--journal` does not cost a whole
- * run and its verdict.
- * @throws ChaosError("invalid") when the folder cannot be created or written.
+ * Checks every file a run will write before anything is injected, so that a bad `--journal` does not cost a
+ * whole run and its verdict: the journal's folder is created and writable, and neither the journal nor a
+ * report is a symlink, a folder or a special file.
+ * @throws ChaosError("invalid") naming the path that cannot be used.
  */
-async function ensureWritableFolder(dir: string): Promise<void> {
+async function checkOutputPaths(journalPath: string, reports: boolean): Promise<void> {
+  const dir = dirname(journalPath);
   try {
     await mkdir(dir, { recursive: true });
     await access(dir, constants.W_OK);
@@ -106,6 +118,8 @@ async function ensureWritableFolder(dir: string): Promise<void> {
       hint: "pass --journal PATH in a writable folder",
     });
   }
+  await checkOutputFile(journalPath, "journal");
+  if (reports) for (const file of REPORT_FILES) await checkOutputFile(join(dir, file), "report");
 }
 
 function relativePath(p: string): string {

@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { ValidationErrors } from "../experiments/errors.js";
 import { loadExperiment } from "../experiments/load.js";
-import { type CliContext, cliContext, exitWith, type GlobalArgs, printError } from "./context.js";
+import { type CliContext, cliContext, exitWith, type GlobalArgs, inputFiles, printError } from "./context.js";
 import { green, say } from "./output.js";
 
 interface Args extends GlobalArgs {
@@ -9,12 +9,12 @@ interface Args extends GlobalArgs {
 }
 
 /** Validates every file and reports every problem of every file; exit 2 if any. */
-export async function validateFiles(files: string[], { registry }: CliContext): Promise<number> {
+export async function validateFiles(files: string[], { registry, maxBytes }: CliContext): Promise<number> {
   let bad = 0;
   for (const file of files) {
     try {
-      await loadExperiment(file, { registry });
-      say(`${green("✓")} ${file}`);
+      await loadExperiment(file, { registry, maxBytes });
+      say(`${green("✓")} ${file === "-" ? "<stdin>" : file}`);
     } catch (err) {
       bad++;
       printError(err);
@@ -33,7 +33,7 @@ export const validateCommand: CommandModule<GlobalArgs, Args> = {
       type: "string",
       array: true,
       demandOption: true,
-      describe: "experiment files",
+      describe: "experiment files (- reads standard input)",
     }) as never,
-  handler: (args) => exitWith(() => validateFiles(args.files, cliContext(args))),
+  handler: (args) => exitWith(() => validateFiles(inputFiles(args.files), cliContext(args))),
 };

@@ -6,7 +6,7 @@ import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
 import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
-import { interpolate, redactDeep, redactText } from "./interpolate.js";
+import { bindSecrets } from "./interpolate.js";
 import {
   type ActivityRecord,
   type ActivityStatus,
@@ -20,6 +20,7 @@ import {
 import type { Ledger, LedgerEntry } from "./ledger.js";
 import { Locks } from "./locks.js";
 import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
+import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
 import { resolveSecrets } from "./secrets.js";
 
@@ -96,7 +97,6 @@ export class Controller {
   private deviated = false;
   private errored = false;
   private secrets: Record<string, string> = {};
-  private secretValues: string[] = [];
   private ctx!: AgentContext;
   private readonly journal: Journal;
   private readonly log: Logger;
@@ -202,7 +202,7 @@ export class Controller {
   private openContext(): void {
     const env = this.opts.env ?? process.env;
     this.secrets = resolveSecrets(this.experiment.secrets, env);
-    this.secretValues = Object.values(this.secrets);
+    for (const value of Object.values(this.secrets)) outputRedactor.addSecret(value);
     this.ctx = {
       runId: this.runId,
       log: this.log,
@@ -606,7 +606,7 @@ export class Controller {
       reasons,
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
-    const journal = redactDeep(this.journal, this.secretValues);
+    const journal = outputRedactor.deep(this.journal);
     this.log.info({ status, exitCode: journal.exitCode, reasons: journal.reasons }, "verdict");
     return journal;
   }
@@ -666,11 +666,7 @@ export class Controller {
 
   // ── helpers ──
   private bind(value: unknown): unknown {
-    return interpolate(value, {
-      env: this.opts.env ?? process.env,
-      configuration: this.experiment.configuration,
-      secrets: this.secrets,
-    });
+    return bindSecrets(value, this.secrets, outputRedactor);
   }
 
   /** An action step's target and args with every reference resolved, secrets included. */
@@ -682,7 +678,7 @@ export class Controller {
   }
 
   private redact(text: string): string {
-    return redactText(text, this.secretValues);
+    return outputRedactor.text(text);
   }
 
   private deviate(reason: string): void {
@@ -713,7 +709,7 @@ export class Controller {
   }
 
   private emit(event: RunEvent): void {
-    const safe = redactDeep(event, this.secretValues);
+    const safe = outputRedactor.deep(event);
     this.logEvent(safe);
     this.opts.onEvent?.(safe);
   }

@@ -43,15 +43,24 @@ export class ChaosError extends Error {
 /** Several validation problems reported at once; each one is a ChaosError with its own location. */
 export class ValidationErrors extends ChaosError {
   readonly errors: ChaosError[];
+  /** Problems found beyond those listed: counted only, so that a huge broken file is reported quickly. */
+  readonly more: number;
 
-  constructor(errors: ChaosError[]) {
-    super("invalid", `${errors.length} problem${errors.length === 1 ? "" : "s"} found`);
+  constructor(errors: ChaosError[], more = 0) {
+    const total = errors.length + more;
+    super(
+      "invalid",
+      `${total} problem${total === 1 ? "" : "s"} found${more ? ` (the first ${errors.length} shown, and ${more} more)` : ""}`,
+    );
     this.name = "ValidationErrors";
     this.errors = errors;
+    this.more = more;
   }
 
   override format(): string {
-    return this.errors.map((e) => e.format()).join("\n");
+    return [...this.errors.map((e) => e.format()), ...(this.more ? [`and ${this.more} more`] : [])].join(
+      "\n",
+    );
   }
 }
 

@@ -1,5 +1,6 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeFileSafely } from "./output-file.js";
 import type { Outcome } from "./tolerance.js";
 
 /** How a run ended, as a CI gate reads it. See EXIT in errors.ts for the exit codes. */
@@ -95,10 +96,12 @@ export interface Journal {
   aborted?: { reason: string; at: string };
 }
 
-/** Writes the journal atomically (temp file then rename), creating its folder. */
+/**
+ * Writes the journal atomically (temp file then rename), creating its folder; never through a symlink or
+ * over a special file.
+ * @throws ChaosError("invalid") for such a path; the file system's error when the write fails.
+ */
 export async function writeJournal(path: string, journal: Journal): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(journal, null, 2)}\n`);
-  await rename(tmp, path);
+  await writeFileSafely(path, `${JSON.stringify(journal, null, 2)}\n`, "journal");
 }

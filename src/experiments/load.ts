@@ -1,12 +1,13 @@
-import { readFile } from "node:fs/promises";
 import type { JsonSchema } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
-import { parseDuration } from "./duration.js";
+import { type DurationKind, parseDuration } from "./duration.js";
 import { ChaosError, ValidationErrors } from "./errors.js";
-import { interpolate } from "./interpolate.js";
+import { readInput } from "./input.js";
+import { interpolate, withReferences } from "./interpolate.js";
 import type { ActionStep, Experiment, ProbeSpec, SecretSource, Step, StopCondition } from "./model.js";
 import experimentSchema from "./schema/experiment.schema.json" with { type: "json" };
 import { checkSchema } from "./schema-check.js";
+import { valueProblems } from "./schema-values.js";
 import { type Path, SourceFile } from "./source.js";
 import { closest, didYouMean } from "./suggest.js";
 import { parseTolerance, ToleranceError } from "./tolerance.js";
@@ -14,13 +15,16 @@ import { parseTolerance, ToleranceError } from "./tolerance.js";
 export interface LoadOptions {
   registry: Registry;
   env?: NodeJS.ProcessEnv;
+  /** The largest file read, in bytes (default: $CHAOS_MAX_INPUT_BYTES, else 1 MiB). */
+  maxBytes?: number;
 }
+
+/** Problems listed in full; past this many, the rest are counted. */
+export const MAX_PROBLEMS = 100;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const PROBE_FIELDS = ["name", "tolerance", "timeout"];
-/** The longest delay setTimeout honours (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 function isScalarAt(data: unknown, path: Path): boolean {
   let v = data;
@@ -34,8 +38,14 @@ function isScalarAt(data: unknown, path: Path): boolean {
 /** Collects problems with their source positions while an experiment is read. */
 class Problems {
   readonly list: ChaosError[] = [];
+  /** Problems found past MAX_PROBLEMS: counted, not located. */
+  more = 0;
   private readonly scalarsReported = new Set<string>();
   constructor(private readonly src: SourceFile) {}
+
+  get count(): number {
+    return this.list.length + this.more;
+  }
 
   add(path: Path, message: string, opts: { hint?: string; atKey?: boolean; offset?: number } = {}): void {
     // One problem per scalar value: an unresolved ${…} or a malformed value would otherwise be reported
@@ -44,6 +54,10 @@ class Problems {
       const key = JSON.stringify(path);
       if (this.scalarsReported.has(key)) return;
       this.scalarsReported.add(key);
+    }
+    if (this.list.length >= MAX_PROBLEMS) {
+      this.more++;
+      return;
     }
     const location = this.src.locate(path, { key: opts.atKey, offset: opts.offset });
     const where = path.length
@@ -57,9 +71,11 @@ class Problems {
     );
   }
 
+  /** Schema problems, then what the schema marks for `valueProblems` (durations, regexes). */
   schema(schema: JsonSchema, data: unknown, base: Path): void {
     for (const p of checkSchema(schema, data))
       this.add([...base, ...p.path], p.message, { hint: p.hint, atKey: p.atKey });
+    for (const p of valueProblems(schema, data)) this.add([...base, ...p.path], p.message, { hint: p.hint });
   }
 }
 
@@ -69,25 +85,24 @@ class Problems {
  * @throws ValidationErrors listing every problem with file:line:col; ChaosError("invalid") if unreadable.
  */
 export async function loadExperiment(file: string, opts: LoadOptions): Promise<Experiment> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ChaosError(
-      "invalid",
-      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      {
-        hint: "check the path",
-      },
-    );
-  }
-  return parseExperiment(file, text, opts);
+  const text = await readInput(file, opts.maxBytes);
+  return parseExperiment(file === "-" ? "<stdin>" : file, text, opts);
 }
 
 /** Like loadExperiment, from text already read. @throws ValidationErrors */
 export function parseExperiment(file: string, text: string, opts: LoadOptions): Experiment {
-  const src = new SourceFile(file, text);
+  let src: SourceFile;
+  try {
+    src = new SourceFile(file, text);
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new ValidationErrors([
+      new ChaosError("invalid", "the document is nested too deeply", {
+        location: { file, line: 1, col: 1 },
+        hint: "flatten the data",
+      }),
+    ]);
+  }
   const syntax = src.syntaxErrors();
   if (syntax.length) throw new ValidationErrors(syntax);
   const problems = new Problems(src);
@@ -101,15 +116,15 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
   const env = opts.env ?? process.env;
   const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
   const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
+  // Interpolated once: `bound` holds SecretTemplates where secrets go, `data` the same with references as
+  // text for validation.
   const configuration = isObj(raw.configuration)
     ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
     : {};
-  const data = interpolate(
-    { ...raw, configuration: raw.configuration },
-    { env, configuration, secretNames },
-    interpolationProblems,
-  ) as Obj;
-  if (isObj(raw.configuration)) data.configuration = configuration;
+  const { configuration: _asWritten, ...rest } = raw;
+  const bound = interpolate(rest, { env, configuration, secretNames }, interpolationProblems) as Obj;
+  if (isObj(raw.configuration)) bound.configuration = configuration;
+  const data = withReferences(bound) as Obj;
   const seenRefs = new Set<string>();
   for (const p of interpolationProblems) {
     const k = `${p.path.join("/")}|${p.message}`;
@@ -118,7 +133,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
   }
   problems.schema(experimentSchema as JsonSchema, data, []);
 
-  const reader = new Reader(opts.registry, problems);
+  const reader = new Reader(opts.registry, problems, bound);
   const steady = isObj(data["steady-state"]) ? data["steady-state"] : undefined;
   const experiment: Experiment = {
     file,
@@ -141,7 +156,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
                       steady.during.every,
                       ["steady-state", "during", "every"],
                       1000,
-                      true,
+                      "interval",
                     ),
                     failFast: steady.during["fail-fast"] === true,
                   }
@@ -156,7 +171,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
               isObj(steady.after) ? steady.after.every : undefined,
               ["steady-state", "after", "every"],
               1000,
-              true,
+              "interval",
             ),
           },
         }
@@ -166,10 +181,10 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
     document: raw,
   };
-  reader.agentConfigurations(configuration);
+  reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
   if (problems.list.length) {
     problems.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
-    throw new ValidationErrors(problems.list);
+    throw new ValidationErrors(problems.list, problems.more);
   }
   return experiment;
 }
@@ -179,7 +194,17 @@ class Reader {
   constructor(
     private readonly registry: Registry,
     private readonly problems: Problems,
+    /** The experiment as interpolated, secrets as SecretTemplates: what the model hands to a run. */
+    private readonly bound: unknown,
   ) {}
+
+  /** The bound value at `path`, or `{}` when it is not a mapping (the schema reported that). */
+  private boundAt(path: Path): Obj {
+    let v = this.bound;
+    for (const seg of path)
+      v = isObj(v) || Array.isArray(v) ? (v as Record<string | number, unknown>)[seg] : undefined;
+    return isObj(v) ? v : {};
+  }
 
   list<T>(value: unknown, path: Path, read: (item: Obj, path: Path) => T | undefined): T[] {
     if (!Array.isArray(value)) return [];
@@ -192,27 +217,16 @@ class Reader {
     return out;
   }
 
-  /** Reads a duration; `interval` marks a period between probes, which must not be 0 (a busy loop). */
-  duration(value: unknown, path: Path, fallback: number, interval = false): number {
+  /** Reads a duration within the bounds of its kind; a problem is reported once, at its value. */
+  duration(value: unknown, path: Path, fallback: number, kind: DurationKind = "length"): number {
     if (value === undefined) return fallback;
-    let ms: number;
     try {
-      ms = parseDuration(value);
-    } catch {
-      // The envelope schema reported a malformed string; a YAML number like 1e400 (Infinity) passes it.
-      if (typeof value === "number") this.problems.add(path, `${value} is not a finite duration`);
+      return parseDuration(value, kind);
+    } catch (err) {
+      const e = err as ChaosError;
+      this.problems.add(path, e.message, { hint: e.hint });
       return fallback;
     }
-    if (ms > MAX_TIMER_MS) {
-      // Node.js fires a longer timer at once: a fault would be reverted, or an action time out, immediately.
-      this.problems.add(path, `duration too long: at most ${MAX_TIMER_MS}ms (about 24 days)`);
-      return fallback;
-    }
-    if (interval && ms <= 0) {
-      this.problems.add(path, "an interval must be longer than 0", { hint: "e.g. 1s" });
-      return fallback;
-    }
-    return ms;
   }
 
   probe(
@@ -259,8 +273,9 @@ class Reader {
       key,
       agent: agent.name,
       probe: probe.name,
-      args,
-      timeoutMs: p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0),
+      args: this.boundAt([...path, key]),
+      timeoutMs:
+        p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0, "timeout"),
       path,
     };
     if (tolerance === undefined) {
@@ -274,8 +289,10 @@ class Reader {
     try {
       spec.tolerance = parseTolerance(tolerance);
     } catch (err) {
-      if (!(err instanceof ToleranceError)) throw err;
-      this.problems.add([...tolerancePath, ...err.path], err.message, { hint: err.hint });
+      // Any failure to read a tolerance is the experiment's problem, reported where it is written.
+      if (err instanceof ToleranceError)
+        this.problems.add([...tolerancePath, ...err.path], err.message, { hint: err.hint });
+      else this.problems.add(tolerancePath, `not a tolerance: ${(err as Error).message}`);
     }
     return spec;
   }
@@ -295,7 +312,7 @@ class Reader {
     return {
       name: String(c.name ?? probe.name),
       probe,
-      everyMs: this.duration(c.every, [...path, "every"], 1000, true),
+      everyMs: this.duration(c.every, [...path, "every"], 1000, "interval"),
       onError: c["on-error"] === "continue" ? "continue" : "stop",
       path,
     };
@@ -347,11 +364,12 @@ class Reader {
       ref: s.action,
       agent: agent.name,
       action: action.name,
-      target,
-      args,
+      target: this.boundAt([...path, "target"]),
+      args: this.boundAt([...path, "args"]),
       durationMs: s.duration === undefined ? undefined : this.duration(s.duration, [...path, "duration"], 0),
       background: s.background === true,
-      timeoutMs: s.timeout === undefined ? undefined : this.duration(s.timeout, [...path, "timeout"], 0),
+      timeoutMs:
+        s.timeout === undefined ? undefined : this.duration(s.timeout, [...path, "timeout"], 0, "timeout"),
       path,
     };
   }

@@ -1,5 +1,7 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.js";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
 import type { JsonSchema } from "../agents/agent.js";
+import { AJV_OPTIONS, schemaKey } from "./schema-key.js";
 import type { Path } from "./source.js";
 import { didYouMean } from "./suggest.js";
 
@@ -12,13 +14,32 @@ export interface SchemaProblem {
   hint?: string;
 }
 
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: false });
+/**
+ * The validators `npm run build` precompiled (scripts/compile-schemas.mjs), by schema key; absent when running
+ * from source, where every schema is compiled on first use.
+ */
+const precompiled: Record<string, ValidateFunction> = await import(
+  // A variable, so that the compiler does not look for a module that only exists once built.
+  `${"./schema/compiled.js"}`
+).catch(() => ({}));
 const cache = new WeakMap<object, ValidateFunction>();
+let ajv: { compile(schema: object): ValidateFunction } | undefined;
+
+/** Ajv's compiler is loaded only for a schema that was not precompiled (one an extra agent brings). */
+function compile(schema: JsonSchema): ValidateFunction {
+  if (!ajv) {
+    const { Ajv2020 } = createRequire(import.meta.url)(
+      "ajv/dist/2020.js",
+    ) as typeof import("ajv/dist/2020.js");
+    ajv = new Ajv2020(AJV_OPTIONS);
+  }
+  return ajv.compile(schema);
+}
 
 function compiled(schema: JsonSchema): ValidateFunction {
   let v = cache.get(schema);
   if (!v) {
-    v = ajv.compile(schema);
+    v = precompiled[schemaKey(schema)] ?? compile(schema);
     cache.set(schema, v);
   }
   return v;
@@ -87,6 +108,17 @@ function translate(e: ErrorObject): SchemaProblem | undefined {
     case "required":
       return { path, message: `missing required key "${p.missingProperty}"` };
     case "type":
+      if (
+        String((e.parentSchema as { $comment?: unknown } | undefined)?.$comment).startsWith("duration:") &&
+        typeof e.data === "number"
+      ) {
+        const n = Number.isFinite(e.data) ? String(e.data) : "10";
+        return {
+          path,
+          message: `${e.data} has no unit`,
+          hint: `a duration needs a unit: write ${n}s or ${n}ms`,
+        };
+      }
       return { path, message: `expected ${p.type}, got ${typeOf(e.data)}`, hint: describe(e) };
     case "const":
       return { path, message: `must be ${JSON.stringify(p.allowedValue)}, got ${JSON.stringify(e.data)}` };
@@ -138,19 +170,37 @@ export function checkSchema(schema: JsonSchema, data: unknown): SchemaProblem[] 
   const structural = new Set(["additionalProperties", "required", "enum", "minProperties", "maxProperties"]);
   const alternatives = errors.filter((e) => e.keyword === "anyOf" || e.keyword === "oneOf");
   const dropped = new Set<ErrorObject>();
+  // Errors sorted by the value they are about, so that those under a value are found by binary search: a file
+  // with thousands of problems stays linear-ish instead of comparing every error with every alternative.
+  const byPath = [...errors].sort((a, b) =>
+    a.instancePath < b.instancePath ? -1 : a.instancePath > b.instancePath ? 1 : 0,
+  );
+  const under = (prefix: string): ErrorObject[] => {
+    let lo = 0;
+    let hi = byPath.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (byPath[mid]!.instancePath < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: ErrorObject[] = [];
+    for (let i = lo; i < byPath.length && byPath[i]!.instancePath.startsWith(prefix); i++)
+      out.push(byPath[i]!);
+    return out;
+  };
   for (const alt of alternatives) {
     const base = alt.schemaPath.replace(/\/(anyOf|oneOf)$/, "/");
-    const branch = errors.filter(
-      (e) => e !== alt && e.instancePath.startsWith(alt.instancePath) && e.schemaPath.startsWith(base),
-    );
+    const branch = under(alt.instancePath).filter((e) => e !== alt && e.schemaPath.startsWith(base));
     // "exactly one of these keys": the missing-key errors of each branch would only confuse.
     if (keyChoice(alt)) {
       for (const e of branch) if (e.schemaPath.startsWith(`${alt.schemaPath}/`)) dropped.add(e);
       continue;
     }
-    const deeper = branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword));
-    for (const e of branch) if (!deeper.includes(e)) dropped.add(e);
-    if (deeper.length) dropped.add(alt);
+    const deeper = new Set(
+      branch.filter((e) => e.instancePath !== alt.instancePath || structural.has(e.keyword)),
+    );
+    for (const e of branch) if (!deeper.has(e)) dropped.add(e);
+    if (deeper.size) dropped.add(alt);
   }
   const kept = errors.filter((e) => !dropped.has(e));
   const seen = new Set<string>();

@@ -1,7 +1,10 @@
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, Parser, parseDocument } from "yaml";
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, Parser, parseDocument } from "yaml";
 import { ChaosError, type SourceLocation } from "./errors.js";
 
 export type Path = (string | number)[];
+
+/** Bounds on what a document may expand to through its aliases (a "billion laughs" file stays small). */
+export const EXPANSION_LIMITS = { nodes: 1_000_000, bytes: 16 * 1024 * 1024 };
 
 /**
  * A YAML file parsed with source positions, so that any problem found in the data can point at the line
@@ -12,17 +15,131 @@ export class SourceFile {
   private readonly lines = new LineCounter();
   private readonly doc;
 
-  /** @throws ValidationErrors-ready list via `syntaxErrors` — never throws itself. */
+  private readonly structural: ChaosError[] = [];
+
+  /** Never throws: syntax, duplicate keys and alias problems are returned by `syntaxErrors`. */
   constructor(
     readonly file: string,
     readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: true });
-    this.data = this.doc.errors.length ? undefined : this.doc.toJS({ maxAliasCount: 100 });
+    // Duplicate keys are found below in linear time; the parser's own check is quadratic in the keys.
+    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
+    let data: unknown;
+    try {
+      if (this.doc.errors.length === 0) this.checkStructure();
+      if (!this.doc.errors.length && !this.structural.length) data = this.doc.toJS({ maxAliasCount: -1 });
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      this.structural.push(this.at(0, "the document is nested too deeply", "flatten the data"));
+    }
+    this.data = data;
+  }
+
+  private at(offset: number, message: string, hint: string): ChaosError {
+    const pos = this.lines.linePos(offset);
+    return new ChaosError("invalid", message, {
+      location: { file: this.file, line: pos.line, col: pos.col },
+      hint,
+    });
+  }
+
+  /**
+   * One walk over the document: duplicate keys, aliases to no anchor or to a node that contains them, and the
+   * size the data would have once every alias is expanded (nodes and bytes), without expanding anything.
+   */
+  private checkStructure(): void {
+    const sizes = new Map<unknown, { nodes: number; bytes: number }>();
+    const open = new Set<unknown>();
+    const running = { nodes: 0, bytes: 0 };
+    const anchors = new Map<string, Node>();
+    const stop = (e: ChaosError) => {
+      this.structural.push(e);
+      return { nodes: Number.POSITIVE_INFINITY, bytes: Number.POSITIVE_INFINITY };
+    };
+    const size = (node: unknown): { nodes: number; bytes: number } => {
+      if (this.structural.length) return { nodes: 0, bytes: 0 };
+      if (node === null || node === undefined) return { nodes: 1, bytes: 4 };
+      const known = sizes.get(node);
+      if (known) return known;
+      const n = node as Node & { anchor?: string };
+      if (n.anchor) anchors.set(n.anchor, n);
+      let total = { nodes: 1, bytes: 0 };
+      if (isAlias(node)) {
+        const target = anchors.get(node.source);
+        const offset = node.range?.[0] ?? 0;
+        if (!target) {
+          return stop(
+            this.at(
+              offset,
+              `YAML alias *${node.source} has no anchor &${node.source} before it`,
+              "define the anchor first, or remove the alias",
+            ),
+          );
+        }
+        if (open.has(target)) {
+          return stop(
+            this.at(
+              offset,
+              `YAML alias *${node.source} is inside the node it refers to`,
+              "an alias cannot contain itself",
+            ),
+          );
+        }
+        total = size(target);
+        running.nodes += total.nodes;
+        running.bytes += total.bytes;
+        if (running.nodes > EXPANSION_LIMITS.nodes || running.bytes > EXPANSION_LIMITS.bytes) {
+          return stop(
+            this.at(
+              offset,
+              `YAML aliases expand this document beyond ${EXPANSION_LIMITS.nodes} values or ${EXPANSION_LIMITS.bytes / 1024 / 1024} MiB`,
+              "write the data out, or use fewer aliases",
+            ),
+          );
+        }
+      } else if (isScalar(node)) {
+        total = { nodes: 1, bytes: String(node.value).length + 2 };
+        running.nodes += 1;
+        running.bytes += total.bytes;
+      } else if (isMap(node) || isSeq(node)) {
+        open.add(node);
+        const keys = new Set<string>();
+        for (const item of node.items) {
+          if (isPair(item)) {
+            if (isScalar(item.key)) {
+              const k = String(item.key.value);
+              if (keys.has(k)) {
+                open.delete(node);
+                return stop(
+                  this.at(
+                    item.key.range?.[0] ?? 0,
+                    `duplicate key "${k}"`,
+                    "each key may appear once in a mapping",
+                  ),
+                );
+              }
+              keys.add(k);
+            }
+            const k = size(item.key);
+            const v = size(item.value);
+            total = { nodes: total.nodes + k.nodes + v.nodes, bytes: total.bytes + k.bytes + v.bytes };
+          } else {
+            const v = size(item);
+            total = { nodes: total.nodes + v.nodes, bytes: total.bytes + v.bytes };
+          }
+          if (this.structural.length) break;
+        }
+        open.delete(node);
+      }
+      sizes.set(node, total);
+      return total;
+    };
+    size(this.doc.contents);
   }
 
   /** YAML syntax problems, each with its position. */
   syntaxErrors(): ChaosError[] {
+    if (this.structural.length) return this.structural;
     return this.doc.errors.map((e) => {
       const pos = this.lines.linePos(
         e.code === "MISSING_CHAR" ? (this.openingQuote(e.pos[0]) ?? e.pos[0]) : e.pos[0],

@@ -105,7 +105,9 @@ function exact(expected: unknown): Check {
       : `${describeValue(v)} ≠ ${describeValue(expected)}`;
 }
 
-function range(bounds: unknown[], path: (string | number)[]): Check {
+function range(bounds: unknown, path: (string | number)[]): Check {
+  if (!Array.isArray(bounds) || bounds.length !== 2 || !bounds.every((b) => typeof b === "number"))
+    throw new ToleranceError("a range is two numbers, [low, high]", "write e.g. [0, 0.01]", path);
   const [lo, hi] = bounds as [number, number];
   if (!(lo <= hi))
     throw new ToleranceError(`range [${lo}, ${hi}] is empty`, "write [low, high] with low ≤ high", path);
@@ -214,7 +216,7 @@ export function parseTolerance(spec: unknown): Tolerance {
     }
     if (o.value !== undefined) valueChecks.push(valueCheck(o.value, ["value"]));
     if (o.regex !== undefined) valueChecks.push(regexCheck(String(o.regex), ["regex"]));
-    if (o.range !== undefined) valueChecks.push(range(o.range as unknown[], ["range"]));
+    if (o.range !== undefined) valueChecks.push(range(o.range, ["range"]));
     if (o.empty === "pass") onEmpty = "pass";
     if (o.nan === "pass") onNaN = "pass";
     fieldChecks = fieldChecks.filter(Boolean);

@@ -1,6 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { defaultRegistry } from "../../src/agents/index.js";
+import { ChaosError, exitCodeFor, ValidationErrors } from "../../src/experiments/errors.js";
+import { loadExperiment } from "../../src/experiments/load.js";
 import { type CliResult, ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
 
 const DIR = join(ROOT, "test", "fixtures", "malformed");
@@ -22,9 +25,26 @@ function expectations(file: string): Expectation[] {
   return out;
 }
 
-const fixtures = readdirSync(DIR)
-  .filter((f) => f.endsWith(".yaml"))
-  .sort();
+/** The hand-written fixtures, then those made by scripts/malformed-corpus.mjs (as `generated/<name>`). */
+const fixtures = [
+  ...readdirSync(DIR).filter((f) => f.endsWith(".yaml")),
+  ...readdirSync(join(DIR, "generated")).map((f) => `generated/${f}`),
+].sort();
+/** Every twelfth fixture also goes through the built CLI; the rest are loaded in this process. */
+const cliSample = fixtures.filter((_, i) => i % 12 === 0);
+const registry = defaultRegistry();
+
+/** What `chaos validate` prints for a file and the exit code it maps to, from the loader in this process. */
+async function loadInProcess(file: string): Promise<{ code: number; lines: string[]; thrown: unknown }> {
+  try {
+    await loadExperiment(join(DIR, file), { registry, env: {} });
+    return { code: 0, lines: [], thrown: undefined };
+  } catch (err) {
+    const errors = err instanceof ValidationErrors ? err.errors : [err as ChaosError];
+    const lines = errors.map((e) => (e instanceof ChaosError ? e.format() : String((e as Error).stack)));
+    return { code: exitCodeFor(err), lines: lines.map((l) => l.replace(join(DIR, file), file)), thrown: err };
+  }
+}
 
 /** The stderr lines that report a problem: `file:line:col: message (hint)`. */
 function problemLines(stderr: string, file: string): string[] {
@@ -45,13 +65,27 @@ function validate(file: string): Promise<CliResult> {
 beforeAll(ensureCliBuilt, 180_000);
 
 describe("chaos validate on malformed experiments", () => {
-  it("has at least 35 fixtures, each stating where its error is", () => {
-    expect(fixtures.length).toBeGreaterThanOrEqual(35);
+  it("has at least 250 fixtures, each stating where its error is", () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(250);
     for (const f of fixtures) expect(expectations(f), f).not.toHaveLength(0);
   });
 
-  it.concurrent.each(fixtures)(
-    "rejects %s with exit 2, its position and message, no stack trace",
+  it.each(fixtures)("the loader rejects %s as invalid, at its position, with its message", async (file) => {
+    const r = await loadInProcess(file);
+    expect(r.thrown, file).toBeInstanceOf(ChaosError);
+    expect(r.code).toBe(2);
+    for (const line of r.lines) expect(line).toMatch(/^[^\n]+:\d+:\d+: /);
+    for (const e of expectations(file)) {
+      const at = r.lines.filter((l) => l.startsWith(`${file}:${e.line}:${e.col}: `));
+      expect(
+        at.some((l) => l.includes(e.text)),
+        `expected "${e.text}" at ${e.line}:${e.col} in:\n${r.lines.join("\n")}`,
+      ).toBe(true);
+    }
+  });
+
+  it.concurrent.each(cliSample)(
+    "chaos validate rejects %s with exit 2, its position and message, no stack trace",
     async (file) => {
       const r = await validate(file);
       expect(r.code, r.stderr).toBe(2);
@@ -102,7 +136,7 @@ describe("chaos validate on malformed experiments", () => {
       ["yaml-tab-indent.yaml", "(check indentation, quotes and colons on this line)"],
       ["missing-env-no-default.yaml", "(set CHAOS_FIXTURE_SURELY_UNSET, or give a default:"],
       ["unknown-secret-ref.yaml", "(declare it under secrets:"],
-      ["bad-duration.yaml", "(a duration such as 300ms, 2s"],
+      ["bad-duration.yaml", "(a duration with a unit: 300ms, 2s"],
       ["probe-without-tolerance.yaml", '(e.g. tolerance: "< 0.3"'],
       ["two-providers-in-probe.yaml", "(split it into two probes)"],
       ["empty-range.yaml", "(write [low, high] with low ≤ high)"],

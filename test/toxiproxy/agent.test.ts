@@ -115,7 +115,7 @@ describe("the toxiproxy agent on the embedded proxy", () => {
 
   it("never removes a toxic it did not add", async () => {
     const { run } = await embeddedRun(echo.address);
-    const fault = await run.inject("latency", { proxy: "api" }, { latency: 10 });
+    const fault = await run.inject("latency", { proxy: "api" }, { latency: "10ms" });
     const url = (fault.revert!.data as { url: string }).url;
     const theirs = await new Toxiproxy(url).get("api");
     await theirs.addToxic({
@@ -135,7 +135,7 @@ describe("the toxiproxy agent on the embedded proxy", () => {
       { name: "second", listen: `127.0.0.1:${await freePort()}`, upstream: echo.address },
     ]);
     const prepared = await toxiproxyAgent.actions.latency!.prepare(
-      { target: { proxy: ["api", "second"] }, args: { latency: 50 } },
+      { target: { proxy: ["api", "second"] }, args: { latency: "50ms" } },
       run.ctx,
     );
     // The second proxy vanishes between prepare and apply.
@@ -191,7 +191,7 @@ describe("the toxiproxy agent on the embedded proxy", () => {
 
   it("treats the revert of a fault on an embedded proxy that is gone as done", async () => {
     const { run } = await embeddedRun(echo.address);
-    const fault = await run.inject("latency", { proxy: "api" }, { latency: 10 });
+    const fault = await run.inject("latency", { proxy: "api" }, { latency: "10ms" });
     await run.close(); // the embedded server goes with the run
     await expect(toxiproxyAgent.revert(fault.revert!, run.ctx)).resolves.toBeUndefined();
   });
@@ -237,7 +237,7 @@ describe("the toxiproxy agent on an external Toxiproxy", () => {
     runs.push(run);
     const start = performance.now();
     const err = await toxiproxyAgent.actions
-      .latency!.prepare({ target: { proxy: "x" }, args: { latency: 10 } }, run.ctx)
+      .latency!.prepare({ target: { proxy: "x" }, args: { latency: "10ms" } }, run.ctx)
       .catch((e) => e);
     const elapsed = performance.now() - start;
     expect(err).toBeInstanceOf(ChaosError);

@@ -1,4 +1,4 @@
-import { durationSchema, parseDuration } from "../../experiments/duration.js";
+import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
 import type { AgentContext, ProbeDefinition, ProbeResult } from "../agent.js";
 import { type JsonPathSegment, JsonPathSyntaxError, parseJsonPath, selectJsonPath } from "./json-path.js";
@@ -28,7 +28,7 @@ export const requestArgsSchema = {
       anyOf: [{ type: "string" }, { type: "object" }, { type: "array" }],
       description: "a string is sent as is; an object or array is sent as JSON",
     },
-    timeout: { ...durationSchema, default: DEFAULT_TIMEOUT },
+    timeout: { ...durationOf("timeout"), default: DEFAULT_TIMEOUT },
     "json-path": {
       type: "string",
       pattern: "^\\$",
@@ -86,7 +86,7 @@ function readArgs(args: Record<string, unknown>): RequestArgs {
     method: (args.method as string | undefined) ?? "GET",
     headers,
     body,
-    timeoutMs: parseDuration(args.timeout ?? DEFAULT_TIMEOUT),
+    timeoutMs: parseDuration(args.timeout ?? DEFAULT_TIMEOUT, "timeout"),
     jsonPath: expression === undefined ? undefined : { expression, segments: parseJsonPath(expression) },
     insecure: args.insecure === true,
     bodyMax: (args["expect-body-max"] as number | undefined) ?? DEFAULT_BODY_MAX,

@@ -15,7 +15,12 @@ export const targetSchema: JsonSchema = {
   additionalProperties: false,
   properties: {
     "pid-file": { type: "string", minLength: 1, description: "a file holding the pid" },
-    name: { type: "string", minLength: 1, description: "a regex matched against the command line" },
+    name: {
+      type: "string",
+      minLength: 1,
+      $comment: "regex",
+      description: "a regex matched against the command line",
+    },
     port: { type: "integer", minimum: 1, maximum: 65535, description: "the TCP port the process listens on" },
     pid: { type: "integer", minimum: 1 },
     start: {

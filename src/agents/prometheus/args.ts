@@ -1,4 +1,4 @@
-import { durationSchema, parseDuration } from "../../experiments/duration.js";
+import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
 import { checkPromqlSyntax } from "./promql-syntax.js";
 import { AGGREGATES, type Aggregate, SERIES_RULES, type SeriesRule } from "./reduce.js";
@@ -12,20 +12,14 @@ export const queryArgsSchema = {
   type: "object",
   properties: {
     query: { type: "string", minLength: 1, description: "a PromQL expression" },
-    range: {
-      ...durationSchema,
-      description: "evaluate over [now - range, now] (a range query); requires aggregate",
-    },
-    step: { ...durationSchema, description: "resolution of a range query (default 1s)" },
+    range: durationOf("interval", "evaluate over [now - range, now] (a range query); requires aggregate"),
+    step: durationOf("interval", "resolution of a range query (default 1s)"),
     aggregate: { enum: [...AGGREGATES], description: "how the points of a range reduce to one value" },
     series: {
       enum: [...SERIES_RULES],
       description: "how several series are judged: each/any series, or reduced by sum/max/min/avg",
     },
-    timeout: {
-      ...durationSchema,
-      description: "timeout of one attempt (default: configuration.prometheus.timeout)",
-    },
+    timeout: durationOf("timeout", "timeout of one attempt (default: configuration.prometheus.timeout)"),
   },
   required: ["query"],
   dependentRequired: { range: ["aggregate"] },

@@ -1,4 +1,4 @@
-import { durationSchema, parseDuration } from "../../experiments/duration.js";
+import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:9090";
@@ -12,6 +12,7 @@ export const configurationSchema = {
   properties: {
     url: {
       type: "string",
+      pattern: "^([Hh][Tt][Tt][Pp][Ss]?://|\\$\\{secrets\\.)",
       description: `base URL of the Prometheus server; default: $PROMETHEUS_URL, else ${DEFAULT_URL}`,
     },
     auth: {
@@ -38,7 +39,7 @@ export const configurationSchema = {
       ],
     },
     ca: { type: "string", description: "path of a PEM file with the CA certificates to trust for https" },
-    timeout: { ...durationSchema, description: "per-query timeout (default 5s)" },
+    timeout: durationOf("timeout", "per-query timeout (default 5s)"),
     retries: {
       type: "integer",
       minimum: 0,
@@ -98,6 +99,7 @@ export function resolveConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env
   if (typeof retries !== "number" || !Number.isInteger(retries) || retries < 0) {
     throw invalid("retries", "must be a non-negative integer");
   }
-  const timeoutMs = section.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(section.timeout);
+  const timeoutMs =
+    section.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(section.timeout, "timeout");
   return { url, auth: readAuth(section.auth), ca: section.ca, timeoutMs, retries };
 }

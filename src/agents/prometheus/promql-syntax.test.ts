@@ -55,7 +55,7 @@ describe("the probe's argument check", () => {
   it("accepts an instant query and a range query with its aggregate", () => {
     expect(check({ query: "up" })).toEqual([]);
     expect(
-      check({ query: "up", range: "30s", step: "2s", aggregate: "avg", series: "each", timeout: 500 }),
+      check({ query: "up", range: "30s", step: "2s", aggregate: "avg", series: "each", timeout: "500ms" }),
     ).toEqual([]);
   });
 

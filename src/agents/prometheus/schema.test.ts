@@ -8,7 +8,7 @@ describe("the prometheus schemas", () => {
   it("accept a range query only with its aggregate, and no unknown keys", () => {
     const valid = ajv.compile(prometheusAgent.probes.query!.args);
     expect(
-      valid({ query: "up", range: "30s", aggregate: "max", step: "1s", series: "each", timeout: 200 }),
+      valid({ query: "up", range: "30s", aggregate: "max", step: "1s", series: "each", timeout: "200ms" }),
     ).toBe(true);
     expect(valid({ query: "up", range: "30s" })).toBe(false);
     expect(valid({ query: "up", extra: 1 })).toBe(false);

@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Journal } from "../journal.js";
+import { writeFileSafely } from "../output-file.js";
 import { renderHtml } from "./html.js";
 import { renderJUnit } from "./junit.js";
 import { renderMarkdown } from "./markdown.js";
@@ -14,6 +15,9 @@ const RENDERERS: Record<ReportFormat, { file: string; render: (j: Journal) => st
   junit: { file: "junit.xml", render: renderJUnit },
   html: { file: "report.html", render: renderHtml },
 };
+
+/** The file names of the reports, as written beside a journal. */
+export const REPORT_FILES: readonly string[] = Object.values(RENDERERS).map((r) => r.file);
 
 export { checkJournal, readJournal } from "./read.js";
 export { renderHtml, renderJUnit, renderMarkdown };
@@ -33,7 +37,7 @@ export async function writeReports(
   for (const format of [...new Set(formats)]) {
     const { file, render } = RENDERERS[format];
     const path = join(dir, file);
-    await writeFile(path, render(j));
+    await writeFileSafely(path, render(j), `${format} report`);
     written.push({ format, path });
   }
   return written;

@@ -1,0 +1,38 @@
+import pkg from "../../package.json" with { type: "json" };
+import { errorMessage, exitCodeFor, ValidationErrors } from "../experiments/errors.js";
+import { red } from "./output.js";
+
+/** What every command needs, and nothing heavy: `chaos --version` loads this and the argument parser only. */
+export const VERSION: string = pkg.version;
+
+/** Prints a deliberate error in one or more `file:line:col: what (hint)` lines; never a stack trace. */
+export function printError(err: unknown): void {
+  if (err instanceof ValidationErrors) {
+    for (const e of err.errors) process.stderr.write(`${e.format()}\n`);
+    process.stderr.write(red(`${err.message}\n`));
+    return;
+  }
+  process.stderr.write(`${red("error:")} ${errorMessage(err)}\n`);
+}
+
+/**
+ * Runs a command body and turns its outcome into the process exit code: the number it returns, or the code
+ * mapped from what it throws (see EXIT in errors.ts).
+ */
+export async function exitWith(body: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await body();
+  } catch (err) {
+    printError(err);
+    process.exitCode = exitCodeFor(err);
+  }
+}
+
+/**
+ * Like exitWith, then ends the process: once the verdict or the recovery is written, nothing may keep it
+ * alive (a keep-alive socket to a server that stopped answering, a timer of an abandoned call).
+ */
+export async function endWith(body: () => Promise<number>): Promise<never> {
+  await exitWith(body);
+  process.exit();
+}

@@ -1,0 +1,46 @@
+import type { Redactor } from "../experiments/redact.js";
+
+/** Control characters a terminal would act on; `\n` and `\t` are kept. */
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/** The colour codes the CLI itself prints (when stdout is a terminal). */
+const SGR = /\u001b\[[0-9;]*m/g;
+
+/**
+ * `text` with every control character written as a visible escape (`\u001b`, `\u0000`), so that a title,
+ * key or file name cannot move the cursor, clear the screen or hide text. With `keepColors`, plain colour
+ * codes (ESC [ digits m) pass: they are what the CLI paints with and cannot do more than colour.
+ */
+export function terminalSafe(text: string, keepColors = false): string {
+  const visible = (s: string) =>
+    s.replace(CONTROL, (c) => (c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  if (!keepColors || !text.includes("\u001b")) return visible(text);
+  let out = "";
+  let last = 0;
+  for (const m of text.matchAll(SGR)) {
+    out += visible(text.slice(last, m.index)) + m[0];
+    last = m.index + m[0].length;
+  }
+  return out + visible(text.slice(last));
+}
+
+/**
+ * Routes every byte the process writes to stdout and stderr through `redactor` and `terminalSafe`, and makes
+ * a failed write (a full disk, `2>/dev/full`, a closed pipe) harmless: output is best effort, the verdict and
+ * the exit code never depend on it.
+ */
+export function guardOutput(redactor: Redactor): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: string, ...rest: unknown[]) => boolean;
+    const keepColors = stream.isTTY === true;
+    stream.on("error", () => undefined);
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      try {
+        if (stream.destroyed) return true;
+        const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+        return write(terminalSafe(redactor.text(text), keepColors), ...rest);
+      } catch {
+        return true;
+      }
+    }) as typeof stream.write;
+  }
+}
