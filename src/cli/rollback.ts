@@ -42,7 +42,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
             red(`✗ malformed ledger entry ${m.file}: ${m.problem} — skipped; inspect and delete it by hand`),
           );
         },
-        onStaleLease: (what) => say(dim(`  released the stale lease on ${what}`)),
+        onStale: (what) => say(dim(`  removed ${what}`)),
         onResult: (r) => {
           const mark = r.status === "reverted" ? green("↺") : r.status === "skipped" ? yellow("-") : red("✗");
           say(

@@ -143,8 +143,13 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
       if (rb.code !== 0) result.faultsLeft.push(`chaos rollback exited ${rb.code}: ${rb.stdout.trim()}`);
     } else if (!journal) {
       result.wrongExit.push(`no journal; exit ${r.code ?? r.signal}`);
-    } else if (r.code !== journal.exitCode) {
-      result.wrongExit.push(`exit ${r.code ?? r.signal} but the journal says ${journal.exitCode}`);
+    } else {
+      if (r.code !== journal.exitCode)
+        result.wrongExit.push(`exit ${r.code ?? r.signal} but the journal says ${journal.exitCode}`);
+      const reports = ["report.md", "junit.xml", "report.html"].filter(
+        (f) => !existsSync(join(dir, "run", f)),
+      );
+      if (reports.length) result.wrongExit.push(`reports missing: ${reports.join(", ")}`);
     }
 
     const entries = filesIn(ledger).filter((f) => f !== "locks");
