@@ -26,7 +26,9 @@ afterEach(async () => {
 const ledger = () => join(dir, "ledger");
 const journalPath = () => join(dir, "runs", "journal.json");
 const readJournal = () => JSON.parse(readFileSync(journalPath(), "utf8")) as Journal;
-const ledgerExists = () => existsSync(ledger()) && readdirSync(ledger()).length > 0;
+/** Whether the ledger still records a fault (its `locks/` folder of leases may stay, empty). */
+const ledgerExists = () =>
+  existsSync(ledger()) && readdirSync(ledger()).filter((f) => f.endsWith(".json")).length > 0;
 
 async function write(yaml: string): Promise<string> {
   const file = join(dir, "experiment.yaml");

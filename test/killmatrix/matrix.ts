@@ -65,13 +65,13 @@ title: kill matrix case ${c.index} (${c.scenario}, ${c.phase}, ${c.interruption.
 ${a.configuration ? `configuration:\n${a.configuration}\n` : ""}steady-state:
   probes:
     - name: victim answers
-      http: { url: "${a.probeUrl}?delay=120", timeout: 2s }
+      http: { url: "${a.probeUrl}?delay=100", timeout: 2s }
       tolerance: { status: 200 }
   after: { within: 2s }
 method:
   - name: inject
 ${a.fault}
-  - pause: 600ms
+  - pause: 500ms
 `;
 }
 
