@@ -113,7 +113,14 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
     other: [],
     passed: false,
   };
-  const arrangement = await scenario.arrange(`${process.pid}-${c.index}`);
+  let arrangement: Arrangement;
+  try {
+    arrangement = await scenario.arrange(`${process.pid}-${c.index}`);
+  } catch (err) {
+    result.other.push(`the ${c.scenario} victim could not be set up: ${(err as Error).message}`);
+    await rm(dir, { recursive: true, force: true });
+    return result;
+  }
   try {
     const file = join(dir, "experiment.yaml");
     await writeFile(file, experiment(c, arrangement));
