@@ -70,8 +70,9 @@ export interface PreparedFault {
    * Stable keys of what this fault touches, e.g. "process:<boot id>:<pid>:<start time>",
    * "docker:<engine>:<container id>", "kubernetes:<server>:pod/<namespace>/<name>", "toxiproxy:<url>:<proxy>".
    * The controller holds a lease on each key (a file in the ledger folder) from before the revert is recorded
-   * until the fault is reverted, so that a second run touching the same target is refused, naming the holder.
-   * Leases are re-entrant within one run. Omit when the action touches nothing that another run could undo.
+   * until the fault is reverted (a fault with no revert, such as a kill, holds them while it applies), so that
+   * a second run touching the same target is refused, naming the holder. Leases are re-entrant within one
+   * run. Omit when the action touches nothing that another run could undo.
    */
   locks?: string[];
   /** Applies the fault and returns an output for the journal. Called only once `revert` is in the ledger. */

@@ -42,7 +42,7 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
             red(`✗ malformed ledger entry ${m.file}: ${m.problem} — skipped; inspect and delete it by hand`),
           );
         },
-        onStaleLease: (what) => say(dim(`  released the stale lease on ${what}`)),
+        onStale: (what) => say(dim(`  removed ${what}`)),
         onResult: (r) => {
           const mark = r.status === "reverted" ? green("↺") : r.status === "skipped" ? yellow("-") : red("✗");
           say(
@@ -52,7 +52,10 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
       });
       if (results.length === 0 && malformed === 0) say(`nothing to roll back in ${ledger.dir}`);
       const failed = results.filter((r) => r.status === "failed").length + malformed;
-      if (failed) say(red(`${failed} fault(s) could not be reverted or read; they stay in ${ledger.dir}`));
+      if (failed) {
+        const what = failed === 1 ? "1 ledger entry" : `${failed} ledger entries`;
+        say(red(`${what} could not be reverted or read; they stay in ${ledger.dir}`));
+      }
       return failed ? 4 : 0;
     }),
 };

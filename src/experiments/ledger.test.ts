@@ -1,4 +1,6 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -63,6 +65,18 @@ describe("ledger entries", () => {
       "pid-string.json": 'pid must be a positive integer (got "42")',
       "revert-data.json": "revert.data must be an object (got [])",
     });
+  });
+});
+
+describe("unfinished ledger writes", () => {
+  it("are removed when their writer is dead, and kept while it lives", async () => {
+    const child = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
+    await once(child, "exit");
+    const ledger = new Ledger(dir);
+    await writeFile(join(dir, `a.json.${child.pid}.tmp`), "{ half");
+    await writeFile(join(dir, `b.json.${process.pid}.tmp`), "{ half");
+    expect(await ledger.sweepUnfinished()).toEqual([join(dir, `a.json.${child.pid}.tmp`)]);
+    expect(await readdir(dir)).toEqual([`b.json.${process.pid}.tmp`]);
   });
 });
 

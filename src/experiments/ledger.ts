@@ -6,7 +6,7 @@ import type { RevertDescription } from "../agents/agent.js";
 import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
 import { checkEntry } from "./ledger-entry.js";
-import { currentRun, type RunIdentity } from "./run-identity.js";
+import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
 
 /**
  * The default ledger folder: `$CHAOS_LEDGER`, else the per-user state folder
@@ -78,7 +78,8 @@ export class Ledger {
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       const final = join(this.dir, `${full.id}.json`);
-      const tmp = `${final}.tmp`;
+      // The writer's pid in the name lets `chaos rollback` remove what a killed writer left half-done.
+      const tmp = `${final}.${process.pid}.tmp`;
       await writeSynced(tmp, `${JSON.stringify(full, null, 2)}\n`);
       await rename(tmp, final);
       await fsyncDir(this.dir);
@@ -101,6 +102,22 @@ export class Ledger {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
     }
+  }
+
+  /**
+   * Removes the temporary files of entries whose writer died before renaming them into place (their fault was
+   * never applied: that happens only once the entry is in place). Returns their paths.
+   */
+  async sweepUnfinished(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const removed: string[] = [];
+    for (const name of names) {
+      const writer = /\.json\.(\d+)\.tmp$/.exec(name);
+      if (!writer || (await isRunAlive({ pid: Number(writer[1]) }))) continue;
+      await unlink(join(this.dir, name)).catch(() => undefined);
+      removed.push(join(this.dir, name));
+    }
+    return removed;
   }
 
   /**

@@ -28,8 +28,11 @@ export async function recoverFromLedger(opts: {
   runId?: string;
   onResult?: (r: RecoveryResult) => void;
   onMalformed?: (m: MalformedEntry) => void;
-  /** Told about each stale lease removed (its holder is dead and left nothing in the ledger). */
-  onStaleLease?: (what: string) => void;
+  /**
+   * Told about each stale lease removed (its holder is dead and left nothing in the ledger), and each ledger
+   * file a killed run left half-written.
+   */
+  onStale?: (what: string) => void;
 }): Promise<RecoveryResult[]> {
   const { entries, malformed } = await opts.ledger.entries();
   for (const m of malformed) opts.onMalformed?.(m);
@@ -57,7 +60,8 @@ export async function recoverFromLedger(opts: {
   }
   if (!opts.runId) {
     const left = entries.filter((e) => !results.some((r) => r.entry === e && r.status === "reverted"));
-    for (const s of await sweepStaleLeases(opts.ledger.dir, left)) opts.onStaleLease?.(s);
+    for (const s of await sweepStaleLeases(opts.ledger.dir, left)) opts.onStale?.(`the stale lease on ${s}`);
+    for (const f of await opts.ledger.sweepUnfinished()) opts.onStale?.(`the unfinished ledger write ${f}`);
   }
   return results;
 }

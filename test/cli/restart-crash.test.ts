@@ -7,14 +7,14 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readStat } from "../../src/agents/process/proc.js";
 import { ensureCliBuilt, runCli, startCli } from "../support/cli.js";
 
-/** A service that, on SIGTERM, notes it and exits 300 ms later, as a graceful shutdown does. */
+/** A service that, on SIGTERM, notes it and exits a second later, as a graceful shutdown does. */
 const SERVICE = `
 const fs = require("node:fs");
 const [pidFile, termFile] = process.argv.slice(1);
 fs.writeFileSync(pidFile, String(process.pid));
 process.on("SIGTERM", () => {
   fs.writeFileSync(termFile, String(process.pid));
-  setTimeout(() => process.exit(0), 300);
+  setTimeout(() => process.exit(0), 1000);
 });
 setInterval(() => {}, 1000);
 `;
@@ -77,6 +77,8 @@ method:
     run.child.kill("SIGKILL");
     await run.result;
     await until(async () => !(await alive(firstPid)));
+    // The service is down and nothing started it again.
+    expect(Number(readFileSync(pidFile, "utf8"))).toBe(firstPid);
     expect(readdirSync(ledger).filter((f) => f.endsWith(".json"))).toHaveLength(1);
 
     const rb = await runCli(["rollback", "--ledger", ledger]);

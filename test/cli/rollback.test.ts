@@ -71,7 +71,7 @@ describe("chaos rollback", () => {
     for (const name of Object.keys(bad))
       expect(r.stdout).toContain(`malformed ledger entry ${join(ledger, name)}:`);
     expect(r.stdout).toContain("revert must be an object");
-    expect(r.stdout).toContain("5 fault(s) could not be reverted or read");
+    expect(r.stdout).toContain("5 ledger entries could not be reverted or read");
     // The bad files stay for a person to inspect; the reverted entry is gone.
     expect(readdirSync(ledger).sort()).toEqual(Object.keys(bad).sort());
   });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ensureCliBuilt } from "../support/cli.js";
-import { describeCase, matrixSeed, runMatrix } from "./matrix.js";
+import { describeCase, MIN_KILL_POINTS, matrixSeed, runMatrix } from "./matrix.js";
 
 beforeAll(ensureCliBuilt, 180_000);
 
@@ -19,6 +19,9 @@ describe("the kill matrix", () => {
     const failures = result.cases.filter((r) => !r.passed).map(describeCase);
     console.log(`kill matrix: seed ${seed}`, result.figures);
     expect(failures, `seed ${seed}`).toEqual([]);
-    expect(result.figures["kill points tried"]).toBe(cases);
+    expect(result.figures["cases run"]).toBe(cases);
+    // A few "after" cases may end before their delayed signal; the rest were interrupted mid-run.
+    expect(result.figures["kill points tried"]).toBeGreaterThanOrEqual(Math.min(MIN_KILL_POINTS, cases - 5));
+    expect(result.ok).toBe(true);
   }, 300_000);
 });

@@ -26,6 +26,8 @@ export interface CaseResult extends PlannedCase {
   code: number | null;
   signal: NodeJS.Signals | null;
   journal?: { status: string; exitCode: number };
+  /** The signal was sent while the run was still going (with a long delay, a run may end first). */
+  fired: boolean;
   /** From the first signal to the exit of `chaos run`. */
   exitMs?: number;
   /** `chaos rollback` after a SIGKILL. */
@@ -41,6 +43,8 @@ export interface MatrixResult {
   seed: number;
   cases: CaseResult[];
   figures: {
+    "cases run": number;
+    /** Cases whose signal arrived while the run was still going. */
     "kill points tried": number;
     "faults left": number;
     "wrong exit codes": number;
@@ -52,6 +56,8 @@ export interface MatrixResult {
 }
 
 const RUN_TIMEOUT_MS = 20_000;
+/** At least this many runs must really be interrupted (the issue's bar for one CI run). */
+export const MIN_KILL_POINTS = 50;
 
 /** The seed from KILL_MATRIX_SEED, else a fresh one. */
 export function matrixSeed(env: NodeJS.ProcessEnv = process.env): number {
@@ -65,13 +71,13 @@ title: kill matrix case ${c.index} (${c.scenario}, ${c.phase}, ${c.interruption.
 ${a.configuration ? `configuration:\n${a.configuration}\n` : ""}steady-state:
   probes:
     - name: victim answers
-      http: { url: "${a.probeUrl}?delay=120", timeout: 2s }
+      http: { url: "${a.probeUrl}?delay=100", timeout: 2s }
       tolerance: { status: 200 }
   after: { within: 2s }
 method:
   - name: inject
 ${a.fault}
-  - pause: 600ms
+  - pause: 500ms
 `;
 }
 
@@ -101,12 +107,20 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
     ...c,
     code: null,
     signal: null,
+    fired: false,
     faultsLeft: [],
     wrongExit: [],
     other: [],
     passed: false,
   };
-  const arrangement = await scenario.arrange(`${process.pid}-${c.index}`);
+  let arrangement: Arrangement;
+  try {
+    arrangement = await scenario.arrange(`${process.pid}-${c.index}`);
+  } catch (err) {
+    result.other.push(`the ${c.scenario} victim could not be set up: ${(err as Error).message}`);
+    await rm(dir, { recursive: true, force: true });
+    return result;
+  }
   try {
     const file = join(dir, "experiment.yaml");
     await writeFile(file, experiment(c, arrangement));
@@ -114,21 +128,24 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
       timeoutMs: RUN_TIMEOUT_MS,
     });
     const { marker } = PHASES[c.phase];
+    let reached = false;
     let firedAt: number | undefined;
     const watch = () => {
-      if (firedAt !== undefined || !run.stdout().includes(marker)) return;
-      firedAt = Date.now() + c.delayMs;
-      setTimeout(() => void interrupt(run.pid, c.interruption), c.delayMs);
+      if (reached || !run.stdout().includes(marker)) return;
+      reached = true;
+      setTimeout(() => {
+        if (run.child.exitCode !== null || run.child.signalCode !== null) return; // it ended first
+        firedAt = Date.now();
+        void interrupt(run.pid, c.interruption);
+      }, c.delayMs);
     };
     run.child.stdout?.on("data", watch);
     const r = await run.result;
     result.code = r.code;
     result.signal = r.signal;
-    if (firedAt === undefined || firedAt > Date.now()) {
-      result.other.push(`the ${c.phase} phase was not reached before the run ended (exit ${r.code})`);
-    } else {
-      result.exitMs = Date.now() - firedAt;
-    }
+    if (!reached) result.other.push(`the ${c.phase} phase was not reached (exit ${r.code ?? r.signal})`);
+    result.fired = firedAt !== undefined;
+    if (firedAt !== undefined) result.exitMs = Date.now() - firedAt;
     if (r.timedOut) result.other.push(`chaos run did not end within ${RUN_TIMEOUT_MS} ms`);
 
     if (existsSync(`${journalPath}.tmp`)) result.wrongExit.push("journal.json.tmp left behind");
@@ -143,8 +160,13 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
       if (rb.code !== 0) result.faultsLeft.push(`chaos rollback exited ${rb.code}: ${rb.stdout.trim()}`);
     } else if (!journal) {
       result.wrongExit.push(`no journal; exit ${r.code ?? r.signal}`);
-    } else if (r.code !== journal.exitCode) {
-      result.wrongExit.push(`exit ${r.code ?? r.signal} but the journal says ${journal.exitCode}`);
+    } else {
+      if (r.code !== journal.exitCode)
+        result.wrongExit.push(`exit ${r.code ?? r.signal} but the journal says ${journal.exitCode}`);
+      const reports = ["report.md", "junit.xml", "report.html"].filter(
+        (f) => !existsSync(join(dir, "run", f)),
+      );
+      if (reports.length) result.wrongExit.push(`reports missing: ${reports.join(", ")}`);
     }
 
     const entries = filesIn(ledger).filter((f) => f !== "locks");
@@ -163,7 +185,7 @@ async function runCase(c: PlannedCase, scenario: Scenario): Promise<CaseResult> 
 
 /** One line per case, for logs. */
 export function describeCase(r: CaseResult): string {
-  const exit = r.signal ? r.signal : `exit ${r.code}`;
+  const exit = `${r.signal ? r.signal : `exit ${r.code}`}${r.fired ? "" : " (ended before the signal)"}`;
   const journal = r.journal ? `journal ${r.journal.status}/${r.journal.exitCode}` : "no journal";
   const timing = `${r.exitMs ?? "-"} ms${r.rollbackMs !== undefined ? `, rollback ${r.rollbackMs} ms` : ""}`;
   const head = `${r.passed ? "✓" : "✗"} #${r.index} ${r.scenario} ${r.phase}+${r.delayMs}ms ${r.interruption.name}: ${exit}, ${journal}, ${timing}`;
@@ -202,7 +224,8 @@ export async function runMatrix(opts: MatrixOptions = {}): Promise<MatrixResult>
   results.sort((a, b) => a.index - b.index);
   const max = (xs: (number | undefined)[]) => Math.max(0, ...xs.filter((x): x is number => x !== undefined));
   const figures = {
-    "kill points tried": results.length,
+    "cases run": results.length,
+    "kill points tried": results.filter((r) => r.fired).length,
     "faults left": results.filter((r) => r.faultsLeft.length > 0).length,
     "wrong exit codes": results.filter((r) => r.wrongExit.length > 0).length,
     "other failures": results.filter((r) => r.other.length > 0 && !r.faultsLeft.length && !r.wrongExit.length)
@@ -212,5 +235,7 @@ export async function runMatrix(opts: MatrixOptions = {}): Promise<MatrixResult>
     ),
     "slowest rollback after SIGKILL (ms)": max(results.map((r) => r.rollbackMs)),
   };
-  return { seed, cases: results, figures, ok: results.every((r) => r.passed) };
+  // Proof needs interruptions: only a few long-delayed cases may end before their signal.
+  const enough = figures["kill points tried"] >= Math.min(MIN_KILL_POINTS, results.length - 5);
+  return { seed, cases: results, figures, ok: enough && results.every((r) => r.passed) };
 }

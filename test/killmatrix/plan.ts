@@ -7,11 +7,11 @@ import { seededRandom } from "../../src/agents/selection.js";
 
 /** The run's phases, each found by the progress line `chaos run` prints as it enters it. */
 export const PHASES = {
-  before: { marker: "▸ steady state before", maxDelayMs: 150 },
+  before: { marker: "▸ steady state before", maxDelayMs: 120 },
   apply: { marker: "→ inject", maxDelayMs: 8 },
-  live: { marker: "⚡ fault live", maxDelayMs: 550 },
+  live: { marker: "⚡ fault live", maxDelayMs: 450 },
   rollback: { marker: "▸ rollbacks", maxDelayMs: 10 },
-  after: { marker: "▸ steady state after", maxDelayMs: 150 },
+  after: { marker: "▸ steady state after", maxDelayMs: 120 },
 } as const;
 export type PhaseName = keyof typeof PHASES;
 

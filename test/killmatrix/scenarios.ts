@@ -1,3 +1,8 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { readStat } from "../../src/agents/process/proc.js";
 import { connect } from "../proxy/helpers.js";
@@ -61,6 +66,72 @@ const processScenario: Scenario = {
   },
   close: async () => undefined,
 };
+
+/** A service on a fixed port that writes its pid file: what `process.restart` stops and starts again. */
+const SERVICE = `
+const [pidFile, port] = process.argv.slice(1);
+require("node:fs").writeFileSync(pidFile, String(process.pid));
+require("node:http").createServer((req, res) => {
+  const delay = Number(new URL(req.url, "http://x").searchParams.get("delay")) || 0;
+  setTimeout(() => res.end("ok"), Math.min(delay, 5000));
+}).listen(Number(port), "127.0.0.1");
+`;
+
+const restartScenario: Scenario = {
+  name: "process-restart",
+  async arrange(caseId) {
+    const dir = await mkdtemp(join(tmpdir(), `chaos-km-service-${caseId}-`));
+    const pidFile = join(dir, "service.pid");
+    const port = await freePort();
+    const argv = [process.execPath, "-e", SERVICE, pidFile, String(port)];
+    const first = spawn(argv[0]!, argv.slice(1), { stdio: "ignore", detached: true });
+    first.unref();
+    const url = `http://127.0.0.1:${port}`;
+    const answers = () =>
+      httpGet(`${url}/health`, 1000).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+    const pid = () => Number(readFileSync(pidFile, "utf8"));
+    await until(answers, 10_000);
+    return {
+      probeUrl: `${url}/health`,
+      fault: `    action: process.restart
+    target: { pid-file: "${pidFile}", start: ${JSON.stringify(argv)} }
+    args: { grace: 2s }`,
+      async leftovers() {
+        // Whatever the interruption, the service must run again: restarted by the run or by `chaos rollback`.
+        if (
+          await until(answers, 3000).then(
+            () => true,
+            () => false,
+          )
+        )
+          return [];
+        return [`the service on port ${port} is down (pid file says ${pid()})`];
+      },
+      async dispose() {
+        for (const p of new Set([first.pid!, pid()])) {
+          try {
+            process.kill(p, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  close: async () => undefined,
+};
+
+async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
 
 /** The embedded proxy lives in the run: once the run is over, its listening port must be closed. */
 const embeddedToxiproxy: Scenario = {
@@ -155,5 +226,5 @@ function externalToxiproxy(): Scenario {
 
 /** Every scenario the matrix covers. Docker and Kubernetes join here as their agents land. */
 export function scenarios(): Scenario[] {
-  return [processScenario, embeddedToxiproxy, externalToxiproxy()];
+  return [processScenario, restartScenario, embeddedToxiproxy, externalToxiproxy()];
 }

@@ -39,6 +39,7 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
             lateMs: { type: "number" },
             refine: { type: "boolean" },
             secret: { type: "string" },
+            lock: { type: "string", description: "a lease key the fault holds while live" },
           },
         },
         async prepare(input, ctx) {
@@ -51,6 +52,7 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
           };
           return {
             revert,
+            ...(input.args.lock ? { locks: [String(input.args.lock)] } : {}),
             async apply() {
               if (input.args.refine) revert.data.refined = true;
               if (input.args.lateMs) {

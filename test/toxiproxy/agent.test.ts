@@ -195,6 +195,21 @@ describe("the toxiproxy agent on the embedded proxy", () => {
     await run.close(); // the embedded server goes with the run
     await expect(toxiproxyAgent.revert(fault.revert!, run.ctx)).resolves.toBeUndefined();
   });
+
+  it("names the proxies it locks, and leaves alone a server that took over a dead run's port", async () => {
+    const { run } = await embeddedRun(echo.address);
+    const fault = await run.inject("latency", { proxy: "api" }, { latency: 10 });
+    const url = fault.revert!.data.url as string;
+    expect(fault.locks).toEqual([`toxiproxy:${url}:api`]);
+    // As `chaos rollback` sees it after the run was killed: written by another process, whose embedded
+    // server is gone; whatever answers at that URL now (here: this run's server) is not its to change.
+    const fromDeadRun = JSON.parse(JSON.stringify(fault.revert));
+    fromDeadRun.data.owner = process.pid + 1;
+    await toxiproxyAgent.revert(fromDeadRun, run.ctx);
+    expect(await toxicCount(run)).toBe(1);
+    await toxiproxyAgent.revert(fault.revert!, run.ctx);
+    expect(await toxicCount(run)).toBe(0);
+  });
 });
 
 describe("the toxiproxy agent on an external Toxiproxy", () => {

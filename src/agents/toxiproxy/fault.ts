@@ -40,6 +40,7 @@ export function plannedFault(
   const undo: UndoData = {
     url: session.url,
     embedded: session.embedded,
+    ...(session.embedded ? { owner: process.pid } : {}),
     toxics: plan.toxics.map(({ proxy, toxic }) => ({ proxy, name: toxic.name })),
     enable: (plan.disable ?? []).filter(
       (name) => plan.proxies.find((p) => p.name === name)?.enabled !== false,

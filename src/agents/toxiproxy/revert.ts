@@ -8,6 +8,11 @@ export interface UndoData {
   url: string;
   /** The server was the embedded one; when it is gone, so is the fault. */
   embedded: boolean;
+  /**
+   * The pid of the process the embedded server lived in. Another process (`chaos rollback`) has nothing to
+   * revert there: the server died with its process, and whatever now answers on that port is someone else's.
+   */
+  owner?: number;
   toxics: { proxy: string; name: string }[];
   /** Proxies the fault disabled, to enable again. */
   enable: string[];
@@ -55,6 +60,13 @@ export async function revertToxiproxyFault(revert: RevertDescription, ctx: Rever
     });
   }
   const undo = readUndo(revert.data);
+  if (undo.embedded && undo.owner !== undefined && undo.owner !== process.pid) {
+    ctx.log.info(
+      { url: undo.url, revert: revert.description },
+      "the embedded toxiproxy ended with the run that started it, and its faults with it; nothing to revert",
+    );
+    return;
+  }
   let ops: ToxiproxyOps;
   try {
     const tries = undo.embedded ? 1 : undefined;
