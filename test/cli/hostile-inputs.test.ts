@@ -162,6 +162,23 @@ describe("chaos on hostile inputs", () => {
       expect(r.stderr).toContain(text);
   });
 
+  it("applies one rule to configuration values that refer to configuration, in validate, plan and run", async () => {
+    const f = await file(
+      "config-ref.yaml",
+      'version: 1\ntitle: t\nconfiguration:\n  base: "http://127.0.0.1:9"\n  health: "${configuration.base}/h"\nmethod:\n  - pause: 10ms\n',
+    );
+    const runs = await Promise.all([
+      runCli(["validate", f]),
+      runCli(["plan", f]),
+      runCli(["run", f, "--ledger", join(dir, "ledger")]),
+    ]);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2]);
+    for (const r of runs)
+      expect(r.stderr).toContain(
+        "config-ref.yaml:5:11: configuration.health: a configuration value cannot refer to another configuration value",
+      );
+  });
+
   it("refuses an empty proxy host, and warns before listening anywhere but loopback", async () => {
     const empty = await runCli(["proxy", "--host", "", "--port", "0"]);
     expect(empty.code).toBe(2);
