@@ -190,7 +190,15 @@ export function checkSchema(schema: JsonSchema, data: unknown): SchemaProblem[] 
   };
   for (const alt of alternatives) {
     const base = alt.schemaPath.replace(/\/(anyOf|oneOf)$/, "/");
-    const branch = under(alt.instancePath).filter((e) => e !== alt && e.schemaPath.startsWith(base));
+    // An error inside the value belongs to a branch even when its schemaPath went through a $ref; at the
+    // value itself, only the branches' own errors do.
+    const branch = under(alt.instancePath).filter(
+      (e) =>
+        e !== alt &&
+        (e.instancePath === alt.instancePath
+          ? e.schemaPath.startsWith(base)
+          : e.instancePath.startsWith(`${alt.instancePath}/`)),
+    );
     // "exactly one of these keys": the missing-key errors of each branch would only confuse.
     if (keyChoice(alt)) {
       for (const e of branch) if (e.schemaPath.startsWith(`${alt.schemaPath}/`)) dropped.add(e);

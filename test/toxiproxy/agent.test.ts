@@ -198,7 +198,7 @@ describe("the toxiproxy agent on the embedded proxy", () => {
 
   it("names the proxies it locks, and leaves alone a server that took over a dead run's port", async () => {
     const { run } = await embeddedRun(echo.address);
-    const fault = await run.inject("latency", { proxy: "api" }, { latency: 10 });
+    const fault = await run.inject("latency", { proxy: "api" }, { latency: "10ms" });
     const url = fault.revert!.data.url as string;
     expect(fault.locks).toEqual([`toxiproxy:${url}:api`]);
     // As `chaos rollback` sees it after the run was killed: written by another process, whose embedded
