@@ -3,6 +3,8 @@ import yargs from "yargs";
 import { hideBin } from "yargs/helpers";
 import { agentsCommand } from "./agents.js";
 import { printError, VERSION } from "./context.js";
+import { gamedayCommand } from "./gameday.js";
+import { initCommand } from "./init.js";
 import { planCommand } from "./plan.js";
 import { proxyCommand } from "./proxy.js";
 import { reportCommand } from "./report.js";
@@ -41,6 +43,8 @@ await yargs(hideBin(process.argv))
   .command(agentsCommand as never)
   .command(reportCommand as never)
   .command(proxyCommand as never)
+  .command(gamedayCommand as never)
+  .command(initCommand as never)
   .example("$0 run experiments/payments-latency.yaml", "run an experiment, write its journal and reports")
   .example("$0 validate experiments/*.yaml", "check files; exit 2 on any error")
   .example("$0 plan experiments/gateway-down.yaml", "show what would be done, touch nothing")

@@ -4,11 +4,10 @@ import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
 import { ChaosError } from "../experiments/errors.js";
-import { writeJournal } from "../experiments/journal.js";
+import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
 import { recoverFromLedger } from "../experiments/recover.js";
-import { writeReports } from "../experiments/report/index.js";
 import { cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
 import { bold, dim, printEvent, printVerdict, red, say, yellow } from "./output.js";
 import { printPlan } from "./plan.js";
@@ -54,18 +53,10 @@ async function runExperiment(args: Args): Promise<number> {
   const experiment = await loadExperiment(args.file, { registry });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
-  const controller = new Controller(experiment, {
-    registry,
-    log,
-    ledger,
-    toolVersion: VERSION,
-    runId,
-    onEvent: printEvent,
-  });
 
   if (args["dry-run"]) {
     printPlan(experiment);
-    await controller.preflightOnly();
+    await new Controller(experiment, { registry, log, ledger, toolVersion: VERSION, runId }).preflightOnly();
     say("dry run: preflight passed, nothing was injected");
     return 0;
   }
@@ -73,22 +64,22 @@ async function runExperiment(args: Args): Promise<number> {
   const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
   await ensureWritableFolder(dirname(journalPath));
   say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
-  const uninstall = installSafetyNets(controller, async () => {
+  const { journal, reports } = await executeExperiment(experiment, {
+    registry,
+    log,
+    ledger,
+    toolVersion: VERSION,
+    runId,
+    journalPath,
+    reports: args.reports,
+    onEvent: printEvent,
     // Last resort after a crash: revert from the ledger what this run recorded.
-    await recoverFromLedger({ ledger, registry, log, runId });
+    guard: (controller) =>
+      installSafetyNets(controller, async () => {
+        await recoverFromLedger({ ledger, registry, log, runId });
+      }),
   });
-  let journal: Awaited<ReturnType<Controller["run"]>>;
-  try {
-    journal = await controller.run();
-  } finally {
-    uninstall();
-  }
-  await writeJournal(journalPath, journal);
-  const files = [`journal: ${journalPath}`];
-  if (args.reports) {
-    for (const r of await writeReports(journal, dirname(journalPath)))
-      files.push(`${r.format}: ${relativePath(r.path)}`);
-  }
+  const files = [`journal: ${journalPath}`, ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`)];
   printVerdict(journal, files);
   return journal.exitCode;
 }
@@ -118,7 +109,7 @@ function relativePath(p: string): string {
  * SIGINT/SIGTERM abort the run (rollbacks still happen; exit 3). A third signal forces the exit and says how
  * to finish the rollback. An uncaught error reverts what the ledger holds for this run, then exits 4.
  */
-function installSafetyNets(controller: Controller, crashRecovery: () => Promise<void>): () => void {
+export function installSafetyNets(controller: Controller, crashRecovery: () => Promise<void>): () => void {
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;

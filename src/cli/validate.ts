@@ -1,6 +1,7 @@
 import type { CommandModule } from "yargs";
 import { ValidationErrors } from "../experiments/errors.js";
 import { loadExperiment } from "../experiments/load.js";
+import { isRunbookFile, loadRunbook } from "../gameday/load.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, printError } from "./context.js";
 import { green, say } from "./output.js";
 
@@ -13,7 +14,8 @@ export async function validateFiles(files: string[], { registry }: CliContext): 
   let bad = 0;
   for (const file of files) {
     try {
-      await loadExperiment(file, { registry });
+      if (await isRunbookFile(file)) await loadRunbook(file, { registry });
+      else await loadExperiment(file, { registry });
       say(`${green("✓")} ${file}`);
     } catch (err) {
       bad++;
@@ -27,13 +29,13 @@ export async function validateFiles(files: string[], { registry }: CliContext): 
 export const validateCommand: CommandModule<GlobalArgs, Args> = {
   command: "validate <files..>",
   describe:
-    "check experiment files (YAML, schema, every action's and probe's arguments, PromQL); exit 2 on any error",
+    "check experiment and runbook files (YAML, schema, every action's and probe's arguments, PromQL); exit 2 on any error",
   builder: (y) =>
     y.positional("files", {
       type: "string",
       array: true,
       demandOption: true,
-      describe: "experiment files",
+      describe: "experiment or runbook files (a runbook has top-level steps)",
     }) as never,
   handler: (args) => exitWith(() => validateFiles(args.files, cliContext(args))),
 };

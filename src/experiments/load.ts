@@ -16,8 +16,8 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const PROBE_FIELDS = ["name", "tolerance", "timeout"];
 /** The longest delay setTimeout honours (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -31,8 +31,8 @@ function isScalarAt(data: unknown, path: Path): boolean {
   return v !== undefined && (v === null || typeof v !== "object");
 }
 
-/** Collects problems with their source positions while an experiment is read. */
-class Problems {
+/** Collects problems with their source positions while an experiment (or a runbook) is read. */
+export class Problems {
   readonly list: ChaosError[] = [];
   private readonly scalarsReported = new Set<string>();
   constructor(private readonly src: SourceFile) {}
@@ -61,6 +61,16 @@ class Problems {
     for (const p of checkSchema(schema, data))
       this.add([...base, ...p.path], p.message, { hint: p.hint, atKey: p.atKey });
   }
+
+  /**
+   * @throws ValidationErrors with every problem in file order, then `others` (found in other files), when
+   *   there is any.
+   */
+  throwIfAny(others: ChaosError[] = []): void {
+    if (this.list.length === 0 && others.length === 0) return;
+    this.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
+    throw new ValidationErrors([...this.list, ...others]);
+  }
 }
 
 /**
@@ -69,9 +79,16 @@ class Problems {
  * @throws ValidationErrors listing every problem with file:line:col; ChaosError("invalid") if unreadable.
  */
 export async function loadExperiment(file: string, opts: LoadOptions): Promise<Experiment> {
-  let text: string;
+  return parseExperiment(file, await readSourceText(file), opts);
+}
+
+/**
+ * Reads a YAML file as text.
+ * @throws ChaosError("invalid") when it cannot be read.
+ */
+export async function readSourceText(file: string): Promise<string> {
   try {
-    text = await readFile(file, "utf8");
+    return await readFile(file, "utf8");
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new ChaosError(
@@ -82,23 +99,17 @@ export async function loadExperiment(file: string, opts: LoadOptions): Promise<E
       },
     );
   }
-  return parseExperiment(file, text, opts);
 }
 
-/** Like loadExperiment, from text already read. @throws ValidationErrors */
-export function parseExperiment(file: string, text: string, opts: LoadOptions): Experiment {
-  const src = new SourceFile(file, text);
-  const syntax = src.syntaxErrors();
-  if (syntax.length) throw new ValidationErrors(syntax);
-  const problems = new Problems(src);
-  const raw = src.data;
-  if (!isObj(raw)) {
-    problems.add([], "an experiment must be a YAML mapping with version, title and method", {
-      hint: "see experiments/ for examples",
-    });
-    throw new ValidationErrors(problems.list);
-  }
-  const env = opts.env ?? process.env;
+/**
+ * Resolves `${env:…}` and `${configuration.…}` in a whole document (`${secrets.…}` stay for run time) and
+ * reports every unresolved reference once.
+ */
+export function interpolateDocument(
+  raw: Obj,
+  env: NodeJS.ProcessEnv,
+  problems: Problems,
+): { data: Obj; configuration: Obj } {
   const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
   const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
   const configuration = isObj(raw.configuration)
@@ -116,6 +127,23 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
     seenRefs.add(k);
   }
+  return { data, configuration };
+}
+
+/** Like loadExperiment, from text already read. @throws ValidationErrors */
+export function parseExperiment(file: string, text: string, opts: LoadOptions): Experiment {
+  const src = new SourceFile(file, text);
+  const syntax = src.syntaxErrors();
+  if (syntax.length) throw new ValidationErrors(syntax);
+  const problems = new Problems(src);
+  const raw = src.data;
+  if (!isObj(raw)) {
+    problems.add([], "an experiment must be a YAML mapping with version, title and method", {
+      hint: "see experiments/ for examples",
+    });
+    throw new ValidationErrors(problems.list);
+  }
+  const { data, configuration } = interpolateDocument(raw, opts.env ?? process.env, problems);
   problems.schema(experimentSchema as JsonSchema, data, []);
 
   const reader = new Reader(opts.registry, problems);
@@ -164,15 +192,12 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     document: raw,
   };
   reader.agentConfigurations(configuration);
-  if (problems.list.length) {
-    problems.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
-    throw new ValidationErrors(problems.list);
-  }
+  problems.throwIfAny();
   return experiment;
 }
 
 /** Second-layer validation: resolves agents, actions and probes, and checks their own schemas. */
-class Reader {
+export class Reader {
   constructor(
     private readonly registry: Registry,
     private readonly problems: Problems,

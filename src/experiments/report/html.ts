@@ -13,7 +13,7 @@ const STATUS_COLOR: Record<Journal["status"], string> = {
   error: "#7f1d1d",
 };
 
-const CSS = `
+export const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;margin:0;background:#f8fafc}
 main{max-width:940px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}

@@ -1,0 +1,274 @@
+import { mkdir } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { newRunId } from "../experiments/controller.js";
+import { formatDuration } from "../experiments/duration.js";
+import { ChaosError } from "../experiments/errors.js";
+import { executeExperiment } from "../experiments/execute.js";
+import { Ledger } from "../experiments/ledger.js";
+import type { Experiment } from "../experiments/model.js";
+import { recoverFromLedger } from "../experiments/recover.js";
+import { loadAnswers, RecordedAnswers, requireAnswers } from "../gameday/answers.js";
+import { loadRunbook } from "../gameday/load.js";
+import { PRECONDITIONS_ID, type Runbook } from "../gameday/model.js";
+import type { GameDayRecord, TimelineEntry } from "../gameday/record.js";
+import { writeGameDay } from "../gameday/report/index.js";
+import { GAMEDAY_STATUS, outcomeOf } from "../gameday/report/words.js";
+import { type GameDayEvent, GameDayRunner, textOf } from "../gameday/runner.js";
+import { TerminalPrompts } from "../gameday/terminal.js";
+import { type CliContext, cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
+import { bold, dim, green, printEvent, red, say, yellow } from "./output.js";
+import { printPlan } from "./plan.js";
+import { installSafetyNets } from "./run.js";
+
+interface RunArgs extends GlobalArgs {
+  runbook: string;
+  answers?: string;
+  yes: boolean;
+  operator?: string;
+  ledger?: string;
+  out?: string;
+}
+
+interface PlanArgs extends GlobalArgs {
+  runbook: string;
+}
+
+/** Prints the GameDay's progress: each step as it starts, each timeline entry as it closes. */
+function printGameDayEvent(e: GameDayEvent): void {
+  if (e.type === "step") {
+    const where = e.index < 0 ? "before the first step" : `step ${e.index + 1}/${e.total}`;
+    const text = e.step.kind === "preconditions" ? "checklist and probes" : textOf(e.step);
+    say("");
+    say(bold(`● ${e.step.id}`) + dim(` — ${e.step.kind}, ${where}: `) + text.split("\n")[0]);
+  } else if (e.type === "entry") {
+    const surprise = e.entry.experiment && !e.entry.experiment.matched;
+    const mark = e.entry.status !== "done" ? red("■") : surprise ? yellow("!") : green("✓");
+    say(`  ${mark} ${e.entry.step}: ${outcomeOf(e.entry)}${e.entry.by ? dim(` (${e.entry.by})`) : ""}`);
+  }
+}
+
+function printSummary(r: GameDayRecord, files: string[]): void {
+  const paint = r.exitCode === 0 ? green : r.status === "aborted" ? yellow : red;
+  say("");
+  say(
+    `${bold("GameDay:")} ${paint(bold(GAMEDAY_STATUS[r.status]))} ${dim(`(exit ${r.exitCode}, ${formatDuration(r.durationMs)})`)}`,
+  );
+  for (const reason of r.reasons) say(`  - ${reason}`);
+  for (const f of files) say(`  ${dim(relative(process.cwd(), f) || f)}`);
+}
+
+/**
+ * Runs a GameDay: asks a person at a terminal, or answers from `--answers`/`--yes`. Ctrl-C, a typed `abort`,
+ * SIGINT or SIGTERM abort it: the running experiment rolls back, the ledger is emptied for this GameDay.
+ * @throws ValidationErrors / ChaosError("invalid") before anything starts (exit 2).
+ */
+async function runGameDay(args: RunArgs): Promise<number> {
+  const ctx = cliContext(args);
+  const runbook = await loadRunbook(args.runbook, { registry: ctx.registry });
+  const unattended = args.answers !== undefined || args.yes;
+  if (!unattended && !process.stdin.isTTY) {
+    throw new ChaosError("invalid", "no terminal to ask the questions in", {
+      hint: "run it in a terminal, or pass --answers FILE and/or --yes",
+    });
+  }
+  const answers = args.answers ? await loadAnswers(args.answers, runbook) : new Map();
+  if (unattended) requireAnswers(runbook, answers, args.yes);
+
+  const id = newRunId();
+  const dir = resolve(args.out ?? join(".chaos", "gamedays", id));
+  await mkdir(dir, { recursive: true });
+  const operator = args.operator ?? runbook.roles.facilitator ?? userInfo().username;
+  const session = new AbortController();
+  const abort = (reason: string) => {
+    if (session.signal.aborted) return;
+    say(yellow(`■ aborting the GameDay: ${reason} — reverting every fault`));
+    session.abort(reason);
+  };
+  const timeline: TimelineEntry[] = [];
+  const terminal = unattended
+    ? undefined
+    : new TerminalPrompts({
+        input: process.stdin,
+        output: process.stdout,
+        operator,
+        onAbort: abort,
+        timeline: () => timeline,
+      });
+  const onSignal = (sig: NodeJS.Signals) => abort(`received ${sig}`);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  say(bold(`GameDay: ${runbook.title}`) + dim(`  (${id})`));
+  if (runbook.goal) say(dim(`goal: ${runbook.goal}`));
+  if (terminal) say(dim('type "abort" or press Ctrl-C at any time to roll everything back'));
+  const ledger = new Ledger(args.ledger);
+  const runner = new GameDayRunner(runbook, {
+    id,
+    toolVersion: VERSION,
+    mode: !unattended ? "interactive" : args.answers ? "answers" : "yes",
+    interaction: terminal ?? new RecordedAnswers(answers, args.yes, operator, say),
+    signal: session.signal,
+    relative: (p) => relative(dir, p),
+    ...experimentRunner(ctx, ledger, dir),
+    onEvent: (e) => {
+      if (e.type === "entry") timeline.push(e.entry);
+      printGameDayEvent(e);
+    },
+  });
+  let record: GameDayRecord;
+  try {
+    record = await runner.run();
+  } finally {
+    terminal?.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  printSummary(record, await writeGameDay(dir, record));
+  return record.exitCode;
+}
+
+/** Runs each experiment through the same path as `chaos run`, and reverts leftovers of this GameDay's runs. */
+function experimentRunner(
+  { registry, log }: CliContext,
+  ledger: Ledger,
+  dir: string,
+): Pick<ConstructorParameters<typeof GameDayRunner>[1], "runExperiment" | "revertLeftovers"> {
+  const runIds: string[] = [];
+  return {
+    runExperiment: async (experiment: Experiment, label: string, signal: AbortSignal) => {
+      const runId = newRunId();
+      runIds.push(runId);
+      const journalPath = join(dir, `${runIds.length}-${label}`, "journal.json");
+      await mkdir(dirname(journalPath), { recursive: true });
+      say(dim(`  ▶ ${experiment.title} (run ${runId})`));
+      return executeExperiment(experiment, {
+        registry,
+        log,
+        ledger,
+        toolVersion: VERSION,
+        runId,
+        journalPath,
+        reports: label !== PRECONDITIONS_ID,
+        onEvent: printEvent,
+        guard: (controller) => {
+          const stop = () => controller.abort("signal", String(signal.reason ?? "aborted"));
+          if (signal.aborted) stop();
+          else signal.addEventListener("abort", stop, { once: true });
+          const undo = installSafetyNets(controller, async () => {
+            await recoverFromLedger({ ledger, registry, log, runId });
+          });
+          return () => {
+            signal.removeEventListener("abort", stop);
+            undo();
+          };
+        },
+      });
+    },
+    revertLeftovers: async () => {
+      const problems: string[] = [];
+      for (const runId of runIds) {
+        for (const r of await recoverFromLedger({ ledger, registry, log, runId })) {
+          if (r.status === "reverted") say(`  ↺ ${r.entry.revert.description} ${dim("(from the ledger)")}`);
+          else
+            problems.push(
+              `could not revert "${r.entry.revert.description}": ${r.reason}; run chaos rollback`,
+            );
+        }
+      }
+      return problems;
+    },
+  };
+}
+
+/** Prints every step, the faults each experiment would inject and the targets they would touch. */
+function printRunbookPlan(runbook: Runbook): void {
+  say(bold(`GameDay plan: ${runbook.title}`));
+  if (runbook.goal) say(`  goal: ${runbook.goal}`);
+  const { facilitator, observers } = runbook.roles;
+  if (facilitator || observers.length)
+    say(
+      `  roles: ${[facilitator && `facilitator ${facilitator}`, observers.length && `observers ${observers.join(", ")}`].filter(Boolean).join(" · ")}`,
+    );
+  const { checklist, probes } = runbook.preconditions;
+  if (checklist.length || probes.length) {
+    say("  preconditions:");
+    for (const c of checklist) say(`    ☐ ${c}`);
+    for (const p of probes)
+      say(`    probe ${p.name} ${dim(`[${p.key}] tolerance ${p.tolerance?.text ?? ""}`)}`);
+  }
+  let faults = 0;
+  runbook.steps.forEach((step, i) => {
+    say("");
+    say(`${bold(`${i + 1}. ${step.id}`)} ${dim(`[${step.kind}]`)} ${textOf(step)}`);
+    if (step.kind !== "experiment") return;
+    for (const c of step.abortIf)
+      say(
+        `   GameDay aborts if ${c.name.replace(/^abort-if: /, "")} ${dim(`(${c.probe.key}, when ${c.probe.tolerance?.text ?? ""})`)}`,
+      );
+    printPlan(step.experiment);
+    faults += [...step.experiment.method, ...step.experiment.rollbacks].filter(
+      (s) => s.kind === "action",
+    ).length;
+  });
+  say("");
+  say(
+    dim(
+      `${faults} action${faults === 1 ? "" : "s"} in ${runbook.steps.filter((s) => s.kind === "experiment").length} experiments; nothing was touched`,
+    ),
+  );
+}
+
+const runCommand: CommandModule<GlobalArgs, RunArgs> = {
+  command: "run <runbook>",
+  describe: "run a GameDay: prompts in a terminal, or --answers FILE / --yes without a person",
+  builder: (y) =>
+    y
+      .positional("runbook", { type: "string", demandOption: true })
+      .option("answers", {
+        type: "string",
+        describe: "YAML answers by step id (yes, go, no-go, text, abort)",
+      })
+      .option("yes", {
+        type: "boolean",
+        default: false,
+        describe: "confirm every checklist and manual step, go at every decision",
+      })
+      .option("operator", {
+        type: "string",
+        describe: "who answers (default: the facilitator, else the user name)",
+      })
+      .option("ledger", {
+        type: "string",
+        describe: "rollback ledger folder (default .chaos/ledger or $CHAOS_LEDGER)",
+      })
+      .option("out", {
+        type: "string",
+        describe: "where the record goes (default .chaos/gamedays/<id>)",
+      }) as never,
+  handler: (args) => exitWith(() => runGameDay(args)),
+};
+
+const planCommand: CommandModule<GlobalArgs, PlanArgs> = {
+  command: "plan <runbook>",
+  describe: "print the steps, the faults each experiment would inject and the targets they would touch",
+  builder: (y) => y.positional("runbook", { type: "string", demandOption: true }) as never,
+  handler: (args) =>
+    exitWith(async () => {
+      printRunbookPlan(await loadRunbook(args.runbook, { registry: cliContext(args).registry }));
+      return 0;
+    }),
+};
+
+export const gamedayCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: "gameday <command>",
+  describe:
+    "GameDay runbooks: run one in the terminal (exit 0 predictions right, 1 a surprise, 2 invalid, 3 aborted), or plan it",
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command(runCommand as never)
+      .command(planCommand as never)
+      .demandCommand(1, "name a gameday command: run or plan") as never,
+  handler: () => undefined,
+};
