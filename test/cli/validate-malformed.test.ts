@@ -1,35 +1,16 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CliResult, ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
+import { expectations as expectationsIn, expectProblemsAt, problemLines } from "../support/fixtures.js";
 
 const DIR = join(ROOT, "test", "fixtures", "malformed");
 
-interface Expectation {
-  line: number;
-  col: number;
-  text: string;
-}
-
-/** The leading `# expect: <line>:<col> <substring>` comments of a fixture. */
-function expectations(file: string): Expectation[] {
-  const out: Expectation[] = [];
-  for (const line of readFileSync(join(DIR, file), "utf8").split("\n")) {
-    const m = /^# expect: (\d+):(\d+) (.+)$/.exec(line);
-    if (!m) break;
-    out.push({ line: Number(m[1]), col: Number(m[2]), text: m[3]! });
-  }
-  return out;
-}
+const expectations = (file: string) => expectationsIn(DIR, file);
 
 const fixtures = readdirSync(DIR)
   .filter((f) => f.endsWith(".yaml"))
   .sort();
-
-/** The stderr lines that report a problem: `file:line:col: message (hint)`. */
-function problemLines(stderr: string, file: string): string[] {
-  return stderr.split("\n").filter((l) => l.startsWith(`${file}:`));
-}
 
 const runs = new Map<string, Promise<CliResult>>();
 /** `chaos validate FILE` in the fixtures folder, run once per file however many tests look at it. */
@@ -54,18 +35,7 @@ describe("chaos validate on malformed experiments", () => {
     "rejects %s with exit 2, its position and message, no stack trace",
     async (file) => {
       const r = await validate(file);
-      expect(r.code, r.stderr).toBe(2);
-      const lines = problemLines(r.stderr, file);
-      for (const e of expectations(file)) {
-        const at = lines.filter((l) => l.startsWith(`${file}:${e.line}:${e.col}: `));
-        expect(at, `expected ${file}:${e.line}:${e.col} in:\n${r.stderr}`).not.toHaveLength(0);
-        expect(
-          at.some((l) => l.includes(e.text)),
-          `expected "${e.text}" at ${e.line}:${e.col} in:\n${r.stderr}`,
-        ).toBe(true);
-      }
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(r.stderr).not.toContain("node:internal");
+      expectProblemsAt(r, file, expectations(file));
       expect(r.stdout).not.toContain("✓");
     },
   );
