@@ -11,6 +11,13 @@ const VALID = join(ROOT, "test", "fixtures", "runbooks", "valid");
 const fixtures = readdirSync(MALFORMED)
   .filter((f) => f.endsWith(".yaml"))
   .sort();
+// `chaos gameday run` loads a runbook as validate does: a few fixtures show that it stops at the same place.
+const RUN_FIXTURES = [
+  "step-typo-kind.yaml",
+  "experiment-without-expect.yaml",
+  "abort-if-unknown-provider.yaml",
+  "yaml-tab-indent.yaml",
+];
 
 let work: string;
 beforeAll(async () => {
@@ -24,7 +31,7 @@ afterAll(async () => {
 describe("malformed runbooks", () => {
   it("have fixtures, each stating where its error is", () => {
     expect(fixtures.length).toBeGreaterThanOrEqual(15);
-    for (const f of runFixtures) expect(fixtures).toContain(f);
+    for (const f of RUN_FIXTURES) expect(fixtures).toContain(f);
     for (const f of fixtures) expect(expectations(MALFORMED, f), f).not.toHaveLength(0);
   });
 
@@ -33,7 +40,7 @@ describe("malformed runbooks", () => {
     expectProblemsAt(r, file, expectations(MALFORMED, file));
   });
 
-  it.concurrent.each(fixtures)(
+  it.concurrent.each(RUN_FIXTURES)(
     "chaos gameday run rejects %s with exit 2 before anything starts",
     async (file) => {
       const out = join(work, `run-${file}`);
