@@ -13,7 +13,7 @@ const STATUS_COLOR: Record<Journal["status"], string> = {
   error: "#7f1d1d",
 };
 
-export const CSS = `
+const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;margin:0;background:#f8fafc}
 main{max-width:940px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
@@ -261,6 +261,20 @@ export function renderHtml(j: Journal): string {
   const aborted = j.aborted
     ? `<p><strong>Aborted</strong> at ${esc(j.aborted.at)}: ${esc(j.aborted.reason)}</p>`
     : "";
+  return htmlPage(
+    title,
+    `<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
+<p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
+${aborted}${reasons}
+${sections(j).join("\n")}`,
+  );
+}
+
+/**
+ * A self-contained page: inline CSS, no scripts, nothing fetched (the CSP forbids it), `title` escaped;
+ * `body` is HTML already escaped by the caller.
+ */
+export function htmlPage(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -273,10 +287,7 @@ export function renderHtml(j: Journal): string {
 <body>
 <main>
 <h1>${esc(title)}</h1>
-<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
-<p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
-${aborted}${reasons}
-${sections(j).join("\n")}
+${body}
 </main>
 </body>
 </html>

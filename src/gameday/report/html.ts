@@ -1,8 +1,8 @@
 import { formatDuration } from "../../experiments/duration.js";
 import { escapeXml as esc, escapeAttr } from "../../experiments/report/escape.js";
-import { CSS } from "../../experiments/report/html.js";
+import { htmlPage } from "../../experiments/report/html.js";
 import type { GameDayRecord, TimelineEntry } from "../record.js";
-import { clockOf, GAMEDAY_STATUS, outcomeOf } from "./words.js";
+import { clockOf, GAMEDAY_STATUS, outcomeOf, safeHref } from "./words.js";
 
 const STATUS_COLOR: Record<GameDayRecord["status"], string> = {
   completed: "#15803d",
@@ -20,8 +20,7 @@ function table(header: string[], rows: string[][]): string {
 
 /** A link to a file beside the record; the path is escaped, never a scheme of its own (`javascript:`). */
 function link(label: string, path: string): string {
-  const safe = /^[a-z][a-z0-9+.-]*:/i.test(path) ? `./${path}` : path;
-  return `<a href="${escapeAttr(safe)}">${esc(label)}</a>`;
+  return `<a href="${escapeAttr(safeHref(path))}">${esc(label)}</a>`;
 }
 
 function row(e: TimelineEntry): string[] {
@@ -73,19 +72,9 @@ export function renderGameDayHtml(r: GameDayRecord): string {
     r.runbook.roles.facilitator ? `facilitator ${esc(r.runbook.roles.facilitator)}` : "",
     r.runbook.roles.observers.length ? `observers ${esc(r.runbook.roles.observers.join(", "))}` : "",
   ].filter(Boolean);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<h1>${esc(title)}</h1>
-${r.runbook.goal ? `<p><strong>Goal:</strong> ${esc(r.runbook.goal)}</p>` : ""}
+  return htmlPage(
+    title,
+    `${r.runbook.goal ? `<p><strong>Goal:</strong> ${esc(r.runbook.goal)}</p>` : ""}
 <p><span class="badge" style="background:${STATUS_COLOR[r.status]}">${esc(GAMEDAY_STATUS[r.status])}</span> exit code ${r.exitCode} · ${esc(formatDuration(r.durationMs))}</p>
 <p class="meta">GameDay <code>${esc(r.id)}</code> · ${esc(r.start)} → ${esc(r.end)} · <code>${esc(r.runbook.file)}</code>${roles.length ? ` · ${roles.join(" · ")}` : ""}</p>
 ${r.aborted ? `<p><strong>Aborted</strong> at ${esc(r.aborted.at)}: ${esc(r.aborted.reason)}</p>` : ""}
@@ -99,9 +88,6 @@ ${list(by("surprise"), "none: every prediction was right")}
 <h3>Observations</h3>
 ${list(by("observation"), "none recorded")}
 <h2>Action items</h2>
-<p class="dim">To be filled in after the debrief: what, who, by when.</p>
-</main>
-</body>
-</html>
-`;
+<p class="dim">To be filled in after the debrief: what, who, by when.</p>`,
+  );
 }

@@ -1,7 +1,7 @@
 import { formatDuration } from "../../experiments/duration.js";
 import { table, text, time } from "../../experiments/report/markdown.js";
 import type { GameDayRecord } from "../record.js";
-import { clockOf, GAMEDAY_STATUS, outcomeOf } from "./words.js";
+import { clockOf, GAMEDAY_STATUS, outcomeOf, safeHref } from "./words.js";
 
 /**
  * Renders a GameDay record as Markdown: the outcome, the timeline, each experiment against its prediction
@@ -44,7 +44,10 @@ export function renderGameDayMarkdown(r: GameDayRecord): string {
         ["step", "experiment", "predicted", "outcome", "reports"],
         runs.map((e) => {
           const x = e.experiment!;
-          const links = [`[journal](${x.journal})`, ...x.reports.map((p) => `[${p.format}](${p.path})`)];
+          const links = [
+            `[journal](${safeHref(x.journal)})`,
+            ...x.reports.map((p) => `[${p.format}](${safeHref(p.path)})`),
+          ];
           return [
             e.step,
             `${x.title} (${x.file})`,

@@ -11,11 +11,11 @@ export const GAMEDAY_STATUS: Record<GameDayStatus, string> = {
 
 /** What a timeline entry came to, in a few words. */
 export function outcomeOf(e: TimelineEntry): string {
+  if (e.status !== "done") return `${e.status}${e.note ? `: ${e.note}` : ""}`;
   if (e.experiment) {
     const x = e.experiment;
     return `${x.outcome} (predicted ${x.expect}${x.matched ? ", as predicted" : ": SURPRISE"})`;
   }
-  if (e.status !== "done") return `${e.status}${e.note ? `: ${e.note}` : ""}`;
   if (e.decision) return e.decision;
   if (e.answer !== undefined) return `answered: ${e.answer}`;
   if (e.kind === "manual" || (e.kind === "preconditions" && e.by)) return "confirmed";
@@ -24,3 +24,6 @@ export function outcomeOf(e: TimelineEntry): string {
 
 /** `2026-01-02T03:04:05.678Z` → `03:04:05`. */
 export const clockOf = (iso: string) => iso.slice(11, 19);
+
+/** A relative link target that no renderer takes for a scheme of its own (`javascript:`). */
+export const safeHref = (path: string) => (/^[a-z][a-z0-9+.-]*:/i.test(path) ? `./${path}` : path);
