@@ -42,6 +42,7 @@ function printGameDayEvent(e: GameDayEvent): void {
     const text = e.step.kind === "preconditions" ? "checklist and probes" : textOf(e.step);
     say("");
     say(bold(`● ${e.step.id}`) + dim(` — ${e.step.kind}, ${where}: `) + text.split("\n")[0]);
+    if (e.step.kind === "preconditions") for (const c of e.step.checklist) say(`    ☐ ${c}`);
   } else if (e.type === "entry") {
     const surprise = e.entry.experiment && !e.entry.experiment.matched;
     const mark = e.entry.status !== "done" ? red("■") : surprise ? yellow("!") : green("✓");

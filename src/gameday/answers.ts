@@ -119,7 +119,7 @@ export class RecordedAnswers implements Interaction {
     private readonly say: (line: string) => void,
   ) {}
 
-  private answer(step: string, kind: string, text: string): { value: string; by: string } {
+  private answer(step: string, kind: string): { value: string; by: string } {
     const a = this.answers.get(step);
     const by = a?.by ?? (a ? this.operator : "--yes");
     const value = a?.value ?? (this.yes && kind !== "observe" ? "yes" : undefined);
@@ -127,22 +127,22 @@ export class RecordedAnswers implements Interaction {
       throw new ChaosError("invalid", `no recorded answer for "${step}"`, {
         hint: "add it to --answers FILE",
       });
-    this.say(`    ${text.split("\n").join("\n    ")}\n    › ${value} (${by})`);
+    this.say(`    › ${value} (${by})`);
     if (isAbort(value)) throw new GameDayAborted(`"abort" answered at "${step}" by ${by}`);
     return { value, by };
   }
 
-  async confirm(step: string, text: string): Promise<{ by: string }> {
-    return { by: this.answer(step, "confirm", text).by };
+  async confirm(step: string): Promise<{ by: string }> {
+    return { by: this.answer(step, "confirm").by };
   }
 
-  async observe(step: string, question: string): Promise<{ by: string; answer: string }> {
-    const { value, by } = this.answer(step, "observe", question);
+  async observe(step: string): Promise<{ by: string; answer: string }> {
+    const { value, by } = this.answer(step, "observe");
     return { by, answer: value };
   }
 
-  async decide(step: string, question: string): Promise<{ by: string; go: boolean }> {
-    const { value, by } = this.answer(step, "decide", question);
+  async decide(step: string): Promise<{ by: string; go: boolean }> {
+    const { value, by } = this.answer(step, "decide");
     return { by, go: goNoGo(value) ?? false };
   }
 

@@ -28,7 +28,12 @@ export class GameDayAborted extends ChaosError {
 }
 
 export type GameDayEvent =
-  | { type: "step"; step: RunbookStep | { kind: "preconditions"; id: string }; index: number; total: number }
+  | {
+      type: "step";
+      step: RunbookStep | { kind: "preconditions"; id: string; checklist: string[] };
+      index: number;
+      total: number;
+    }
   | { type: "entry"; entry: TimelineEntry }
   | { type: "end"; record: GameDayRecord };
 
@@ -200,7 +205,7 @@ export class GameDayRunner {
     if (checklist.length === 0 && probes.length === 0) return { at: "step", index: 0 };
     this.emit({
       type: "step",
-      step: { kind: "preconditions", id: PRECONDITIONS_ID },
+      step: { kind: "preconditions", id: PRECONDITIONS_ID, checklist },
       index: -1,
       total: this.runbook.steps.length,
     });
@@ -217,7 +222,7 @@ export class GameDayRunner {
         entry.by = (
           await this.opts.interaction.confirm(
             PRECONDITIONS_ID,
-            checklist.map((c) => `☐ ${c}`).join("\n"),
+            `Is every item of the checklist true? (${checklist.length} item${checklist.length === 1 ? "" : "s"})`,
             this.opts.signal,
           )
         ).by;

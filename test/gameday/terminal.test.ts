@@ -91,7 +91,9 @@ describeWithTerminal("chaos gameday run at a terminal", () => {
     );
     await writeFile(file, `preconditions:\n  checklist: [the team is ready]\n${readFileSync(file, "utf8")}`);
     const t = await start(file);
-    await t.waitFor(/the team is ready\s+type "done" to confirm, or "abort" › $/m);
+    await t.waitFor(
+      /☐ the team is ready\s+Is every item of the checklist true\? \(1 item\)\s+type "done" to confirm, or "abort" › $/m,
+    );
     await t.type("done");
     await t.waitFor(/say hello to the team\s+type "done" to confirm/);
     await t.type("yes");
