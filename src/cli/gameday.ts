@@ -263,7 +263,7 @@ const planCommand: CommandModule<GlobalArgs, PlanArgs> = {
 };
 
 export const gamedayCommand: CommandModule<GlobalArgs, GlobalArgs> = {
-  command: "gameday <command>",
+  command: "gameday",
   describe:
     "GameDay runbooks: run one in the terminal (exit 0 predictions right, 1 a surprise, 2 invalid, 3 aborted), or plan it",
   builder: (y: Argv<GlobalArgs>) =>
