@@ -57,7 +57,10 @@ function printSummary(r: GameDayRecord, files: string[]): void {
     `${bold("GameDay:")} ${paint(bold(GAMEDAY_STATUS[r.status]))} ${dim(`(exit ${r.exitCode}, ${formatDuration(r.durationMs)})`)}`,
   );
   for (const reason of r.reasons) say(`  - ${reason}`);
-  for (const f of files) say(`  ${dim(relative(process.cwd(), f) || f)}`);
+  for (const f of files) {
+    const shown = relative(process.cwd(), f);
+    say(`  ${dim(shown.startsWith("..") ? f : shown)}`);
+  }
 }
 
 /**
@@ -66,9 +69,11 @@ function printSummary(r: GameDayRecord, files: string[]): void {
  * @throws ValidationErrors / ChaosError("invalid") before anything starts (exit 2).
  */
 async function runGameDay(args: RunArgs): Promise<number> {
-  const ctx = cliContext(args);
-  const runbook = await loadRunbook(args.runbook, { registry: ctx.registry });
   const unattended = args.answers !== undefined || args.yes;
+  // At a terminal the prompts share the screen with the logs: only warnings, unless asked otherwise.
+  const quiet = !unattended && !process.argv.some((a) => a.startsWith("--log-level"));
+  const ctx = cliContext(quiet ? { ...args, "log-level": "warn" } : args);
+  const runbook = await loadRunbook(args.runbook, { registry: ctx.registry });
   if (!unattended && !process.stdin.isTTY) {
     throw new ChaosError("invalid", "no terminal to ask the questions in", {
       hint: "run it in a terminal, or pass --answers FILE and/or --yes",
