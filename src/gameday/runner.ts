@@ -112,8 +112,9 @@ export class GameDayRunner {
       return { at: "step", index: state.index + 1 };
     } catch (err) {
       if (err instanceof GameDayAborted || this.opts.signal.aborted) {
-        this.close(entry, "aborted", this.abortReason(err));
-        return this.abortedAt(state.index);
+        const reason = this.abortReason(err);
+        this.close(entry, "aborted", reason);
+        return this.abortedAt(state.index, reason);
       }
       this.close(entry, "failed", errorMessage(err));
       return {
@@ -251,8 +252,9 @@ export class GameDayRunner {
       return { at: "step", index: 0 };
     } catch (err) {
       if (err instanceof GameDayAborted || this.opts.signal.aborted) {
-        this.close(entry, "aborted", this.abortReason(err));
-        return this.abortedAt(-1);
+        const reason = this.abortReason(err);
+        this.close(entry, "aborted", reason);
+        return this.abortedAt(-1, reason);
       }
       this.close(entry, "failed", errorMessage(err));
       return {
@@ -271,8 +273,7 @@ export class GameDayRunner {
     return "aborted";
   }
 
-  private abortedAt(index: number): State {
-    const reason = this.abortReason();
+  private abortedAt(index: number, reason = this.abortReason()): State {
     const step = index >= 0 ? this.runbook.steps[index]?.id : PRECONDITIONS_ID;
     this.aborted ??= { reason, at: now(), step };
     return { at: "end", status: "aborted", reason: `aborted${step ? ` at "${step}"` : ""}: ${reason}` };

@@ -179,4 +179,20 @@ describe("a GameDay", () => {
     });
     expect(r.timeline.map((e) => [e.step, e.status])).toEqual([["a", "aborted"]]);
   });
+
+  it("aborts at a prompt answered abort, before the experiment after it, and records who said so", async () => {
+    const g = await gameDay(
+      "steps:\n  - { id: ready, manual: tell the team }\n  - { id: a, experiment: a.yaml, expect: held }\n",
+      { "a.yaml": FAULT("a") },
+      { ready: "abort" },
+    );
+    const r = await g.runner.run();
+    expect(g.state.applyOrder).toEqual([]);
+    expect(r).toMatchObject({
+      status: "aborted",
+      exitCode: 3,
+      aborted: { step: "ready", reason: '"abort" answered at "ready" by tester' },
+    });
+    expect(r.timeline.map((e) => [e.step, e.status])).toEqual([["ready", "aborted"]]);
+  });
 });
