@@ -36,6 +36,8 @@ export interface TimelineEntry {
   answer?: string;
   decision?: "go" | "no-go";
   experiment?: ExperimentOutcome;
+  /** The journal of the precondition probes, relative to the GameDay's folder. */
+  journal?: string;
   note?: string;
 }
 

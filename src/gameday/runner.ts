@@ -235,6 +235,7 @@ export class GameDayRunner {
         );
         if (this.opts.signal.aborted) throw new GameDayAborted(this.abortReason());
         entry.note = run.journal.reasons.join("; ");
+        entry.journal = this.opts.relative(run.journalPath);
         if (run.journal.status === "error") {
           this.close(entry, "failed");
           return { at: "end", status: "error", reason: `preconditions could not be checked: ${entry.note}` };

@@ -161,6 +161,9 @@ describeWithPrometheus("a GameDay answered from a file, against the sample app",
         text: expect.stringContaining("predicted deviated, the experiment held"),
       },
     ]);
+    const preconditions = record.timeline[0]!;
+    expect(preconditions.journal).toBeDefined();
+    expect(JSON.parse(readFileSync(join(out, preconditions.journal!), "utf8")).status).toBe("held");
     for (const e of record.timeline) {
       expect(Date.parse(e.start)).toBeLessThanOrEqual(Date.parse(e.end));
     }

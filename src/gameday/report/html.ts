@@ -30,7 +30,8 @@ function row(e: TimelineEntry): string[] {
     `<span title="${escapeAttr(e.start)}">${esc(clockOf(e.start))}</span>–${esc(clockOf(e.end))}`,
     `<code>${esc(e.step)}</code> <span class="dim">${esc(e.kind)}</span>`,
     esc(e.text).replace(/\n/g, "<br>"),
-    surprise || e.status !== "done" ? `<span class="bad">${esc(outcome)}</span>` : esc(outcome),
+    (surprise || e.status !== "done" ? `<span class="bad">${esc(outcome)}</span>` : esc(outcome)) +
+      (e.journal ? ` · ${link("journal", e.journal)}` : ""),
     esc(e.by ?? ""),
   ];
 }

@@ -30,7 +30,7 @@ export function renderGameDayMarkdown(r: GameDayRecord): string {
         `${clockOf(e.start)}–${clockOf(e.end)}`,
         `${e.step} (${e.kind})`,
         e.text,
-        outcomeOf(e),
+        `${outcomeOf(e)}${e.journal ? ` · [journal](${safeHref(e.journal)})` : ""}`,
         e.by ?? "",
       ]),
     ),
