@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { GameDayRecord } from "../../src/gameday/record.js";
-import { ensureCliBuilt, runCli } from "../support/cli.js";
+import { ensureCliBuilt, runCli, startCli, stopCli } from "../support/cli.js";
 import { startTarget, type Target } from "../support/target.js";
 
 let dir: string;
@@ -72,3 +72,43 @@ steps:
   ]);
   expect(record.timeline[1]!.experiment?.outcome).toBe("aborted");
 }, 40_000);
+
+it.each(["SIGINT", "SIGTERM"] as const)(
+  "a GameDay answered from a file and interrupted by %s mid-fault reverts it, exits 3 and records why",
+  async (signal) => {
+    await writeFile(
+      join(dir, "freeze-long.yaml"),
+      `version: 1\ntitle: frozen\nmethod:\n  - action: process.suspend\n    target: { pid-file: "${target.pidFile}" }\n    duration: 30s\n`,
+    );
+    await writeFile(
+      join(dir, `signal-${signal}.yaml`),
+      "title: interrupted\nsteps:\n  - { id: freeze, experiment: freeze-long.yaml, expect: held }\n  - { id: never, manual: not reached }\n",
+    );
+    const ledger = join(dir, `ledger-${signal}`);
+    const out = join(dir, `record-${signal}`);
+    const cli = startCli(
+      ["gameday", "run", `signal-${signal}.yaml`, "--yes", "--ledger", ledger, "--out", out],
+      {
+        cwd: dir,
+        timeoutMs: 25_000,
+      },
+    );
+    try {
+      await target.waitForState((s) => s === "T", 15_000);
+      cli.child.kill(signal);
+      const r = await cli.result;
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(3);
+    } finally {
+      await stopCli(cli);
+    }
+    expect(target.state()).not.toBe("T");
+    expect(existsSync(ledger) ? readdirSync(ledger).filter((f) => f.endsWith(".json")) : []).toEqual([]);
+    const record = JSON.parse(readFileSync(join(out, "gameday.json"), "utf8")) as GameDayRecord;
+    expect(record).toMatchObject({
+      status: "aborted",
+      aborted: { step: "freeze", reason: `received ${signal}` },
+    });
+    expect(record.timeline.map((e) => [e.step, e.status])).toEqual([["freeze", "aborted"]]);
+  },
+  40_000,
+);
