@@ -3,7 +3,6 @@ import { userInfo } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
 import { newRunId } from "../experiments/controller.js";
-import { formatDuration } from "../experiments/duration.js";
 import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
@@ -11,15 +10,14 @@ import type { Experiment } from "../experiments/model.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { loadAnswers, RecordedAnswers, requireAnswers } from "../gameday/answers.js";
 import { loadRunbook } from "../gameday/load.js";
-import { PRECONDITIONS_ID, type Runbook } from "../gameday/model.js";
+import { PRECONDITIONS_ID } from "../gameday/model.js";
 import type { GameDayRecord, TimelineEntry } from "../gameday/record.js";
 import { writeGameDay } from "../gameday/report/index.js";
-import { GAMEDAY_STATUS, outcomeOf } from "../gameday/report/words.js";
-import { type GameDayEvent, GameDayRunner, textOf } from "../gameday/runner.js";
+import { GameDayRunner } from "../gameday/runner.js";
 import { TerminalPrompts } from "../gameday/terminal.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
-import { bold, dim, green, printEvent, red, say, yellow } from "./output.js";
-import { printPlan } from "./plan.js";
+import { printGameDayEvent, printRunbookPlan, printSummary } from "./gameday-print.js";
+import { bold, dim, printEvent, say, yellow } from "./output.js";
 import { installSafetyNets } from "./run.js";
 
 interface RunArgs extends GlobalArgs {
@@ -33,34 +31,6 @@ interface RunArgs extends GlobalArgs {
 
 interface PlanArgs extends GlobalArgs {
   runbook: string;
-}
-
-/** Prints the GameDay's progress: each step as it starts, each timeline entry as it closes. */
-function printGameDayEvent(e: GameDayEvent): void {
-  if (e.type === "step") {
-    const where = e.index < 0 ? "before the first step" : `step ${e.index + 1}/${e.total}`;
-    const text = e.step.kind === "preconditions" ? "checklist and probes" : textOf(e.step);
-    say("");
-    say(bold(`● ${e.step.id}`) + dim(` — ${e.step.kind}, ${where}: `) + text.split("\n")[0]);
-    if (e.step.kind === "preconditions") for (const c of e.step.checklist) say(`    ☐ ${c}`);
-  } else if (e.type === "entry") {
-    const surprise = e.entry.experiment && !e.entry.experiment.matched;
-    const mark = e.entry.status !== "done" ? red("■") : surprise ? yellow("!") : green("✓");
-    say(`  ${mark} ${e.entry.step}: ${outcomeOf(e.entry)}${e.entry.by ? dim(` (${e.entry.by})`) : ""}`);
-  }
-}
-
-function printSummary(r: GameDayRecord, files: string[]): void {
-  const paint = r.exitCode === 0 ? green : r.status === "aborted" ? yellow : red;
-  say("");
-  say(
-    `${bold("GameDay:")} ${paint(bold(GAMEDAY_STATUS[r.status]))} ${dim(`(exit ${r.exitCode}, ${formatDuration(r.durationMs)})`)}`,
-  );
-  for (const reason of r.reasons) say(`  - ${reason}`);
-  for (const f of files) {
-    const shown = relative(process.cwd(), f);
-    say(`  ${dim(shown.startsWith("..") ? f : shown)}`);
-  }
 }
 
 /**
@@ -186,44 +156,6 @@ function experimentRunner(
       return problems;
     },
   };
-}
-
-/** Prints every step, the faults each experiment would inject and the targets they would touch. */
-function printRunbookPlan(runbook: Runbook): void {
-  say(bold(`GameDay plan: ${runbook.title}`));
-  if (runbook.goal) say(`  goal: ${runbook.goal}`);
-  const { facilitator, observers } = runbook.roles;
-  if (facilitator || observers.length)
-    say(
-      `  roles: ${[facilitator && `facilitator ${facilitator}`, observers.length && `observers ${observers.join(", ")}`].filter(Boolean).join(" · ")}`,
-    );
-  const { checklist, probes } = runbook.preconditions;
-  if (checklist.length || probes.length) {
-    say("  preconditions:");
-    for (const c of checklist) say(`    ☐ ${c}`);
-    for (const p of probes)
-      say(`    probe ${p.name} ${dim(`[${p.key}] tolerance ${p.tolerance?.text ?? ""}`)}`);
-  }
-  let faults = 0;
-  runbook.steps.forEach((step, i) => {
-    say("");
-    say(`${bold(`${i + 1}. ${step.id}`)} ${dim(`[${step.kind}]`)} ${textOf(step)}`);
-    if (step.kind !== "experiment") return;
-    for (const c of step.abortIf)
-      say(
-        `   GameDay aborts if ${c.name.replace(/^abort-if: /, "")} ${dim(`(${c.probe.key}, when ${c.probe.tolerance?.text ?? ""})`)}`,
-      );
-    printPlan(step.experiment);
-    faults += [...step.experiment.method, ...step.experiment.rollbacks].filter(
-      (s) => s.kind === "action",
-    ).length;
-  });
-  say("");
-  say(
-    dim(
-      `${faults} action${faults === 1 ? "" : "s"} in ${runbook.steps.filter((s) => s.kind === "experiment").length} experiments; nothing was touched`,
-    ),
-  );
 }
 
 const runCommand: CommandModule<GlobalArgs, RunArgs> = {
