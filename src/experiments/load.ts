@@ -82,54 +82,6 @@ export async function loadExperiment(file: string, opts: LoadOptions): Promise<E
   return parseExperiment(file, await readSourceText(file), opts);
 }
 
-/**
- * Reads a YAML file as text.
- * @throws ChaosError("invalid") when it cannot be read.
- */
-export async function readSourceText(file: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ChaosError(
-      "invalid",
-      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
-      {
-        hint: "check the path",
-      },
-    );
-  }
-}
-
-/**
- * Resolves `${env:…}` and `${configuration.…}` in a whole document (`${secrets.…}` stay for run time) and
- * reports every unresolved reference once.
- */
-export function interpolateDocument(
-  raw: Obj,
-  env: NodeJS.ProcessEnv,
-  problems: Problems,
-): { data: Obj; configuration: Obj } {
-  const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
-  const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
-  const configuration = isObj(raw.configuration)
-    ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
-    : {};
-  const data = interpolate(
-    { ...raw, configuration: raw.configuration },
-    { env, configuration, secretNames },
-    interpolationProblems,
-  ) as Obj;
-  if (isObj(raw.configuration)) data.configuration = configuration;
-  const seenRefs = new Set<string>();
-  for (const p of interpolationProblems) {
-    const k = `${p.path.join("/")}|${p.message}`;
-    if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
-    seenRefs.add(k);
-  }
-  return { data, configuration };
-}
-
 /** Like loadExperiment, from text already read. @throws ValidationErrors */
 export function parseExperiment(file: string, text: string, opts: LoadOptions): Experiment {
   const src = new SourceFile(file, text);
@@ -384,4 +336,52 @@ export class Reader {
       }
     }
   }
+}
+
+/**
+ * Reads a YAML file as text.
+ * @throws ChaosError("invalid") when it cannot be read.
+ */
+export async function readSourceText(file: string): Promise<string> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ChaosError(
+      "invalid",
+      `cannot read ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`,
+      {
+        hint: "check the path",
+      },
+    );
+  }
+}
+
+/**
+ * Resolves `${env:…}` and `${configuration.…}` in a whole document (`${secrets.…}` stay for run time) and
+ * reports every unresolved reference once.
+ */
+export function interpolateDocument(
+  raw: Obj,
+  env: NodeJS.ProcessEnv,
+  problems: Problems,
+): { data: Obj; configuration: Obj } {
+  const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
+  const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
+  const configuration = isObj(raw.configuration)
+    ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
+    : {};
+  const data = interpolate(
+    { ...raw, configuration: raw.configuration },
+    { env, configuration, secretNames },
+    interpolationProblems,
+  ) as Obj;
+  if (isObj(raw.configuration)) data.configuration = configuration;
+  const seenRefs = new Set<string>();
+  for (const p of interpolationProblems) {
+    const k = `${p.path.join("/")}|${p.message}`;
+    if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
+    seenRefs.add(k);
+  }
+  return { data, configuration };
 }
