@@ -18,6 +18,8 @@ const COMMANDS: Record<string, Loader> = {
   agents: async () => (await import("./agents.js")).agentsCommand as never,
   report: async () => (await import("./report.js")).reportCommand as never,
   proxy: async () => (await import("./proxy.js")).proxyCommand as never,
+  gameday: async () => (await import("./gameday.js")).gamedayCommand as never,
+  init: async () => (await import("./init.js")).initCommand as never,
 };
 const GLOBAL_WITH_VALUE = new Set(["--log-level", "--log-format", "--max-input-bytes"]);
 

@@ -4,12 +4,12 @@ import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
 import { ChaosError } from "../experiments/errors.js";
-import { writeJournal } from "../experiments/journal.js";
+import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
 import { checkOutputFile } from "../experiments/output-file.js";
 import { recoverFromLedger } from "../experiments/recover.js";
-import { REPORT_FILES, writeReports } from "../experiments/report/index.js";
+import { REPORT_FILES } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
 import { bold, dim, printEvent, printVerdict, say, sayOnStderr } from "./output.js";
 import { printPlan } from "./plan.js";
@@ -59,18 +59,10 @@ async function runExperiment(args: Args): Promise<number> {
   const experiment = await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
-  const controller = new Controller(experiment, {
-    registry,
-    log,
-    ledger,
-    toolVersion: VERSION,
-    runId,
-    onEvent: printEvent,
-  });
 
   if (args["dry-run"]) {
     printPlan(experiment);
-    await controller.preflightOnly();
+    await new Controller(experiment, { registry, log, ledger, toolVersion: VERSION, runId }).preflightOnly();
     say("dry run: preflight passed, nothing was injected");
     return 0;
   }
@@ -78,26 +70,32 @@ async function runExperiment(args: Args): Promise<number> {
   const toStdout = args.journal === "-";
   // With `--journal -`, stdout carries the journal alone; the progress lines move to stderr.
   if (toStdout) sayOnStderr();
-  const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
-  if (!toStdout) await checkOutputPaths(journalPath, args.reports);
+  const journalPath = toStdout ? undefined : (args.journal ?? join(".chaos", "runs", runId, "journal.json"));
+  if (journalPath) await checkOutputPaths(journalPath, args.reports);
   say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
-  nets?.attach(controller, async () => {
-    // Last resort after a crash: revert from the ledger what this run recorded.
-    await recoverFromLedger({ ledger, registry, log, runId });
+  const { journal, reports } = await executeExperiment(experiment, {
+    registry,
+    log,
+    ledger,
+    toolVersion: VERSION,
+    runId,
+    journalPath,
+    reports: args.reports,
+    onEvent: printEvent,
+    guard: (controller) => {
+      // Last resort after a crash: revert from the ledger what this run recorded.
+      nets?.attach(controller, async () => {
+        await recoverFromLedger({ ledger, registry, log, runId });
+      });
+      return () => nets?.finished();
+    },
   });
-  const journal = await controller.run();
-  nets?.finished();
-  if (toStdout) {
+  if (!journalPath) {
     process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
     printVerdict(journal, ["journal: stdout"]);
     return journal.exitCode;
   }
-  await writeJournal(journalPath, journal);
-  const files = [`journal: ${journalPath}`];
-  if (args.reports) {
-    for (const r of await writeReports(journal, dirname(journalPath)))
-      files.push(`${r.format}: ${relativePath(r.path)}`);
-  }
+  const files = [`journal: ${journalPath}`, ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`)];
   printVerdict(journal, files);
   return journal.exitCode;
 }

@@ -15,6 +15,11 @@ export interface SafetyNets {
   attach(controller: Controller, crashRecovery: () => Promise<void>): void;
   /** The verdict is known: further signals no longer abort anything, the journal and reports still get written. */
   finished(): void;
+  /**
+   * Removes the handlers. `chaos run` never does; a caller that runs several experiments in one process and
+   * handles signals itself between them (a GameDay) disposes of each run's nets once its verdict is written.
+   */
+  dispose(): void;
 }
 
 /**
@@ -74,6 +79,11 @@ export function installSafetyNets(): SafetyNets {
     },
     finished() {
       done = true;
+    },
+    dispose() {
+      for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
+      process.off("uncaughtException", onCrash);
+      process.off("unhandledRejection", onCrash);
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { CommandModule } from "yargs";
 import { ValidationErrors } from "../experiments/errors.js";
 import { loadExperiment } from "../experiments/load.js";
+import { isRunbookFile, loadRunbook } from "../gameday/load.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, inputFiles, printError } from "./context.js";
 import { green, say } from "./output.js";
 
@@ -13,7 +14,10 @@ export async function validateFiles(files: string[], { registry, maxBytes }: Cli
   let bad = 0;
   for (const file of files) {
     try {
-      await loadExperiment(file, { registry, maxBytes });
+      // Standard input is read once, so it can only be an experiment.
+      if (file !== "-" && (await isRunbookFile(file, maxBytes)))
+        await loadRunbook(file, { registry, maxBytes });
+      else await loadExperiment(file, { registry, maxBytes });
       say(`${green("✓")} ${file === "-" ? "<stdin>" : file}`);
     } catch (err) {
       bad++;
@@ -27,13 +31,14 @@ export async function validateFiles(files: string[], { registry, maxBytes }: Cli
 export const validateCommand: CommandModule<GlobalArgs, Args> = {
   command: "validate <files..>",
   describe:
-    "check experiment files (YAML, schema, every action's and probe's arguments, PromQL); exit 2 on any error",
+    "check experiment and runbook files (YAML, schema, every action's and probe's arguments, PromQL); exit 2 on any error",
   builder: (y) =>
     y.positional("files", {
       type: "string",
       array: true,
       demandOption: true,
-      describe: "experiment files (- reads standard input)",
+      describe:
+        "experiment or runbook files (a runbook has top-level steps; - reads an experiment from standard input)",
     }) as never,
   handler: (args) => exitWith(() => validateFiles(inputFiles(args.files), cliContext(args))),
 };

@@ -22,8 +22,8 @@ export interface LoadOptions {
 /** Problems listed in full; past this many, the rest are counted. */
 export const MAX_PROBLEMS = 100;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
 const PROBE_FIELDS = ["name", "tolerance", "timeout"];
 
 function isScalarAt(data: unknown, path: Path): boolean {
@@ -35,8 +35,8 @@ function isScalarAt(data: unknown, path: Path): boolean {
   return v !== undefined && (v === null || typeof v !== "object");
 }
 
-/** Collects problems with their source positions while an experiment is read. */
-class Problems {
+/** Collects problems with their source positions while an experiment (or a runbook) is read. */
+export class Problems {
   readonly list: ChaosError[] = [];
   /** Problems found past MAX_PROBLEMS: counted, not located. */
   more = 0;
@@ -77,6 +77,16 @@ class Problems {
       this.add([...base, ...p.path], p.message, { hint: p.hint, atKey: p.atKey });
     for (const p of valueProblems(schema, data)) this.add([...base, ...p.path], p.message, { hint: p.hint });
   }
+
+  /**
+   * @throws ValidationErrors with every problem in file order, then `others` (found in other files), when
+   *   there is any.
+   */
+  throwIfAny(others: ChaosError[] = []): void {
+    if (this.list.length === 0 && others.length === 0) return;
+    this.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
+    throw new ValidationErrors([...this.list, ...others], this.more);
+  }
 }
 
 /**
@@ -113,24 +123,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     });
     throw new ValidationErrors(problems.list);
   }
-  const env = opts.env ?? process.env;
-  const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
-  const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
-  // Interpolated once: `bound` holds SecretTemplates where secrets go, `data` the same with references as
-  // text for validation.
-  const configuration = isObj(raw.configuration)
-    ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
-    : {};
-  const { configuration: _asWritten, ...rest } = raw;
-  const bound = interpolate(rest, { env, configuration, secretNames }, interpolationProblems) as Obj;
-  if (isObj(raw.configuration)) bound.configuration = configuration;
-  const data = withReferences(bound) as Obj;
-  const seenRefs = new Set<string>();
-  for (const p of interpolationProblems) {
-    const k = `${p.path.join("/")}|${p.message}`;
-    if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
-    seenRefs.add(k);
-  }
+  const { data, bound, configuration } = interpolateDocument(raw, opts.env ?? process.env, problems);
   problems.schema(experimentSchema as JsonSchema, data, []);
 
   const reader = new Reader(opts.registry, problems, bound);
@@ -182,15 +175,12 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     document: raw,
   };
   reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
-  if (problems.list.length) {
-    problems.list.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
-    throw new ValidationErrors(problems.list, problems.more);
-  }
+  problems.throwIfAny();
   return experiment;
 }
 
 /** Second-layer validation: resolves agents, actions and probes, and checks their own schemas. */
-class Reader {
+export class Reader {
   constructor(
     private readonly registry: Registry,
     private readonly problems: Problems,
@@ -381,4 +371,41 @@ class Reader {
       }
     }
   }
+}
+
+/**
+ * Reads a YAML file as text.
+ * @throws ChaosError("invalid") when it cannot be read.
+ */
+export async function readSourceText(file: string, maxBytes?: number): Promise<string> {
+  return readInput(file, maxBytes);
+}
+
+/**
+ * Resolves `${env:…}` and `${configuration.…}` in a whole document (`${secrets.…}` stay for run time) and
+ * reports every unresolved reference once.
+ */
+export function interpolateDocument(
+  raw: Obj,
+  env: NodeJS.ProcessEnv,
+  problems: Problems,
+): { data: Obj; bound: Obj; configuration: Obj } {
+  const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
+  const interpolationProblems: { path: Path; message: string; hint: string }[] = [];
+  // Interpolated once: `bound` holds SecretTemplates where secrets go, `data` the same with references as
+  // text for validation.
+  const configuration = isObj(raw.configuration)
+    ? (interpolate(raw.configuration, { env, secretNames }, interpolationProblems, ["configuration"]) as Obj)
+    : {};
+  const { configuration: _asWritten, ...rest } = raw;
+  const bound = interpolate(rest, { env, configuration, secretNames }, interpolationProblems) as Obj;
+  if (isObj(raw.configuration)) bound.configuration = configuration;
+  const data = withReferences(bound) as Obj;
+  const seenRefs = new Set<string>();
+  for (const p of interpolationProblems) {
+    const k = `${p.path.join("/")}|${p.message}`;
+    if (!seenRefs.has(k)) problems.add(p.path, p.message, { hint: p.hint });
+    seenRefs.add(k);
+  }
+  return { data, bound, configuration };
 }

@@ -1,29 +1,15 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defaultRegistry } from "../../src/agents/index.js";
 import { ChaosError, exitCodeFor, ValidationErrors } from "../../src/experiments/errors.js";
 import { loadExperiment } from "../../src/experiments/load.js";
 import { type CliResult, ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
+import { expectations as expectationsIn, expectProblemsAt, problemLines } from "../support/fixtures.js";
 
 const DIR = join(ROOT, "test", "fixtures", "malformed");
 
-interface Expectation {
-  line: number;
-  col: number;
-  text: string;
-}
-
-/** The leading `# expect: <line>:<col> <substring>` comments of a fixture. */
-function expectations(file: string): Expectation[] {
-  const out: Expectation[] = [];
-  for (const line of readFileSync(join(DIR, file), "utf8").split("\n")) {
-    const m = /^# expect: (\d+):(\d+) (.+)$/.exec(line);
-    if (!m) break;
-    out.push({ line: Number(m[1]), col: Number(m[2]), text: m[3]! });
-  }
-  return out;
-}
+const expectations = (file: string) => expectationsIn(DIR, file);
 
 /** The hand-written fixtures, then those made by scripts/malformed-corpus.mjs (as `generated/<name>`). */
 const fixtures = [
@@ -44,11 +30,6 @@ async function loadInProcess(file: string): Promise<{ code: number; lines: strin
     const lines = errors.map((e) => (e instanceof ChaosError ? e.format() : String((e as Error).stack)));
     return { code: exitCodeFor(err), lines: lines.map((l) => l.replace(join(DIR, file), file)), thrown: err };
   }
-}
-
-/** The stderr lines that report a problem: `file:line:col: message (hint)`. */
-function problemLines(stderr: string, file: string): string[] {
-  return stderr.split("\n").filter((l) => l.startsWith(`${file}:`));
 }
 
 const runs = new Map<string, Promise<CliResult>>();
@@ -88,18 +69,7 @@ describe("chaos validate on malformed experiments", () => {
     "chaos validate rejects %s with exit 2, its position and message, no stack trace",
     async (file) => {
       const r = await validate(file);
-      expect(r.code, r.stderr).toBe(2);
-      const lines = problemLines(r.stderr, file);
-      for (const e of expectations(file)) {
-        const at = lines.filter((l) => l.startsWith(`${file}:${e.line}:${e.col}: `));
-        expect(at, `expected ${file}:${e.line}:${e.col} in:\n${r.stderr}`).not.toHaveLength(0);
-        expect(
-          at.some((l) => l.includes(e.text)),
-          `expected "${e.text}" at ${e.line}:${e.col} in:\n${r.stderr}`,
-        ).toBe(true);
-      }
-      expect(r.stderr).not.toMatch(/\n\s+at /);
-      expect(r.stderr).not.toContain("node:internal");
+      expectProblemsAt(r, file, expectations(file));
       expect(r.stdout).not.toContain("✓");
     },
   );

@@ -263,6 +263,20 @@ export function renderHtml(j: Journal): string {
   const aborted = j.aborted
     ? `<p><strong>Aborted</strong> at ${esc(j.aborted.at)}: ${esc(j.aborted.reason)}</p>`
     : "";
+  return htmlPage(
+    title,
+    `<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
+<p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
+${aborted}${reasons}
+${sections(j).join("\n")}`,
+  );
+}
+
+/**
+ * A self-contained page: inline CSS, no scripts, nothing fetched (the CSP forbids it), `title` escaped;
+ * `body` is HTML already escaped by the caller.
+ */
+export function htmlPage(title: string, body: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -275,10 +289,7 @@ export function renderHtml(j: Journal): string {
 <body>
 <main>
 <h1>${esc(title)}</h1>
-<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
-<p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
-${aborted}${reasons}
-${sections(j).join("\n")}
+${body}
 </main>
 </body>
 </html>

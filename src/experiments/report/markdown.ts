@@ -6,7 +6,7 @@ import { formatNumber, formatValue } from "./values.js";
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
 
 /** Text safe in Markdown and in the HTML GitHub allows in it: no tags, no line breaks, no control characters. */
-function text(s: string): string {
+export function text(s: string): string {
   return s
     .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
@@ -16,7 +16,7 @@ function text(s: string): string {
 }
 
 /** A table cell: also no `|`, which would split the cell, and line breaks kept as <br>. */
-function cell(s: string): string {
+export function cell(s: string): string {
   return s
     .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
@@ -26,7 +26,7 @@ function cell(s: string): string {
     .replace(/\r?\n|\r/g, "<br>");
 }
 
-function table(header: string[], rows: string[][]): string[] {
+export function table(header: string[], rows: string[][]): string[] {
   return [
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,
@@ -35,7 +35,7 @@ function table(header: string[], rows: string[][]): string[] {
   ];
 }
 
-function time(iso: string): string {
+export function time(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$|Z$/, "Z");
 }
 

@@ -1,0 +1,214 @@
+import { mkdir } from "node:fs/promises";
+import { userInfo } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import type { Argv, CommandModule } from "yargs";
+import { newRunId } from "../experiments/controller.js";
+import { ChaosError } from "../experiments/errors.js";
+import { executeExperiment } from "../experiments/execute.js";
+import { Ledger } from "../experiments/ledger.js";
+import type { Experiment } from "../experiments/model.js";
+import { recoverFromLedger } from "../experiments/recover.js";
+import { loadAnswers, RecordedAnswers, requireAnswers } from "../gameday/answers.js";
+import { loadRunbook } from "../gameday/load.js";
+import { PRECONDITIONS_ID } from "../gameday/model.js";
+import type { GameDayRecord, TimelineEntry } from "../gameday/record.js";
+import { writeGameDay } from "../gameday/report/index.js";
+import { GameDayRunner } from "../gameday/runner.js";
+import { TerminalPrompts } from "../gameday/terminal.js";
+import { type CliContext, cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
+import { printGameDayEvent, printRunbookPlan, printSummary } from "./gameday-print.js";
+import { bold, dim, printEvent, say, yellow } from "./output.js";
+import { installSafetyNets } from "./safety-nets.js";
+
+interface RunArgs extends GlobalArgs {
+  runbook: string;
+  answers?: string;
+  yes: boolean;
+  operator?: string;
+  ledger?: string;
+  out?: string;
+}
+
+interface PlanArgs extends GlobalArgs {
+  runbook: string;
+}
+
+/**
+ * Runs a GameDay: asks a person at a terminal, or answers from `--answers`/`--yes`. Ctrl-C, a typed `abort`,
+ * SIGINT or SIGTERM abort it: the running experiment rolls back, the ledger is emptied for this GameDay.
+ * @throws ValidationErrors / ChaosError("invalid") before anything starts (exit 2).
+ */
+async function runGameDay(args: RunArgs): Promise<number> {
+  const unattended = args.answers !== undefined || args.yes;
+  // At a terminal the prompts share the screen with the logs: only warnings, unless asked otherwise.
+  const quiet = !unattended && !process.argv.some((a) => a.startsWith("--log-level"));
+  const ctx = cliContext(quiet ? { ...args, "log-level": "warn" } : args);
+  const runbook = await loadRunbook(args.runbook, { registry: ctx.registry });
+  if (!unattended && !process.stdin.isTTY) {
+    throw new ChaosError("invalid", "no terminal to ask the questions in", {
+      hint: "run it in a terminal, or pass --answers FILE and/or --yes",
+    });
+  }
+  const answers = args.answers ? await loadAnswers(args.answers, runbook) : new Map();
+  if (unattended) requireAnswers(runbook, answers, args.yes);
+
+  const id = newRunId();
+  const dir = resolve(args.out ?? join(".chaos", "gamedays", id));
+  await mkdir(dir, { recursive: true });
+  const operator = args.operator ?? runbook.roles.facilitator ?? userInfo().username;
+  const session = new AbortController();
+  const abort = (reason: string) => {
+    if (session.signal.aborted) return;
+    say(yellow(`■ aborting the GameDay: ${reason} — reverting every fault`));
+    session.abort(reason);
+  };
+  const timeline: TimelineEntry[] = [];
+  const terminal = unattended
+    ? undefined
+    : new TerminalPrompts({
+        input: process.stdin,
+        output: process.stdout,
+        operator,
+        onAbort: abort,
+        timeline: () => timeline,
+      });
+  const onSignal = (sig: NodeJS.Signals) => abort(`received ${sig}`);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  say(bold(`GameDay: ${runbook.title}`) + dim(`  (${id})`));
+  if (runbook.goal) say(dim(`goal: ${runbook.goal}`));
+  if (terminal) say(dim('type "abort" or press Ctrl-C at any time to roll everything back'));
+  const ledger = new Ledger(args.ledger);
+  const runner = new GameDayRunner(runbook, {
+    id,
+    toolVersion: VERSION,
+    mode: !unattended ? "interactive" : args.answers ? "answers" : "yes",
+    interaction: terminal ?? new RecordedAnswers(answers, args.yes, operator, say),
+    signal: session.signal,
+    relative: (p) => relative(dir, p),
+    ...experimentRunner(ctx, ledger, dir),
+    onEvent: (e) => {
+      if (e.type === "entry") timeline.push(e.entry);
+      printGameDayEvent(e);
+    },
+  });
+  let record: GameDayRecord;
+  try {
+    record = await runner.run();
+  } finally {
+    terminal?.close();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  printSummary(record, await writeGameDay(dir, record));
+  return record.exitCode;
+}
+
+/** Runs each experiment through the same path as `chaos run`, and reverts leftovers of this GameDay's runs. */
+function experimentRunner(
+  { registry, log }: CliContext,
+  ledger: Ledger,
+  dir: string,
+): Pick<ConstructorParameters<typeof GameDayRunner>[1], "runExperiment" | "revertLeftovers"> {
+  const runIds: string[] = [];
+  return {
+    runExperiment: async (experiment: Experiment, label: string, signal: AbortSignal) => {
+      const runId = newRunId();
+      runIds.push(runId);
+      const journalPath = join(dir, `${runIds.length}-${label}`, "journal.json");
+      await mkdir(dirname(journalPath), { recursive: true });
+      say(dim(`  ▶ ${experiment.title} (run ${runId})`));
+      return executeExperiment(experiment, {
+        registry,
+        log,
+        ledger,
+        toolVersion: VERSION,
+        runId,
+        journalPath,
+        reports: label !== PRECONDITIONS_ID,
+        onEvent: printEvent,
+        guard: (controller) => {
+          const stop = () => controller.abort("signal", String(signal.reason ?? "aborted"));
+          if (signal.aborted) stop();
+          else signal.addEventListener("abort", stop, { once: true });
+          const nets = installSafetyNets();
+          nets.attach(controller, async () => {
+            await recoverFromLedger({ ledger, registry, log, runId });
+          });
+          return () => {
+            signal.removeEventListener("abort", stop);
+            nets.finished();
+            nets.dispose();
+          };
+        },
+      });
+    },
+    revertLeftovers: async () => {
+      const problems: string[] = [];
+      for (const runId of runIds) {
+        for (const r of await recoverFromLedger({ ledger, registry, log, runId })) {
+          if (r.status === "reverted") say(`  ↺ ${r.entry.revert.description} ${dim("(from the ledger)")}`);
+          else
+            problems.push(
+              `could not revert "${r.entry.revert.description}": ${r.reason}; run chaos rollback`,
+            );
+        }
+      }
+      return problems;
+    },
+  };
+}
+
+const runCommand: CommandModule<GlobalArgs, RunArgs> = {
+  command: "run <runbook>",
+  describe: "run a GameDay: prompts in a terminal, or --answers FILE / --yes without a person",
+  builder: (y) =>
+    y
+      .positional("runbook", { type: "string", demandOption: true })
+      .option("answers", {
+        type: "string",
+        describe: "YAML answers by step id (yes, go, no-go, text, abort)",
+      })
+      .option("yes", {
+        type: "boolean",
+        default: false,
+        describe: "confirm every checklist and manual step, go at every decision",
+      })
+      .option("operator", {
+        type: "string",
+        describe: "who answers (default: the facilitator, else the user name)",
+      })
+      .option("ledger", {
+        type: "string",
+        describe: "rollback ledger folder (default .chaos/ledger or $CHAOS_LEDGER)",
+      })
+      .option("out", {
+        type: "string",
+        describe: "where the record goes (default .chaos/gamedays/<id>)",
+      }) as never,
+  handler: (args) => exitWith(() => runGameDay(args)),
+};
+
+const planCommand: CommandModule<GlobalArgs, PlanArgs> = {
+  command: "plan <runbook>",
+  describe: "print the steps, the faults each experiment would inject and the targets they would touch",
+  builder: (y) => y.positional("runbook", { type: "string", demandOption: true }) as never,
+  handler: (args) =>
+    exitWith(async () => {
+      printRunbookPlan(await loadRunbook(args.runbook, { registry: cliContext(args).registry }));
+      return 0;
+    }),
+};
+
+export const gamedayCommand: CommandModule<GlobalArgs, GlobalArgs> = {
+  command: "gameday",
+  describe:
+    "GameDay runbooks: run one in the terminal (exit 0 predictions right, 1 a surprise, 2 invalid, 3 aborted), or plan it",
+  builder: (y: Argv<GlobalArgs>) =>
+    y
+      .command(runCommand as never)
+      .command(planCommand as never)
+      .demandCommand(1, "name a gameday command: run or plan") as never,
+  handler: () => undefined,
+};

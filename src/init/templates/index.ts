@@ -1,0 +1,13 @@
+import type { Template } from "../template.js";
+import { httpAvailability } from "./http-availability.js";
+import { processKill } from "./process-kill.js";
+import { prometheusSlo } from "./prometheus-slo.js";
+import { toxiproxyLatency } from "./toxiproxy-latency.js";
+
+/** Every template `chaos init` offers, in the order `--list` shows them. A new one is a file and a line here. */
+export const TEMPLATES: readonly Template[] = [
+  httpAvailability,
+  prometheusSlo,
+  toxiproxyLatency,
+  processKill,
+];
