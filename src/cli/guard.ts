@@ -4,6 +4,8 @@ import type { Redactor } from "../experiments/redact.js";
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 /** The colour codes the CLI itself prints (when stdout is a terminal). */
 const SGR = /\u001b\[[0-9;]*m/g;
+/** A chunk that is nothing but CSI sequences (cursor moves, line and screen clears). */
+const CURSOR_ONLY = /^(?:\u001b\[[0-9;?]*[A-Za-z])+$/;
 
 /**
  * `text` with every control character written as a visible escape (`\u001b`, `\u0000`), so that a title,
@@ -13,6 +15,9 @@ const SGR = /\u001b\[[0-9;]*m/g;
 export function terminalSafe(text: string, keepColors = false): string {
   const visible = (s: string) =>
     s.replace(CONTROL, (c) => (c === "\r" ? "\\r" : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+  // A write made of cursor-control sequences alone is the line editor's (readline moving the cursor at a
+  // prompt), never a title or a key, which always come with text around them.
+  if (keepColors && CURSOR_ONLY.test(text)) return text;
   if (!keepColors || !text.includes("\u001b")) return visible(text);
   let out = "";
   let last = 0;

@@ -240,7 +240,8 @@ export class GameDayRunner {
           this.close(entry, "failed");
           return { at: "end", status: "error", reason: `preconditions could not be checked: ${entry.note}` };
         }
-        if (run.journal.status !== "held") {
+        // A probe-only experiment has no hypothesis: "completed" when every probe held, "deviated" when one did not.
+        if (run.journal.status !== "held" && run.journal.status !== "completed") {
           this.close(entry, "failed");
           return {
             at: "end",

@@ -88,6 +88,7 @@ async function gameDay(
 const FAULT = (id: string, extra = "") => `steady-state:
   probes:
     - { name: gauge low, memory.gauge: {}, tolerance: "< 10" }
+  during: none
 method:
   - action: memory.fault
     target: { id: ${id} }

@@ -48,6 +48,7 @@ steady-state:
     - name: target answers
       http: { url: "${target.url}/health", timeout: 2s }
       tolerance: { status: 200 }
+  during: none
 method:
   - action: process.suspend
     target: { pid-file: "${target.pidFile}" }
