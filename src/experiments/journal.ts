@@ -63,6 +63,8 @@ export interface RollbackRecord {
   durationMs: number;
   status: "succeeded" | "failed";
   error?: string;
+  /** What the agent found while reverting, e.g. a target someone else removed meanwhile. */
+  note?: string;
 }
 
 export interface Journal {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
 import { errorMessage } from "./errors.js";
 import { isAlive, type Ledger, type LedgerEntry } from "./ledger.js";
@@ -47,7 +48,7 @@ export async function recoverFromLedger(opts: {
         continue;
       }
       try {
-        await agent.revert(entry.revert, {
+        const outcome = await agent.revert(entry.revert, {
           runId: entry.runId,
           log: opts.log.child({ runId: entry.runId }),
           signal: AbortSignal.timeout(60_000),
@@ -56,7 +57,11 @@ export async function recoverFromLedger(opts: {
           resources,
         });
         await opts.ledger.remove(entry.id);
-        report({ entry, status: "reverted" });
+        report({
+          entry,
+          status: "reverted",
+          ...(revertNote(outcome) ? { reason: revertNote(outcome) } : {}),
+        });
       } catch (err) {
         report({ entry, status: "failed", reason: errorMessage(err) });
       }
