@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
+import { connect } from "../../src/agents/docker/engine.js";
+import { ChaosError } from "../../src/experiments/errors.js";
 import { CLI, type CliResult, ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
 
 /**
@@ -105,6 +107,20 @@ describe("an unusable docker engine", () => {
     expect(r.stderr + r.stdout).toContain(
       `docker engine at tcp://127.0.0.1:${port} unreachable: connection refused`,
     );
+  });
+
+  it("stops waiting for a silent engine as soon as the run is aborted", async () => {
+    const socket = join(dir, "slow.sock");
+    await silentSocket(socket);
+    const abort = new AbortController();
+    const start = Date.now();
+    setTimeout(() => abort.abort(), 300);
+    const err = await connect({ host: `unix://${socket}`, timeoutMs: 60_000 }, abort.signal).catch((e) => e);
+    expect(err).toBeInstanceOf(ChaosError);
+    expect((err as ChaosError).message).toBe(
+      `docker engine at the socket ${socket} unreachable: interrupted`,
+    );
+    expect(Date.now() - start).toBeLessThan(5_000);
   });
 
   it("says permission denied when this user may not use the socket", async () => {

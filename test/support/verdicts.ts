@@ -1,4 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BundledExperiment } from "../../examples/demo/catalog.js";
@@ -29,9 +31,48 @@ export interface VerdictSuite<App> {
   run(app: App, experiment: BundledExperiment, label: string): Promise<Verdict>;
 }
 
-/** Declares the held/deviated tests of a suite, round by round. */
+const LOCK = join(tmpdir(), "chaoskit-sample-app-verdicts.lock");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Waits until no other verdict suite runs (a lock folder naming its owner's pid; a dead owner's lock is
+ * taken over): two sample apps under load at once on a small machine distort the latencies the verdicts
+ * depend on. @returns the release.
+ */
+async function exclusive(timeoutMs: number): Promise<() => Promise<void>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await mkdir(LOCK);
+      await writeFile(join(LOCK, "pid"), String(process.pid));
+      return () => rm(LOCK, { recursive: true, force: true });
+    } catch {
+      const owner = Number(await readFile(join(LOCK, "pid"), "utf8").catch(() => ""));
+      if (owner > 0 && !alive(owner)) await rm(LOCK, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`another sample-app suite held ${LOCK} for ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+const WAIT_FOR_OTHER_SUITE_MS = 30 * 60_000;
+
+/** Declares the held/deviated tests of a suite, round by round, never while another such suite runs. */
 export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
   const timeout = suite.runTimeoutMs + 120_000;
+  let release: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    release = await exclusive(WAIT_FOR_OTHER_SUITE_MS);
+  }, WAIT_FOR_OTHER_SUITE_MS + 10_000);
+  afterAll(async () => release?.());
   for (let round = 1; round <= suite.rounds; round++) {
     describe(`round ${round} of ${suite.rounds}`, () => {
       describe("with every practice on", () => {

@@ -7,5 +7,9 @@ export const DOCKER_EXPERIMENTS: readonly BundledExperiment[] = [
     practice: "breaker",
     decidingProbe: "checkout error ratio under 5%",
   },
-  { file: "docker-payments-killed.yaml", practice: "retries", decidingProbe: "no failed checkout" },
+  {
+    file: "docker-payments-killed.yaml",
+    practice: "retries",
+    decidingProbe: "checkout error ratio under 5%",
+  },
 ];
