@@ -10,6 +10,6 @@ export const DOCKER_EXPERIMENTS: readonly BundledExperiment[] = [
   {
     file: "docker-payments-killed.yaml",
     practice: "retries",
-    decidingProbe: "checkout error ratio under 5%",
+    decidingProbe: "checkout error ratio under 10%",
   },
 ];
