@@ -8,6 +8,7 @@ import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { connect } from "../../src/agents/docker/engine.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { CLI, type CliResult, ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
+import { describeWithDocker, requireDocker } from "../support/docker.js";
 
 /**
  * Reaching the engine fails safe: a missing socket, a socket this user may not use, and a socket that
@@ -145,5 +146,13 @@ describe("an unusable docker engine", () => {
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(code, output).toBe(4);
     expect(output).toContain(`permission denied on the socket ${socket}`);
+  });
+});
+
+describeWithDocker("the engine the docker suites use", () => {
+  // The other docker suites need it in their beforeAll; this test makes a missing engine count as a failed
+  // test in CI's summary too, not only as a failed file.
+  it("answers at DOCKER_HOST", async () => {
+    await expect(requireDocker()).resolves.toBeDefined();
   });
 });
