@@ -10,7 +10,7 @@ export interface RecordedContainer {
   name: string;
 }
 
-/** One action applied to one container, as `containerFault` runs it. */
+/** One action applied to one container, as `prepareContainerFault` runs it. */
 export interface ContainerAction {
   /** `docker.<name>`, for messages and holds. */
   name: string;

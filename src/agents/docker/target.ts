@@ -117,9 +117,11 @@ export async function findContainers(
   let found = listed.map(toContainer);
   if (target.name !== undefined) {
     const name = target.name;
-    found = EXACT_NAME.test(name)
-      ? found.filter((c) => c.name === name)
-      : found.filter((c) => nameRegex(name).test(c.name));
+    if (EXACT_NAME.test(name)) found = found.filter((c) => c.name === name);
+    else {
+      const pattern = nameRegex(name);
+      found = found.filter((c) => pattern.test(c.name));
+    }
   }
   return found.sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
 }
