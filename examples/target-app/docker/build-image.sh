@@ -30,7 +30,8 @@ echo "nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin" >>"$fs/etc/passwd"
 cp "$root/package.json" "$fs/app/"
 cp -r "$root/dist" "$fs/app/dist"
 # The production dependencies only: each top-level package folder npm lists (nested ones come with them).
-(cd "$root" && npm ls --omit=dev --all --parseable 2>/dev/null | sed "s|^$root/||" |
+# (npm ls exits non-zero over an extraneous package; the list it prints is still right.)
+(cd "$root" && { npm ls --omit=dev --all --parseable 2>/dev/null || true; } | sed "s|^$root/||" |
   grep -E '^node_modules/(@[^/]+/)?[^/]+$' | sort -u) >"$work/modules"
 tar -C "$root" -cf - -T "$work/modules" | tar -C "$fs/app" -xf -
 
@@ -44,5 +45,8 @@ if ! docker image inspect "$tag" >/dev/null 2>&1; then
     --change 'CMD ["/usr/bin/node", "dist/examples/target-app/services/web.js"]' \
     "$work/rootfs.tar" "$tag" >/dev/null
 fi
+# Images of earlier builds pile up otherwise; one a container still uses is refused and kept.
+docker images chaoskit-target-app --format '{{.Repository}}:{{.Tag}}' | grep -vxF "$tag" |
+  xargs -r docker image rm >/dev/null 2>&1 || true
 [ -z "$extra_tag" ] || docker tag "$tag" "$extra_tag"
 echo "$tag"
