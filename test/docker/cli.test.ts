@@ -130,6 +130,25 @@ describeWithDocker("chaos run with docker faults", () => {
     expect(ledgerFiles()).toEqual([]);
   });
 
+  it("lets chaos rollback finish, naming it, when a SIGKILLed run's container was removed since", async () => {
+    const gone = await containers.start("gone");
+    const run = start(
+      await experiment(
+        `  - action: docker.pause\n    target: { name: ${containers.name("gone")} }\n    duration: 30s\n`,
+      ),
+    );
+    await untilPaused(run, "gone");
+    run.child.kill("SIGKILL");
+    await run.result;
+    await gone.remove({ force: true });
+    const rollback = await runCli(["rollback", "--ledger", ledger()], { env: env() });
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stdout).toContain(
+      `removed by someone else during the run, so not unpaused: ${containers.name("gone")}`,
+    );
+    expect(ledgerFiles()).toEqual([]);
+  });
+
   it("journals a container removed mid-run as a note on its rollback, and still judges the run", async () => {
     const victim = await containers.start("victim");
     const run = start(
@@ -146,6 +165,9 @@ describeWithDocker("chaos run with docker faults", () => {
     expect(journal.rollbacks).toHaveLength(1);
     expect(journal.rollbacks[0]).toMatchObject({ status: "succeeded" });
     expect(journal.rollbacks[0]!.note).toContain(
+      `removed by someone else during the run, so not unpaused: ${containers.name("victim")}`,
+    );
+    expect(r.stdout).toContain(
       `removed by someone else during the run, so not unpaused: ${containers.name("victim")}`,
     );
     expect(ledgerFiles()).toEqual([]);
