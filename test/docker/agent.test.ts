@@ -4,8 +4,7 @@ import type { AgentContext, PreparedFault } from "../../src/agents/agent.js";
 import { dockerAgent } from "../../src/agents/docker/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { testContext } from "../support/agent-context.js";
-import { ensureCliBuilt } from "../support/cli.js";
-import { appImage, describeWithDocker, requireDocker, TestContainers } from "../support/docker.js";
+import { describeWithDocker, startDockerSuite, type TestContainers } from "../support/docker.js";
 
 let docker: Docker;
 let containers: TestContainers;
@@ -42,9 +41,8 @@ async function rejection(p: Promise<unknown>): Promise<ChaosError> {
 
 describeWithDocker("the docker agent on a real engine", () => {
   beforeAll(async () => {
-    docker = await requireDocker();
-    await ensureCliBuilt();
-    containers = new TestContainers(docker, await appImage());
+    containers = await startDockerSuite();
+    docker = containers.docker;
   }, 180_000);
 
   afterEach(async () => {

@@ -2,21 +2,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import type { Journal } from "../../src/experiments/journal.js";
-import { type CliProcess, ensureCliBuilt, runCli, startCli, stopCli } from "../support/cli.js";
-import {
-  appImage,
-  describeWithDocker,
-  dockerHost,
-  requireDocker,
-  TestContainers,
-} from "../support/docker.js";
+import { type CliProcess, runCli, startCli, stopCli } from "../support/cli.js";
+import { describeWithDocker, dockerHost, startDockerSuite, type TestContainers } from "../support/docker.js";
 
 /** `chaos run` with docker faults on real containers: every way out leaves no container paused. */
 
-let docker: Docker;
 let containers: TestContainers;
 let dir: string;
 let cli: CliProcess | undefined;
@@ -64,9 +56,7 @@ async function untilPaused(run: CliProcess, short: string): Promise<void> {
 
 describeWithDocker("chaos run with docker faults", () => {
   beforeAll(async () => {
-    docker = await requireDocker();
-    await ensureCliBuilt();
-    containers = new TestContainers(docker, await appImage());
+    containers = await startDockerSuite();
   }, 180_000);
 
   beforeEach(async () => {

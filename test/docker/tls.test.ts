@@ -4,26 +4,17 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
-import type Docker from "dockerode";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { dockerAgent } from "../../src/agents/docker/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { testContext } from "../support/agent-context.js";
-import { ensureCliBuilt } from "../support/cli.js";
-import {
-  appImage,
-  describeWithDocker,
-  dockerHost,
-  requireDocker,
-  TestContainers,
-} from "../support/docker.js";
+import { describeWithDocker, dockerHost, startDockerSuite, type TestContainers } from "../support/docker.js";
 
 /**
  * configuration.docker.tls against a real engine behind mutual TLS: a TLS front (certificates made with
  * openssl for this test) that requires a client certificate and passes each connection to the test engine.
  */
 
-let docker: Docker;
 let containers: TestContainers;
 let dir: string;
 let front: tls.Server;
@@ -89,9 +80,7 @@ function makeCertificates(): void {
 
 describeWithDocker("the docker agent over tcp:// with TLS", () => {
   beforeAll(async () => {
-    docker = await requireDocker();
-    await ensureCliBuilt();
-    containers = new TestContainers(docker, await appImage());
+    containers = await startDockerSuite();
     dir = await mkdtemp(join(tmpdir(), "chaos-docker-tls-"));
     makeCertificates();
     const socket = dockerHost.replace(/^unix:\/\//, "");

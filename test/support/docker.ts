@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { describe } from "vitest";
-import { ROOT } from "./cli.js";
+import { ensureCliBuilt, ROOT } from "./cli.js";
 
 /**
  * Helpers for suites that need a real Docker engine, found through DOCKER_HOST (`scripts/dockerd.sh start`
@@ -181,4 +181,15 @@ export class TestContainers {
         .catch(() => undefined);
     }
   }
+}
+
+/**
+ * What a docker suite's beforeAll needs: the engine answering, dist/ built, the app's image, and a set of
+ * containers for this file.
+ * @throws Error when the engine does not answer or the image cannot be built.
+ */
+export async function startDockerSuite(): Promise<TestContainers> {
+  const docker = await requireDocker();
+  await ensureCliBuilt();
+  return new TestContainers(docker, await appImage());
 }
