@@ -53,6 +53,17 @@ export interface AgentContext {
   resources: ResourceScope;
 }
 
+/** What a revert wants the journal to know, e.g. that a target was removed by someone else meanwhile. */
+export interface RevertNote {
+  note: string;
+}
+
+/** The note a revert returned, if any. */
+export function revertNote(outcome: unknown): string | undefined {
+  const note = (outcome as Partial<RevertNote> | null | undefined)?.note;
+  return typeof note === "string" ? note : undefined;
+}
+
 /** Context for a revert. In `chaos rollback` it is a fresh process: configuration is empty. */
 export type RevertContext = AgentContext;
 
@@ -143,7 +154,8 @@ export interface Agent {
   prepareRun?(ctx: AgentContext): Promise<void>;
   /**
    * Undoes one fault this agent described. Idempotent: reverting twice equals once; reverting a fault whose
-   * target is already gone succeeds. Throws ChaosError("agent") when the undo could not be done.
+   * target is already gone succeeds, and may say so in a note the journal keeps with the rollback.
+   * Throws ChaosError("agent") when the undo could not be done.
    */
-  revert(revert: RevertDescription, ctx: RevertContext): Promise<void>;
+  revert(revert: RevertDescription, ctx: RevertContext): Promise<void> | Promise<RevertNote | undefined>;
 }

@@ -72,7 +72,7 @@ export function printEvent(e: RunEvent): void {
       return;
     case "rollback":
       say(
-        `    ${e.record.status === "succeeded" ? green("↺") : red("✗")} ${e.record.description}${e.record.error ? red(` — ${e.record.error}`) : ""}`,
+        `    ${e.record.status === "succeeded" ? green("↺") : red("✗")} ${e.record.description}${e.record.error ? red(` — ${e.record.error}`) : ""}${e.record.note ? yellow(` — ${e.record.note}`) : ""}`,
       );
       return;
     case "abort":

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ActivityInput, AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
+import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
@@ -478,13 +479,18 @@ export class Controller {
     const agent = this.opts.registry.agent(fault.revert.agent)!;
     const start = Date.now();
     let error: string | undefined;
+    let note: string | undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
       const deadline = new AbortController();
       const ctx: AgentContext = { ...this.ctx, signal: deadline.signal };
       try {
-        await withDeadline(`revert "${fault.revert.description}"`, REVERT_DEADLINE_MS, deadline, () =>
-          agent.revert(fault.revert, ctx),
+        const outcome = await withDeadline<unknown>(
+          `revert "${fault.revert.description}"`,
+          REVERT_DEADLINE_MS,
+          deadline,
+          () => agent.revert(fault.revert, ctx),
         );
+        note = revertNote(outcome);
         error = undefined;
         break;
       } catch (err) {
@@ -518,7 +524,7 @@ export class Controller {
       }
       await this.locks.release(fault.locks);
     }
-    this.pushRollback({ description: fault.revert.description, source: "automatic", start, error });
+    this.pushRollback({ description: fault.revert.description, source: "automatic", start, error, note });
   }
 
   private async userRollback(step: ActionStep): Promise<void> {
@@ -548,6 +554,7 @@ export class Controller {
     source: "automatic" | "user";
     start: number;
     error?: string;
+    note?: string;
   }): void {
     const record: RollbackRecord = {
       description: r.description,
@@ -557,6 +564,7 @@ export class Controller {
       durationMs: Date.now() - r.start,
       status: r.error ? "failed" : "succeeded",
       ...(r.error ? { error: r.error } : {}),
+      ...(r.note ? { note: this.redact(r.note) } : {}),
     };
     this.journal.rollbacks.push(record);
     this.emit({ type: "rollback", record });

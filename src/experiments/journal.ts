@@ -75,6 +75,8 @@ export interface RollbackRecord {
   durationMs: number;
   status: "succeeded" | "failed";
   error?: string;
+  /** What the agent found while reverting, e.g. a target someone else removed meanwhile. */
+  note?: string;
 }
 
 export interface Journal {

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
 import { errorMessage } from "./errors.js";
 import type { Ledger, LedgerEntry, MalformedEntry } from "./ledger.js";
@@ -74,7 +75,7 @@ async function revertEntry(
   const agent = opts.registry.agent(entry.revert.agent);
   if (!agent) return { entry, status: "failed", reason: `unknown agent "${entry.revert.agent}"` };
   try {
-    await agent.revert(entry.revert, {
+    const outcome = await agent.revert(entry.revert, {
       runId: entry.runId,
       log: opts.log.child({ runId: entry.runId }),
       signal: AbortSignal.timeout(60_000),
@@ -84,7 +85,8 @@ async function revertEntry(
     });
     await opts.ledger.remove(entry.id);
     for (const key of entry.locks ?? []) await releaseLease(opts.ledger.dir, key, entry.runId);
-    return { entry, status: "reverted" };
+    const note = revertNote(outcome);
+    return { entry, status: "reverted", ...(note ? { reason: note } : {}) };
   } catch (err) {
     return { entry, status: "failed", reason: errorMessage(err) };
   }

@@ -1,18 +1,18 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUNDLED_EXPERIMENTS, type BundledExperiment } from "../../examples/demo/catalog.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { BUNDLED_EXPERIMENTS } from "../../examples/demo/catalog.js";
 import {
   liveFaults,
   startTargetEnvironment,
   type TargetEnvironment,
 } from "../../examples/demo/environment.js";
 import { freeBasePort, metricsTargetsAt } from "../../examples/demo/ports.js";
-import { waitForSteadyState } from "../../examples/demo/steady.js";
 import type { RunningPrometheus } from "../../examples/target-app/prometheus-server.js";
-import { ensureCliBuilt, ROOT, runCli } from "../support/cli.js";
+import { ensureCliBuilt } from "../support/cli.js";
 import { describeWithPrometheus, startTestPrometheus } from "../support/prometheus.js";
+import { describeVerdicts, runExperiment } from "../support/verdicts.js";
 
 /**
  * Each bundled experiment, through the built CLI, against the real sample app, a real Prometheus and the
@@ -26,14 +26,7 @@ import { describeWithPrometheus, startTestPrometheus } from "../support/promethe
  * of an earlier deviation cannot leak into the next verdict.
  */
 
-const ROUNDS = process.env.CI ? 3 : 1;
 const RUN_TIMEOUT_MS = 90_000;
-
-interface Journal {
-  status: string;
-  exitCode: number;
-  reasons: string[];
-}
 
 describeWithPrometheus("the bundled experiments against the sample app", () => {
   let work: string;
@@ -54,90 +47,31 @@ describeWithPrometheus("the bundled experiments against the sample app", () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  async function start(fragile: string[]): Promise<TargetEnvironment> {
-    const target = await startTargetEnvironment({ fragile, basePort, prometheusUrl: prometheus!.url });
-    running.add(target);
-    expect(target.stack.metricsTargets).toEqual(metricsTargetsAt(basePort));
-    return target;
-  }
-
-  async function stop(target: TargetEnvironment | undefined): Promise<void> {
-    if (!target) return;
-    await target.stop();
-    running.delete(target);
-  }
-
-  /** Runs one experiment once its hypothesis holds; checks that nothing stayed injected afterwards. */
-  async function run(target: TargetEnvironment, experiment: BundledExperiment, label: string) {
-    const file = join(ROOT, "experiments", experiment.file);
-    await waitForSteadyState(file, { prometheusUrl: target.prometheusUrl, timeoutMs: 60_000 });
-    const dir = join(work, label);
-    const ledger = join(work, "ledger");
-    const result = await runCli(
-      ["run", file, "--journal", join(dir, "journal.json"), "--ledger", ledger, "--log-level", "warn"],
-      { env: target.env, timeoutMs: RUN_TIMEOUT_MS },
-    );
-    const output = `${result.stdout}\n${result.stderr}`;
-    expect(existsSync(join(dir, "journal.json")), output).toBe(true);
-    const journal = JSON.parse(readFileSync(join(dir, "journal.json"), "utf8")) as Journal;
-    expect(await liveFaults(target.stack.toxiproxyUrl), "faults left on the proxy").toEqual([]);
-    const pending = existsSync(ledger) ? readdirSync(ledger).filter((f) => f.endsWith(".json")) : [];
-    expect(pending, "faults left in the ledger").toEqual([]);
-    return { code: result.code, journal, output };
-  }
-
-  for (let round = 1; round <= ROUNDS; round++) {
-    describe(`round ${round} of ${ROUNDS}`, () => {
-      describe("with every practice on", () => {
-        let target: TargetEnvironment | undefined;
-        beforeAll(async () => {
-          target = await start([]);
-        });
-        afterAll(async () => stop(target));
-
-        for (const experiment of BUNDLED_EXPERIMENTS) {
-          it(
-            `${experiment.file} holds against the resilient app`,
-            async () => {
-              const { code, journal, output } = await run(
-                target!,
-                experiment,
-                `${round}-resilient-${experiment.file}`,
-              );
-              expect(journal.status, output).toBe("held");
-              expect(code, output).toBe(0);
-            },
-            RUN_TIMEOUT_MS + 90_000,
-          );
-        }
+  describeVerdicts<TargetEnvironment>({
+    experiments: BUNDLED_EXPERIMENTS,
+    rounds: process.env.CI ? 3 : 1,
+    runTimeoutMs: RUN_TIMEOUT_MS,
+    async start(fragile) {
+      const target = await startTargetEnvironment({ fragile, basePort, prometheusUrl: prometheus!.url });
+      running.add(target);
+      expect(target.stack.metricsTargets).toEqual(metricsTargetsAt(basePort));
+      return target;
+    },
+    async stop(target) {
+      if (!target) return;
+      await target.stop();
+      running.delete(target);
+    },
+    async run(target, experiment, label) {
+      const verdict = await runExperiment(experiment, {
+        prometheusUrl: target.prometheusUrl,
+        env: target.env,
+        dir: join(work, label),
+        ledger: join(work, "ledger"),
+        timeoutMs: RUN_TIMEOUT_MS,
       });
-
-      describe("with one practice off", () => {
-        for (const experiment of BUNDLED_EXPERIMENTS) {
-          it(
-            `${experiment.file} deviates with ${experiment.practice} switched off`,
-            async () => {
-              const target = await start([experiment.practice]);
-              try {
-                const { code, journal, output } = await run(
-                  target,
-                  experiment,
-                  `${round}-fragile-${experiment.file}`,
-                );
-                expect(journal.status, output).toBe("deviated");
-                expect(code, output).toBe(1);
-                expect(
-                  journal.reasons.some((r) => r.includes(experiment.decidingProbe)),
-                  journal.reasons.join("\n"),
-                ).toBe(true);
-              } finally {
-                await stop(target);
-              }
-            },
-            RUN_TIMEOUT_MS + 90_000,
-          );
-        }
-      });
-    });
-  }
+      expect(await liveFaults(target.stack.toxiproxyUrl), "faults left on the proxy").toEqual([]);
+      return verdict;
+    },
+  });
 });
