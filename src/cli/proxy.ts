@@ -76,7 +76,7 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
         port: args.port,
         proxies,
         metrics: args.metrics,
-        strictConfig: strict,
+        lenientConfig: !strict,
         logger: log,
       });
       const signal = await stopped;

@@ -22,10 +22,10 @@ export interface ToxiproxyServerOptions {
   /** Proxies created at start, as Toxiproxy's `-config` file. */
   proxies?: ProxyConfig[];
   /**
-   * Refuse to start when a configured proxy cannot listen. Without it, as Toxiproxy, the failure is logged
-   * and the server starts with the proxies created before it.
+   * As Toxiproxy's `-config`: a configured proxy that cannot listen is logged and the server starts with
+   * the proxies created before it. Without it (the default for callers in code) that is an error.
    */
-  strictConfig?: boolean;
+  lenientConfig?: boolean;
   /** Serve /metrics (Prometheus text). */
   metrics?: boolean;
   /**
@@ -46,7 +46,7 @@ export interface ToxiproxyServer {
 
 /**
  * Starts an embedded, Toxiproxy-compatible server: the HTTP API plus the proxies it manages.
- * @throws ChaosError("agent") when the API port cannot listen, or (with strictConfig) a configured proxy.
+ * @throws ChaosError("agent") when the API port cannot listen, or (unless lenientConfig) a configured proxy.
  */
 export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): Promise<ToxiproxyServer> {
   const host = opts.host ?? "127.0.0.1";
@@ -111,7 +111,7 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
   if (error !== undefined) {
     const reason = error instanceof ApiError ? error.message : String(error);
     const failed = opts.proxies?.[applied.length]?.name;
-    if (opts.strictConfig) {
+    if (!opts.lenientConfig) {
       await server.close();
       throw new ChaosError("agent", `proxy ${failed} could not start: ${reason}`, {
         cause: error,
