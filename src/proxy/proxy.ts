@@ -24,7 +24,10 @@ function listenError(listen: string, err: NodeJS.ErrnoException): string {
     EADDRNOTAVAIL: "bind: cannot assign requested address",
     EACCES: "bind: permission denied",
   };
-  const reason = (err.code && reasons[err.code]) ?? err.message;
+  if (err.code === "ENOTFOUND") {
+    return `listen tcp: lookup ${(err as { hostname?: string }).hostname ?? listen}: no such host`;
+  }
+  const reason = (err.code && Object.hasOwn(reasons, err.code) && reasons[err.code]) || err.message;
   return `listen tcp ${listen}: ${reason}`;
 }
 

@@ -79,6 +79,7 @@ describe("changing a proxy's listen address", () => {
     await call("POST", "/proxies/t", { enabled: false });
     const res = await call("POST", "/proxies/t", { listen: "127.0.0.1:99999" });
     expect(res.status).toBe(500);
+    expect(res.body).toBe('{"error":"listen tcp: address 99999: invalid port","status":500}\n');
     expect(await show()).toMatchObject({ listen, enabled: false });
   });
 
