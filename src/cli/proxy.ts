@@ -1,6 +1,6 @@
 import type { CommandModule } from "yargs";
 import { ChaosError } from "../experiments/errors.js";
-import { loadProxyConfig } from "../proxy/config.js";
+import { loadProxyConfig, readProxyConfigLeniently } from "../proxy/config.js";
 import { startToxiproxyServer } from "../proxy/server.js";
 import { exitWith, type GlobalArgs } from "./context.js";
 import { createLogger } from "./logger.js";
@@ -10,6 +10,7 @@ interface Args extends GlobalArgs {
   port: number;
   config?: string;
   metrics: boolean;
+  "strict-config": boolean;
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */
@@ -72,6 +73,11 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
         type: "string",
         describe: "JSON file with an array of proxies to create at start, as Toxiproxy's -config",
       })
+      .option("strict-config", {
+        type: "boolean",
+        default: false,
+        describe: "refuse to start when --config is unreadable, malformed or a proxy cannot listen",
+      })
       .option("metrics", {
         type: "boolean",
         default: false,
@@ -85,13 +91,19 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
           `warning: the proxy API on ${args.host} has no authentication: anyone who can reach it can add faults\n`,
         );
       }
-      const proxies = args.config ? await loadProxyConfig(args.config) : [];
+      const strict = args["strict-config"];
+      const proxies = !args.config
+        ? []
+        : strict
+          ? await loadProxyConfig(args.config)
+          : await readProxyConfigLeniently(args.config, log);
       const stopped = untilSignal();
       const server = await startToxiproxyServer({
         host: args.host,
         port: args.port,
         proxies,
         metrics: args.metrics,
+        lenientConfig: !strict,
         logger: log,
       });
       const signal = await stopped;

@@ -18,7 +18,7 @@ export function splitHostPort(address: string): HostPort | string {
   else if (host.includes(":")) return `address ${address}: too many colons in address`;
   if (portText === "") return { host, port: 0 };
   const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) return `address ${address}: invalid port`;
+  if (!/^\d+$/.test(portText) || port > 65535) return `address ${portText}: invalid port`;
   return { host, port };
 }
 

@@ -1,6 +1,7 @@
 import { ApiError, ErrMissingField, internalError } from "./api-error.js";
 import type { ProxyCollection, ProxyInput } from "./collection.js";
 import { asStruct, boolField, decodeBody, stringField, typeError } from "./go-json.js";
+import type { TcpProxy } from "./proxy.js";
 import { json, noContent, type Reply } from "./reply.js";
 
 /** Handlers of the proxy endpoints. Each throws ApiError for the answers that are errors. */
@@ -15,16 +16,17 @@ export function proxyHandlers(proxies: ProxyCollection) {
     },
 
     populate: async (body: string): Promise<Reply> => {
+      let result: { applied: TcpProxy[]; error?: unknown };
       try {
-        const inputs = populateInputs(decodeBody(body));
-        const applied = [];
-        for (const input of inputs) applied.push(await proxies.addOrReplace(input));
-        // Go marshals an empty result slice as null.
-        return json(201, { proxies: applied.length > 0 ? applied : null });
-      } catch (err) {
-        const apiErr = toApiError(err);
-        return json(apiErr.status, { error: apiErr.message, status: apiErr.status, proxies: null });
+        result = await proxies.populate(populateInputs(decodeBody(body)));
+      } catch (error) {
+        result = { applied: [], error };
       }
+      // Go marshals an empty result slice as null; an error comes first, with what was applied before it.
+      const applied = result.applied.length > 0 ? result.applied : null;
+      if (result.error === undefined) return json(201, { proxies: applied });
+      const apiErr = toApiError(result.error);
+      return json(apiErr.status, { error: apiErr.message, status: apiErr.status, proxies: applied });
     },
 
     show: async (name: string): Promise<Reply> => json(200, proxies.get(name)),
@@ -71,15 +73,12 @@ function proxyInput(input: Record<string, unknown>, struct: string, at: string):
   };
 }
 
-/** Validates the whole populate request before anything changes, as Toxiproxy does. */
-function populateInputs(body: unknown): ProxyInput[] {
+/**
+ * Checks the whole populate request (or config file) before anything changes, as Toxiproxy does.
+ * @throws ApiError 400 for a body that is not an array of proxies, or one without a name or upstream.
+ */
+export function populateInputs(body: unknown): ProxyInput[] {
   if (body === null) return [];
   if (!Array.isArray(body)) throw typeError(body, "[]toxiproxy.Proxy");
-  const names = new Set<string>();
-  return body.map((item, i) => {
-    const input = proxyInput(asStruct(item, "toxiproxy.Proxy"), ".Proxy", ` at proxy ${i + 1}`);
-    if (names.has(input.name)) throw internalError(`duplicate proxy name "${input.name}"`);
-    names.add(input.name);
-    return input;
-  });
+  return body.map((item, i) => proxyInput(asStruct(item, "toxiproxy.Proxy"), ".Proxy", ` at proxy ${i + 1}`));
 }

@@ -1,4 +1,9 @@
-import { ErrInvalidStream, ErrInvalidToxicType, ErrToxicAlreadyExists } from "./api-error.js";
+import {
+  ErrBadRequestBody,
+  ErrInvalidStream,
+  ErrInvalidToxicType,
+  ErrToxicAlreadyExists,
+} from "./api-error.js";
 import type { ProxyCollection } from "./collection.js";
 import { asStruct, decodeBody, numberField, objectField, stringField } from "./go-json.js";
 import type { Direction } from "./link.js";
@@ -7,16 +12,16 @@ import { type Toxic, toxicJson } from "./toxic-collection.js";
 import { TOXICS } from "./toxics/index.js";
 import type { Attributes, ToxicKind } from "./toxics/toxic.js";
 
-/** Stream names Toxiproxy accepts, case-insensitively. */
-const STREAMS: Record<string, Direction> = {
-  upstream: "upstream",
-  up: "upstream",
-  downstream: "downstream",
-  down: "downstream",
-  dn: "downstream",
-};
+/** Stream names Toxiproxy accepts, case-insensitively (the spelling given is kept). */
+const STREAMS = new Map<string, Direction>([
+  ["upstream", "upstream"],
+  ["downstream", "downstream"],
+]);
 
-/** Decodes a toxic's own attributes over `base`; unknown keys are ignored, as in Go. */
+/**
+ * Decodes a toxic's own attributes over `base`; unknown keys are ignored, as in Go.
+ * @throws ApiError 400 for a value Go would not decode, or one the toxic refuses (see ToxicKind.validate).
+ */
 function attributesOf(
   kind: ToxicKind,
   given: Record<string, unknown> | undefined,
@@ -28,6 +33,8 @@ function attributesOf(
     const value = given ? numberField(given, key, `${kind.goType}.attributes`, goType) : undefined;
     if (value !== undefined) attributes[key] = value;
   }
+  const problem = kind.validate?.(attributes);
+  if (problem) throw ErrBadRequestBody.join(`${kind.goType}: ${problem}`);
   return attributes;
 }
 
@@ -44,7 +51,7 @@ export function toxicHandlers(proxies: ProxyCollection) {
       const stream = stringField(input, "stream", "ToxicWrapper") ?? "downstream";
       const type = stringField(input, "type", "ToxicWrapper") ?? "";
       const toxicity = numberField(input, "toxicity", "ToxicWrapper", "float32") ?? 1;
-      const direction = STREAMS[stream.toLowerCase()];
+      const direction = STREAMS.get(stream.toLowerCase());
       if (!direction) throw ErrInvalidStream;
       const name = stringField(input, "name", "ToxicWrapper") || `${type}_${stream}`;
       const kind = TOXICS.get(type);

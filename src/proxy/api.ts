@@ -9,21 +9,44 @@ import { apiError, plainError, type Reply } from "./reply.js";
 import { requestId } from "./request-id.js";
 
 const VERSION = "2.12.0";
-const MAX_BODY = 16 << 20;
+/**
+ * Toxiproxy sets no size limit on a body: its JSON decoder reads the first value and ignores the rest. The
+ * first MAX_BODY bytes are kept; past them the rest is not read, and a first value that ends within them
+ * still counts.
+ */
+const MAX_BODY = 64 << 20;
 
 type Handler = (params: string[], body: () => Promise<string>) => Promise<Reply>;
+/** `*` as a method serves every method (Toxiproxy's /metrics). */
 type Routes = { pattern: string[]; methods: Record<string, Handler> }[];
 
-/** Reads the request body. @throws ApiError 400 when it is larger than MAX_BODY. */
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw ErrBadRequestBody.join("http: request body too large");
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString("utf8");
+/**
+ * Reads the request body, at most MAX_BODY bytes of it. A client that sends it too slowly is cut off by
+ * the server's request timeout (408), which holds up only its own connection.
+ * @throws ApiError 400 when the client aborts the request.
+ */
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      req.off("data", onData);
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    };
+    const onData = (chunk: Buffer): void => {
+      const room = MAX_BODY - size;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += chunk.length;
+      if (size >= MAX_BODY) {
+        req.off("end", done);
+        done();
+      }
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", (err) => reject(ErrBadRequestBody.join(err.message)));
+    req.once("close", () => reject(ErrBadRequestBody.join("unexpected EOF")));
+  });
 }
 
 function routes(proxies: ProxyCollection, metrics: ProxyMetrics | undefined): Routes {
@@ -78,7 +101,7 @@ function routes(proxies: ProxyCollection, metrics: ProxyMetrics | undefined): Ro
       body: metrics.render(),
       contentType: "text/plain; version=0.0.4; charset=utf-8",
     });
-    table.push({ pattern: ["metrics"], methods: { GET: scrape, HEAD: scrape } });
+    table.push({ pattern: ["metrics"], methods: { "*": scrape } });
   }
   return table;
 }
@@ -112,8 +135,9 @@ function send(res: ServerResponse, reply: Reply): void {
 }
 
 /**
- * The Toxiproxy HTTP API as a node:http request listener. Requests run one at a time, so that concurrent
- * changes to the same proxy cannot interleave (a listen or a stop is asynchronous).
+ * The Toxiproxy HTTP API as a node:http request listener. Requests are served concurrently: each body is
+ * read on its own connection's time; only then does the handler run, one handler at a time, so that
+ * concurrent changes to the same proxy cannot interleave (a listen or a stop is asynchronous).
  */
 export function apiListener(proxies: ProxyCollection, metrics: ProxyMetrics | undefined, log: Logger) {
   const table = routes(proxies, metrics);
@@ -132,7 +156,8 @@ export function apiListener(proxies: ProxyCollection, metrics: ProxyMetrics | un
       send(res, plainError(404, "404 page not found"));
       return;
     }
-    const handler = route.methods[req.method ?? ""];
+    const method = req.method ?? "";
+    const handler = Object.hasOwn(route.methods, method) ? route.methods[method] : route.methods["*"];
     if (!handler) {
       send(res, { status: 405 });
       return;
@@ -143,19 +168,29 @@ export function apiListener(proxies: ProxyCollection, metrics: ProxyMetrics | un
       send(res, plainError(403, "User agent not allowed"));
       return;
     }
+    const body = readBody(req);
+    body.catch(() => undefined);
     const run = async (): Promise<Reply> => {
       try {
-        return await handler(route.params, () => readBody(req));
+        return await handler(route.params, () => body);
       } catch (err) {
         if (err instanceof ApiError) return apiError(err);
         log.warn({ err }, "error did not include status code");
         return apiError(internalError(err instanceof Error ? err.message : String(err)));
       }
     };
-    const done = queue.then(run).then((reply) => {
-      log.debug({ method: req.method, url: req.url, status: reply.status }, "api request");
-      send(res, reply);
+    const turn = body.then(
+      () => undefined,
+      () => undefined,
+    );
+    const done = turn.then(() => {
+      const next = queue.then(run);
+      queue = next.catch(() => undefined);
+      return next;
     });
-    queue = done.catch(() => undefined);
+    void done.then((reply) => {
+      log.debug({ method: req.method, url: req.url, status: reply.status }, "api request");
+      if (!res.headersSent && !res.destroyed) send(res, reply);
+    });
   };
 }

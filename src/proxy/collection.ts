@@ -66,12 +66,38 @@ export class ProxyCollection {
     await proxy.stop();
   }
 
-  /** Enables every proxy and removes every toxic. @throws ApiError 500 when a proxy cannot listen again. */
+  /**
+   * Applies populate entries in order, as Toxiproxy: an entry naming a proxy met earlier (even in the same
+   * request) is kept or replaced like any other. Stops at the first proxy that cannot listen.
+   * @returns the proxies applied so far, and the error that stopped it, if any.
+   */
+  async populate(inputs: ProxyInput[]): Promise<{ applied: TcpProxy[]; error?: unknown }> {
+    const applied: TcpProxy[] = [];
+    for (const input of inputs) {
+      try {
+        applied.push(await this.addOrReplace(input));
+      } catch (error) {
+        return { applied, error };
+      }
+    }
+    return { applied };
+  }
+
+  /**
+   * Enables every proxy and removes every toxic. Every proxy is reset even when one cannot listen again.
+   * @throws ApiError 500, the first proxy's failure to listen, once all are done.
+   */
   async reset(): Promise<void> {
-    for (const proxy of this.proxies.values()) {
-      await proxy.start();
+    let failure: unknown;
+    for (const proxy of this.list()) {
+      try {
+        await proxy.start();
+      } catch (err) {
+        failure ??= err;
+      }
       proxy.toxics.reset();
     }
+    if (failure) throw failure;
   }
 
   async closeAll(): Promise<void> {

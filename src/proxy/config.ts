@@ -1,12 +1,15 @@
 import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
 import { ChaosError } from "../experiments/errors.js";
+import { populateInputs } from "./api-proxies.js";
+import { decodeBody } from "./go-json.js";
 import type { ProxyConfig } from "./server.js";
 
 const HINT =
   'write a JSON array like [{"name":"redis","listen":"127.0.0.1:26379","upstream":"127.0.0.1:6379"}]';
 
 /**
- * Reads a Toxiproxy `-config` file: a JSON array of proxies (`name`, `listen`, `upstream`, optional `enabled`).
+ * Reads a Toxiproxy `-config` file strictly (`--strict-config`): a JSON array of proxies (`name`, `listen`, `upstream`, optional `enabled`).
  * @throws ChaosError("invalid") naming the file and the first problem when it cannot be read or is malformed.
  */
 export async function loadProxyConfig(file: string): Promise<ProxyConfig[]> {
@@ -42,4 +45,19 @@ export async function loadProxyConfig(file: string): Promise<ProxyConfig[]> {
     names.add(name);
     return enabled === undefined ? { name, listen, upstream } : { name, listen, upstream, enabled };
   });
+}
+
+/**
+ * Reads a `-config` file as Toxiproxy does without `--strict-config`: decoded like a POST /populate body,
+ * and a file that cannot be read or decoded is logged and yields no proxy, so the server still starts.
+ * Never throws.
+ */
+export async function readProxyConfigLeniently(file: string, log: Logger): Promise<ProxyConfig[]> {
+  try {
+    return populateInputs(decodeBody(await readFile(file, "utf8")));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    log.error({ config: file, err: reason, hint: HINT }, "error reading config file; starting without it");
+    return [];
+  }
 }

@@ -22,6 +22,7 @@ export interface ConnectionHooks {
 export class Connection implements ConnectionControl {
   readonly links = new Map<Direction, Link>();
   readonly closed: Promise<void>;
+  lingerZero = false;
   private readonly server: net.Socket;
 
   constructor(
@@ -45,6 +46,8 @@ export class Connection implements ConnectionControl {
     });
     this.server.once("connect", () => {
       if (client.destroyed) return;
+      const toxics = [...hooks.toxics("upstream"), ...hooks.toxics("downstream")];
+      this.lingerZero = toxics.some((t) => t.kind.lingerZero);
       this.links.set(
         "upstream",
         new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream")),
@@ -57,8 +60,12 @@ export class Connection implements ConnectionControl {
     });
   }
 
-  /** Closes both sockets once what was written to them is flushed. */
+  /** Closes both sockets once what was written to them is flushed; with linger 0, resets them. */
   close(): void {
+    if (this.lingerZero) {
+      this.reset();
+      return;
+    }
     for (const socket of [this.client, this.server]) {
       socket.pause();
       this.destroyLater(socket);

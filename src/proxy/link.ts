@@ -14,8 +14,12 @@ export interface ToxicSpec {
 
 /** What a toxic may do to the whole connection. */
 export interface ConnectionControl {
+  /** Closes both sockets once flushed (with a TCP RST when `lingerZero`). */
   close(): void;
+  /** Aborts both sockets with a TCP RST. */
   reset(): void;
+  /** The sockets close with a RST, as Toxiproxy's SO_LINGER 0 when a reset_peer toxic was there at the start. */
+  readonly lingerZero: boolean;
 }
 
 export interface ByteCounters {
@@ -99,6 +103,7 @@ export class Link {
     this.entries.splice(at, 1);
     this.rewire();
     if (held) this.replay(this.nextActive(at), held);
+    if (entry.spec.kind.closesOnRemoval) this.control.close();
   }
 
   private newEntry(spec: ToxicSpec): Entry {
@@ -123,9 +128,6 @@ export class Link {
       },
       close: () => {
         if (live()) this.control.close();
-      },
-      reset: () => {
-        if (live()) this.control.reset();
       },
       relieved: () => this.checkPressure(),
     };
@@ -157,8 +159,10 @@ export class Link {
     else this.toSink(chunk);
   }
 
+  /** At the sink, the end is a half-close; with linger 0 Toxiproxy closes the socket, so a RST. */
   private deliverEnd(target: Entry | null): void {
     if (target) target.stage!.end();
+    else if (this.control.lingerZero) this.control.reset();
     else if (!this.sink.destroyed) this.sink.end();
   }
 

@@ -24,8 +24,33 @@ function listenError(listen: string, err: NodeJS.ErrnoException): string {
     EADDRNOTAVAIL: "bind: cannot assign requested address",
     EACCES: "bind: permission denied",
   };
-  const reason = (err.code && reasons[err.code]) ?? err.message;
+  if (err.code === "ENOTFOUND") {
+    return `listen tcp: lookup ${(err as { hostname?: string }).hostname ?? listen}: no such host`;
+  }
+  const reason = (err.code && Object.hasOwn(reasons, err.code) && reasons[err.code]) || err.message;
   return `listen tcp ${listen}: ${reason}`;
+}
+
+/**
+ * Where to listen for `listen`. An empty address is a random port, as in Toxiproxy, but on 127.0.0.1
+ * rather than every interface; `localhost` is 127.0.0.1, as Go binds it.
+ * @throws ApiError 500 when the address is malformed, in Go's words.
+ */
+function bindAddress(listen: string): { host: string | undefined; port: number } {
+  if (listen === "") return { host: "127.0.0.1", port: 0 };
+  const bind = splitHostPort(listen);
+  if (typeof bind === "string") throw internalError(`listen tcp: ${bind}`);
+  return { host: bind.host === "localhost" ? "127.0.0.1" : bind.host || undefined, port: bind.port };
+}
+
+/** True when `wanted` names the address already bound as `bound` (port 0 asks for a new port). */
+function sameAddress(wanted: string, bound: string): boolean {
+  if (wanted === bound) return true;
+  const a = splitHostPort(wanted);
+  const b = splitHostPort(bound);
+  if (typeof a === "string" || typeof b === "string" || a.port === 0 || a.port !== b.port) return false;
+  const host = (h: string) => (h === "localhost" ? "127.0.0.1" : h);
+  return host(a.host) === host(b.host);
 }
 
 /**
@@ -52,30 +77,7 @@ export class TcpProxy {
    * @throws ApiError 500 when the address is malformed or cannot be bound. */
   async start(): Promise<void> {
     if (this.enabled) return;
-    const bind = splitHostPort(this.listen);
-    if (typeof bind === "string") throw internalError(`listen tcp: ${bind}`);
-    const target = splitHostPort(this.upstream);
-    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
-      this.accept(socket),
-    );
-    const host = bind.host === "localhost" ? "127.0.0.1" : bind.host || undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen({ host, port: bind.port }, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      throw internalError(listenError(this.listen, err as NodeJS.ErrnoException));
-    }
-    server.on("error", (err) => this.env.log.warn({ proxy: this.name, err }, "proxy listener error"));
-    this.listen = formatAddress(server.address() as net.AddressInfo);
-    this.target = typeof target === "string" ? undefined : target;
-    this.listener = server;
-    this.enabled = true;
-    this.env.log.info({ proxy: this.name, listen: this.listen, upstream: this.upstream }, "started proxy");
+    this.swap(await this.bind(this.listen), this.upstream);
   }
 
   /** Stops listening and closes every live connection; resolves once they are all gone. */
@@ -84,25 +86,115 @@ export class TcpProxy {
     if (!this.enabled || !server) return;
     this.enabled = false;
     this.listener = undefined;
-    const closing = [new Promise<void>((resolve) => server.close(() => resolve()))];
+    await Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      this.dropConnections(),
+    ]);
+    this.env.log.info({ proxy: this.name, listen: this.listen, upstream: this.upstream }, "terminated proxy");
+  }
+
+  /**
+   * Applies new settings. A new address is checked and bound before anything changes, so a failure leaves
+   * the proxy as it was; then the new listener replaces the old one and the live connections are closed,
+   * as a restart in Toxiproxy closes them. The same address written differently (`localhost:P` for
+   * `127.0.0.1:P`) is no change: the listener and its connections stay.
+   * @throws ApiError 500 when the new address is malformed or cannot be bound.
+   */
+  async update(input: ProxySettings): Promise<void> {
+    const listenChanged = !sameAddress(input.listen, this.listen);
+    if (listenChanged) bindAddress(input.listen);
+    const upstreamChanged = input.upstream !== this.upstream;
+    if (!input.enabled) {
+      await this.stop();
+      if (listenChanged) this.listen = input.listen;
+      this.upstream = input.upstream;
+      return;
+    }
+    if (this.enabled && !listenChanged) {
+      if (upstreamChanged) {
+        this.swap(this.listener!, input.upstream);
+        await this.dropConnections();
+      }
+      return;
+    }
+    const old = this.listener;
+    const server = old ? await this.rebind(old, input.listen) : await this.bind(input.listen);
+    this.swap(server, input.upstream);
+    if (old)
+      await Promise.all([new Promise<void>((resolve) => old.close(() => resolve())), this.dropConnections()]);
+  }
+
+  /** Listens on `listen`. @throws ApiError 500 when the address is malformed or cannot be bound. */
+  private async bind(listen: string): Promise<net.Server> {
+    const address = bindAddress(listen);
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
+      this.accept(server, socket),
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(address, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      throw internalError(listenError(listen, err as NodeJS.ErrnoException));
+    }
+    server.on("error", (err) => this.env.log.warn({ proxy: this.name, err }, "proxy listener error"));
+    return server;
+  }
+
+  /**
+   * Binds `listen` while `old` still listens. When the new address overlaps the old one (same port, other
+   * host) the old listener is closed first, and bound again if the new one fails.
+   * @throws ApiError 500 when `listen` cannot be bound (the old listener then still listens).
+   */
+  private async rebind(old: net.Server, listen: string): Promise<net.Server> {
+    try {
+      return await this.bind(listen);
+    } catch (err) {
+      const port = (old.address() as net.AddressInfo).port;
+      if (!(err instanceof Error) || !err.message.includes("address already in use")) throw err;
+      if (bindAddress(listen).port !== port) throw err;
+      await new Promise<void>((resolve) => old.close(() => resolve()));
+      try {
+        return await this.bind(listen);
+      } catch (again) {
+        try {
+          this.swap(await this.bind(this.listen), this.upstream);
+        } catch {
+          // The old address was taken meanwhile: the proxy is down, as after a failed start.
+          this.listener = undefined;
+          this.enabled = false;
+          await this.dropConnections();
+        }
+        throw again;
+      }
+    }
+  }
+
+  /** Makes `server` the listener, enabled, with `upstream` for new connections. */
+  private swap(server: net.Server, upstream: string): void {
+    const target = splitHostPort(upstream);
+    const fresh = server !== this.listener;
+    this.listener = server;
+    this.listen = formatAddress(server.address() as net.AddressInfo);
+    this.upstream = upstream;
+    this.target = typeof target === "string" ? undefined : target;
+    this.enabled = true;
+    if (fresh)
+      this.env.log.info({ proxy: this.name, listen: this.listen, upstream: this.upstream }, "started proxy");
+  }
+
+  /** Closes every live connection; resolves once they are all gone. */
+  private async dropConnections(): Promise<void> {
+    const closing: Promise<void>[] = [];
     for (const conn of this.connections) {
       conn.destroy();
       closing.push(conn.closed);
     }
     await Promise.all(closing);
-    this.env.log.info({ proxy: this.name, listen: this.listen, upstream: this.upstream }, "terminated proxy");
-  }
-
-  /** Applies new settings; a changed address restarts the listener.
-   * @throws ApiError 500 when the new address cannot be bound. */
-  async update(input: ProxySettings): Promise<void> {
-    if (input.listen !== this.listen || input.upstream !== this.upstream) {
-      await this.stop();
-      this.listen = input.listen;
-      this.upstream = input.upstream;
-    }
-    if (input.enabled && !this.enabled) await this.start();
-    else if (!input.enabled && this.enabled) await this.stop();
   }
 
   /** The JSON Toxiproxy answers for a proxy, fields in its order. */
@@ -124,9 +216,9 @@ export class TcpProxy {
     }
   }
 
-  private accept(client: net.Socket): void {
+  private accept(server: net.Server, client: net.Socket): void {
     const target = this.target;
-    if (!this.enabled || !target) {
+    if (!this.enabled || !target || server !== this.listener) {
       this.env.log.warn(
         { proxy: this.name, upstream: this.upstream },
         "unable to open connection to upstream",

@@ -21,8 +21,18 @@ export interface ToxiproxyServerOptions {
   port?: number;
   /** Proxies created at start, as Toxiproxy's `-config` file. */
   proxies?: ProxyConfig[];
-  /** Serve GET /metrics (Prometheus text). */
+  /**
+   * As Toxiproxy's `-config`: a configured proxy that cannot listen is logged and the server starts with
+   * the proxies created before it. Without it (the default for callers in code) that is an error.
+   */
+  lenientConfig?: boolean;
+  /** Serve /metrics (Prometheus text). */
   metrics?: boolean;
+  /**
+   * How long a client may take to send a whole request, headers and body (Toxiproxy's read timeout,
+   * 15 s). A slower one gets 408 and holds up no other client.
+   */
+  requestTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -36,7 +46,7 @@ export interface ToxiproxyServer {
 
 /**
  * Starts an embedded, Toxiproxy-compatible server: the HTTP API plus the proxies it manages.
- * @throws ChaosError("agent") when the API port or a configured proxy cannot listen.
+ * @throws ChaosError("agent") when the API port cannot listen, or (unless lenientConfig) a configured proxy.
  */
 export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): Promise<ToxiproxyServer> {
   const host = opts.host ?? "127.0.0.1";
@@ -47,7 +57,16 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
     counters: (direction, proxy) => metrics.counters(direction, proxy.name, proxy.listen, proxy.upstream),
   });
 
-  const api = http.createServer(apiListener(proxies, opts.metrics ? metrics : undefined, log));
+  const requestTimeout = opts.requestTimeoutMs ?? 15_000;
+  const api = http.createServer(
+    {
+      requestTimeout,
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
+      maxHeaderSize: (1 << 20) + 4096, // Go's http.DefaultMaxHeaderBytes, with its slack
+    },
+    apiListener(proxies, opts.metrics ? metrics : undefined, log),
+  );
   api.keepAliveTimeout = 60_000;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -86,18 +105,21 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
     },
   };
 
-  for (const config of opts.proxies ?? []) {
-    try {
-      await proxies.addOrReplace({ ...config, enabled: config.enabled ?? true });
-    } catch (err) {
+  const { applied, error } = await proxies.populate(
+    (opts.proxies ?? []).map((config) => ({ ...config, enabled: config.enabled ?? true })),
+  );
+  if (error !== undefined) {
+    const reason = error instanceof ApiError ? error.message : String(error);
+    const failed = opts.proxies?.[applied.length]?.name;
+    if (!opts.lenientConfig) {
       await server.close();
-      const reason = err instanceof ApiError ? err.message : String(err);
-      throw new ChaosError("agent", `proxy ${config.name} could not start: ${reason}`, {
-        cause: err,
+      throw new ChaosError("agent", `proxy ${failed} could not start: ${reason}`, {
+        cause: error,
         hint: "check its listen address and that the port is free",
       });
     }
+    log.error({ proxy: failed, err: reason }, "failed to populate proxies from config");
   }
-  log.info({ url: server.url, proxies: opts.proxies?.length ?? 0 }, "toxiproxy API listening");
+  log.info({ url: server.url, proxies: applied.length }, "toxiproxy API listening");
   return server;
 }

@@ -171,12 +171,12 @@ describe("the Toxiproxy HTTP API", () => {
   it("fills every toxic type's default attributes when only the type is given", async () => {
     await create();
     const expected: Record<string, unknown> = {
+      noop: {},
       latency: { latency: 0, jitter: 0 },
       bandwidth: { rate: 0 },
       slow_close: { delay: 0 },
       timeout: { timeout: 0 },
       reset_peer: { timeout: 0 },
-      slicer: { average_size: 0, size_variation: 0, delay: 0 },
       limit_data: { bytes: 0 },
     };
     for (const [type, attributes] of Object.entries(expected)) {

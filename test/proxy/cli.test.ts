@@ -32,14 +32,32 @@ function cli(args: string[]) {
 }
 
 describe("chaos proxy", () => {
-  it("rejects a malformed config file with one clear line and exit code 2", async () => {
+  it("with --strict-config, rejects a malformed config file with one clear line and exit code 2", async () => {
     const file = join(dir, "bad.json");
     await writeFile(file, '[{"name":"redis","upstream":"127.0.0.1:6379"}]');
-    const run = cli(["proxy", "--port", "0", "--config", file]);
+    const run = cli(["proxy", "--port", "0", "--config", file, "--strict-config"]);
     expect(await run.exited).toBe(2);
     const lines = run.stderr().trim().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain(`proxy config ${file}: proxy 1 (redis) needs a "listen" address`);
+  });
+
+  it("without --strict-config, logs a config problem and starts anyway, as 2.12 does", async () => {
+    const file = join(dir, "broken.json");
+    await writeFile(file, '[{"name":"redis","upstream":');
+    const run = cli(["proxy", "--port", "0", "--config", file]);
+    await expect.poll(() => run.stderr(), { timeout: 10_000 }).toContain("toxiproxy API listening");
+    const lines = run.stderr().trim().split("\n");
+    const problem = JSON.parse(lines.find((l) => l.includes("error reading config file"))!) as {
+      level: number;
+      config: string;
+      err: string;
+    };
+    expect(problem).toMatchObject({ level: 50, config: file, err: "bad request body: unexpected EOF" });
+    const { url } = JSON.parse(lines.find((l) => l.includes("toxiproxy API listening"))!) as { url: string };
+    expect((await request(url, "GET", "/proxies")).body).toBe("{}");
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
   });
 
   it.each(["99999", "-1", "abc", "1.5"])(

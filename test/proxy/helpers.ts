@@ -1,5 +1,7 @@
 import http from "node:http";
 import net from "node:net";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 
 export interface TcpServer {
   port: number;
@@ -133,4 +135,65 @@ export function request(
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/**
+ * Proxy `t` of a server under test: creates it, changes its toxics and opens clients through it;
+ * `cleanup` closes those clients and deletes the proxy. The server is looked up late (set in beforeAll).
+ */
+export class ProxyUnderTest {
+  private readonly sockets: net.Socket[] = [];
+
+  constructor(private readonly url: () => string) {}
+
+  /** Creates proxy `t` to `upstream` on a free loopback port and returns that port. */
+  proxyTo = async (upstream: string): Promise<number> => {
+    const body = JSON.stringify({ name: "t", listen: "127.0.0.1:0", upstream });
+    const res = await request(this.url(), "POST", "/proxies", body);
+    if (res.status !== 201) throw new Error(`creating proxy t answered ${res.status}: ${res.body}`);
+    const { listen } = JSON.parse(res.body) as { listen: string };
+    return Number(listen.slice(listen.lastIndexOf(":") + 1));
+  };
+
+  /** Adds a toxic, or updates toxic `name` when given. Throws unless the answer is 200. */
+  addToxic = async (toxic: Record<string, unknown>, name?: string): Promise<void> => {
+    const path = name ? `/proxies/t/toxics/${name}` : "/proxies/t/toxics";
+    const res = await request(this.url(), "POST", path, JSON.stringify(toxic));
+    if (res.status !== 200) throw new Error(`${path} answered ${res.status}: ${res.body}`);
+  };
+
+  client = async (port: number): Promise<net.Socket> => {
+    const socket = await connect(port);
+    this.sockets.push(socket);
+    return socket;
+  };
+
+  cleanup = async (): Promise<void> => {
+    for (const s of this.sockets.splice(0)) s.destroy();
+    await request(this.url(), "DELETE", "/proxies/t");
+  };
+}
+
+/**
+ * For a test file: an embedded server and an echo upstream started before its tests and closed after
+ * them, and proxy `t` of that server cleaned up after each test.
+ */
+export function embeddedServerWithEcho(): {
+  server: () => ToxiproxyServer;
+  echo: () => TcpServer;
+  harness: ProxyUnderTest;
+} {
+  let server: ToxiproxyServer | undefined;
+  let echo: TcpServer | undefined;
+  const harness = new ProxyUnderTest(() => server!.url);
+  beforeAll(async () => {
+    server = await startToxiproxyServer({ port: 0 });
+    echo = await echoServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await echo?.close();
+  });
+  afterEach(harness.cleanup);
+  return { server: () => server!, echo: () => echo!, harness };
 }

@@ -30,8 +30,9 @@ export const bandwidthAction = toxicAction({
 export const timeoutAction = toxicAction({
   name: "timeout",
   type: "timeout",
-  description: "stop all data; close the connection after `timeout` (0 = hold it open forever)",
-  args: { timeout: duration("when to close the connection; 0 (default) = never") },
+  description:
+    "drop all data; close a connection once it was idle for `timeout` (0 = hold it open); the revert closes it",
+  args: { timeout: duration("idle time before a connection closes; 0 (default) = never") },
   attributes: (a) => ({ timeout: ms(a.timeout) }),
   label: (a) => `timeout ${formatDuration(ms(a.timeout))}`,
 });

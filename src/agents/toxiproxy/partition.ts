@@ -7,8 +7,9 @@ import { proxiesBetween, resolveProxies } from "./target.js";
 import { toxicitySchema } from "./toxic-action.js";
 
 /**
- * Cuts the network between two services: every byte between them is held (a `timeout` toxic with no
- * close), so calls hang as in a real partition. `one-way` cuts only what flows from `from` to `to`:
+ * Cuts the network between two services: every byte between them is dropped (a `timeout` toxic with no
+ * close), so calls hang as in a real partition; the revert closes the stalled connections, as Toxiproxy
+ * does when that toxic is removed, so clients reconnect. `one-way` cuts only what flows from `from` to `to`:
  * requests on the from→to proxies (upstream) and answers on the to→from proxies (downstream).
  */
 export const partitionAction: ActionDefinition = {

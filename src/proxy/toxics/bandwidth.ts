@@ -3,18 +3,20 @@ import type { ToxicKind } from "./toxic.js";
 
 /**
  * Caps throughput at `rate` KB/s (1 KB = 1000 bytes, as Toxiproxy counts). Large chunks go out in slices
- * of 100 ms worth of data so the stream stays smooth instead of bursting.
+ * of 100 ms worth of data so the stream stays smooth instead of bursting. A rate of 0 lets nothing
+ * through: data is held (the source pauses under back-pressure) until the toxic changes or goes.
  */
 export const bandwidth: ToxicKind = {
   goType: "BandwidthToxic",
   defaults: { rate: 0 },
+  validate: ({ rate = 0 }) => (rate < 0 ? `rate must be 0 or more (KB/s), not ${rate}` : undefined),
   create({ rate = 0 }, out) {
     const queue = new TimedQueue(out);
     const slice = rate * 100; // bytes per 100 ms
     return {
       write(chunk) {
         if (rate <= 0) {
-          queue.add(chunk, performance.now());
+          queue.add(chunk, Number.POSITIVE_INFINITY);
           return;
         }
         let due = Math.max(queue.lastDue, performance.now());

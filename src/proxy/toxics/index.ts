@@ -1,6 +1,7 @@
 import { bandwidth } from "./bandwidth.js";
 import { latency } from "./latency.js";
 import { limitData } from "./limit-data.js";
+import { noop } from "./noop.js";
 import { resetPeer } from "./reset-peer.js";
 import { slicer } from "./slicer.js";
 import { slowClose } from "./slow-close.js";
@@ -9,6 +10,7 @@ import type { ToxicKind } from "./toxic.js";
 
 /** Every toxic type by the name the API uses; an unknown name is a 400 "invalid toxic type". */
 export const TOXICS: ReadonlyMap<string, ToxicKind> = new Map([
+  ["noop", noop],
   ["latency", latency],
   ["bandwidth", bandwidth],
   ["slow_close", slowClose],

@@ -1,3 +1,4 @@
+import { later, type Timer } from "./timer.js";
 import type { ToxicKind } from "./toxic.js";
 
 /** Lets data through untouched but delays the end of the stream (the close) by `delay` milliseconds. */
@@ -5,20 +6,20 @@ export const slowClose: ToxicKind = {
   goType: "SlowCloseToxic",
   defaults: { delay: 0 },
   create({ delay = 0 }, out) {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: Timer | undefined;
     let ended = false;
     return {
       write: (chunk) => out.push(chunk),
       end() {
         ended = true;
-        timer = setTimeout(() => {
+        timer = later(() => {
           ended = false;
           out.end();
         }, delay);
       },
       buffered: 0,
       detach() {
-        clearTimeout(timer);
+        timer?.clear();
         return { chunks: [], ended };
       },
     };

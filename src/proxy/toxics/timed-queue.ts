@@ -1,3 +1,4 @@
+import { later, type Timer } from "./timer.js";
 import type { Held, ToxicOutput } from "./toxic.js";
 
 /** Timers fire on whole milliseconds; an item due within this margin goes out now rather than 1 ms late. */
@@ -16,7 +17,7 @@ export class TimedQueue {
   buffered = 0;
   private items: Item[] = [];
   private head = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private last = 0;
 
   constructor(private readonly out: ToxicOutput) {}
@@ -39,7 +40,7 @@ export class TimedQueue {
   }
 
   detach(): Held {
-    clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = undefined;
     const chunks: Buffer[] = [];
     let ended = false;
@@ -78,7 +79,7 @@ export class TimedQueue {
       this.head = 0;
     }
     const next = this.items[this.head];
-    if (next) this.timer = setTimeout(this.release, Math.max(1, Math.ceil(next.due - now)));
+    if (next) this.timer = later(this.release, Math.max(1, Math.ceil(next.due - now)));
     if (released > 0) this.out.relieved();
   };
 }

@@ -11,10 +11,11 @@
 export interface ToxicOutput {
   push(chunk: Buffer): void;
   end(): void;
-  /** Closes the whole connection once what was pushed is flushed (like a peer closing its socket). */
+  /**
+   * Closes the whole connection once what was pushed is flushed (like a peer closing its socket); with a
+   * TCP RST instead when the connection was opened with linger 0 (see `ToxicKind.lingerZero`).
+   */
   close(): void;
-  /** Aborts the whole connection with a TCP RST. */
-  reset(): void;
   /** Tells the link that the stage now holds fewer bytes, so a paused source may resume. */
   relieved(): void;
 }
@@ -47,5 +48,17 @@ export interface ToxicKind {
    * e.g. how many bytes limit_data already let through.
    */
   newState?(): Record<string, number>;
+  /**
+   * Checks attributes Toxiproxy would crash on or turn into the opposite of what was asked (a negative
+   * rate). Returns what is wrong, answered as a 400, or undefined.
+   */
+  validate?(attributes: Attributes): string | undefined;
+  /** Removing the toxic closes the connection (Toxiproxy's `CleanupToxic`), whatever its toxicity drew. */
+  closesOnRemoval?: boolean;
+  /**
+   * Present when a connection opens (in either direction, whatever its toxicity), the toxic makes that
+   * connection's sockets close with a TCP RST (Toxiproxy sets SO_LINGER 0 on both).
+   */
+  lingerZero?: boolean;
   create(attributes: Attributes, out: ToxicOutput, state: Record<string, number>): ToxicStage;
 }
