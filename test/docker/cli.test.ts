@@ -32,6 +32,7 @@ steady-state:
     - name: the witness runs
       docker.running: { name: ${containers.name("witness")} }
       tolerance: true
+  during: { every: 500ms }
 method:
 ${method}`,
   );
