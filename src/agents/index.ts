@@ -1,4 +1,5 @@
 import { httpAgent } from "./http/index.js";
+import { kubernetesAgent } from "./kubernetes/index.js";
 import { processAgent } from "./process/index.js";
 import { prometheusAgent } from "./prometheus/index.js";
 import { Registry } from "./registry.js";
@@ -6,5 +7,5 @@ import { toxiproxyAgent } from "./toxiproxy/index.js";
 
 /** The registry of every agent the toolkit ships. */
 export function defaultRegistry(): Registry {
-  return new Registry([httpAgent, processAgent, toxiproxyAgent, prometheusAgent]);
+  return new Registry([httpAgent, processAgent, toxiproxyAgent, prometheusAgent, kubernetesAgent]);
 }
