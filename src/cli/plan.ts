@@ -4,6 +4,7 @@ import { loadExperiment } from "../experiments/load.js";
 import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
 import { cliContext, exitWith, type GlobalArgs } from "./context.js";
 import { bold, dim, say } from "./output.js";
+import { printTargets } from "./plan-targets.js";
 
 interface Args extends GlobalArgs {
   file: string;
@@ -61,7 +62,9 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) => y.positional("file", { type: "string", demandOption: true }) as never,
   handler: (args) =>
     exitWith(async () => {
-      printPlan(await loadExperiment(args.file, { registry: cliContext(args).registry }));
-      return 0;
+      const { registry, log } = cliContext(args);
+      const experiment = await loadExperiment(args.file, { registry });
+      printPlan(experiment);
+      return printTargets(experiment, registry, log);
     }),
 };

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { kubernetesAgent } from "../../src/agents/kubernetes/index.js";
+import type { ChaosError } from "../../src/experiments/errors.js";
 import { eventually, startTestCluster, type TestCluster } from "./cluster.js";
 
 let cluster: TestCluster;
@@ -25,7 +26,7 @@ describe("API errors at the agent's boundary", () => {
   it("turn a 403 into an RBAC message naming the verb, resource and namespace", async () => {
     cluster.api.inject({ method: "DELETE", status: 403 });
     const fault = await podKill();
-    const err = await fault.apply().catch((e) => e);
+    const err = (await fault.apply().catch((e: unknown) => e)) as ChaosError;
     expect(err).toMatchObject({ code: "agent", status: 403 });
     expect(err.message).toMatch(
       /^kubernetes: forbidden to delete pods in namespace shop: pods "web-\d" is forbidden/,

@@ -2,6 +2,7 @@ import type { Agent } from "../agent.js";
 import { configurationSchema } from "./config.js";
 import { cordonAction } from "./cordon.js";
 import { partitionAction } from "./partition.js";
+import { withTargets } from "./plan.js";
 import { podKillAction } from "./pod-kill.js";
 import { deploymentProbe, podsReadyProbe, restartsProbe } from "./probes.js";
 import { revertKubernetesFault } from "./revert.js";
@@ -21,10 +22,10 @@ export const kubernetesAgent: Agent = {
     "kill pods, scale workloads, partition pods with NetworkPolicies, cordon nodes; probe readiness",
   configuration: configurationSchema,
   actions: {
-    "pod-kill": podKillAction,
-    scale: scaleAction,
-    partition: partitionAction,
-    cordon: cordonAction,
+    "pod-kill": withTargets(podKillAction),
+    scale: withTargets(scaleAction),
+    partition: withTargets(partitionAction),
+    cordon: withTargets(cordonAction),
   },
   probes: {
     "pods-ready": podsReadyProbe,
