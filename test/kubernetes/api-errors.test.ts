@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { kubernetesAgent } from "../../src/agents/kubernetes/index.js";
 import type { ChaosError } from "../../src/experiments/errors.js";
-import { eventually, startTestCluster, type TestCluster } from "./cluster.js";
+import { startTestCluster, type TestCluster } from "./cluster.js";
 
 let cluster: TestCluster;
 
