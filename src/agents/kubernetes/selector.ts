@@ -23,7 +23,7 @@ export function parseLabelSelector(text: string): V1LabelSelectorRequirement[] {
   return terms.map((term) => readTerm(term, text));
 }
 
-const KEY = String.raw`[A-Za-z0-9][-A-Za-z0-9_./]*`;
+const KEY = "[A-Za-z0-9][-A-Za-z0-9_./]*";
 const SET = new RegExp(String.raw`^(${KEY})\s+(in|notin)\s+\(([^()]*)\)$`);
 const EQ = new RegExp(String.raw`^(${KEY})\s*(==|=|!=)\s*([-A-Za-z0-9_.]*)$`);
 const EXISTS = new RegExp(String.raw`^(!?)\s*(${KEY})$`);
