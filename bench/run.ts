@@ -1,7 +1,11 @@
+import { benchKubernetes } from "./kubernetes.js";
 import { benchProxy } from "./proxy.js";
 
 /** Every benchmark module, run one after the other (they measure the same machine, so never in parallel). */
-const BENCHMARKS: [string, () => Promise<void>][] = [["proxy", benchProxy]];
+const BENCHMARKS: [string, () => Promise<void>][] = [
+  ["proxy", benchProxy],
+  ["kubernetes", benchKubernetes],
+];
 
 for (const [name, run] of BENCHMARKS) {
   const start = performance.now();

@@ -74,6 +74,8 @@ describe("pod-kill", () => {
     });
     const lists = cluster.api.calls.filter((c) => c.verb === "list");
     expect(lists.length).toBe(3); // 500 + 500 + 200
+    // Metadata is all an action needs: no specs or statuses of 1,200 pods sent, parsed or held.
+    for (const c of lists) expect(c.accept).toContain("as=PartialObjectMetadataList");
     expect(fault.locks).toHaveLength(12);
   });
 

@@ -61,7 +61,7 @@ export const partitionAction: ActionDefinition = {
     const from = input.args.from as { labels?: Record<string, string>; selector?: string } | undefined;
     const podSelector = toLabelSelector(t.labels, t.selector);
     const peer = from ? [{ podSelector: toLabelSelector(from.labels, from.selector) }] : undefined;
-    const pods = (await listPods(c, t, ctx.signal)).filter((p) => !p.terminating);
+    const pods = (await listPods(c, t, ctx.signal, { metadataOnly: true })).filter((p) => !p.terminating);
     if (pods.length === 0) {
       throw new ChaosError("agent", `no pod matches ${describePods(t)}`, {
         hint: "check the namespace and labels; nothing was touched",

@@ -137,10 +137,25 @@ export function podInfo(p: V1Pod): PodInfo {
 }
 
 /**
- * Every pod the target matches (possibly none), sorted by name; pages through large namespaces.
+ * Asks for metadata only (a PartialObjectMetadataList, as kubectl and controllers do): an action needs a pod's
+ * name, uid and deletion state, and skipping specs and statuses makes a list of a large namespace several
+ * times smaller to send, parse and hold.
+ */
+const METADATA_ONLY = {
+  Accept: "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+};
+
+/**
+ * Every pod the target matches (possibly none), sorted by name; pages through large namespaces. With
+ * `metadataOnly`, `ready`, `restarts` and `node` are not known (false, 0, undefined).
  * @throws KubeApiError when a list or get fails.
  */
-export async function listPods(cluster: Cluster, t: PodTarget, signal: AbortSignal): Promise<PodInfo[]> {
+export async function listPods(
+  cluster: Cluster,
+  t: PodTarget,
+  signal: AbortSignal,
+  opts: { metadataOnly?: boolean } = {},
+): Promise<PodInfo[]> {
   const found: PodInfo[] = [];
   if (t.names) {
     const pods = await mapLimit(t.names, 8, async (name) => {
@@ -168,17 +183,21 @@ export async function listPods(cluster: Cluster, t: PodTarget, signal: AbortSign
   }
   let cont: string | undefined;
   do {
-    const page = await cluster.call({ verb: "list", resource: "pods", namespace: t.namespace }, signal, (o) =>
-      cluster.core.listNamespacedPod(
-        {
-          namespace: t.namespace,
-          labelSelector: labelSelector(t),
-          fieldSelector: t.fields,
-          limit: PAGE,
-          _continue: cont,
-        },
-        o,
-      ),
+    const page = await cluster.call(
+      { verb: "list", resource: "pods", namespace: t.namespace },
+      signal,
+      (o) =>
+        cluster.core.listNamespacedPod(
+          {
+            namespace: t.namespace,
+            labelSelector: labelSelector(t),
+            fieldSelector: t.fields,
+            limit: PAGE,
+            _continue: cont,
+          },
+          o,
+        ),
+      opts.metadataOnly ? METADATA_ONLY : undefined,
     );
     for (const p of page.items) found.push(podInfo(p));
     cont = page.metadata?._continue || undefined;
@@ -206,7 +225,7 @@ export async function resolvePods(
   log?: Logger,
 ): Promise<{ pods: PodInfo[]; matched: number; seed?: number }> {
   assertNotProtected(t.namespace, t.allowProtected, cluster.config.protectedNamespaces);
-  const live = (await listPods(cluster, t, signal)).filter((p) => !p.terminating);
+  const live = (await listPods(cluster, t, signal, { metadataOnly: true })).filter((p) => !p.terminating);
   const what = describePods(t);
   if (live.length === 0) {
     throw new ChaosError("agent", `no pod matches ${what}`, {

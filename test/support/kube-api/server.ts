@@ -28,6 +28,8 @@ export interface Call {
   resource: string;
   namespace?: string;
   name?: string;
+  /** The Accept header: a client may ask for metadata only (PartialObjectMetadataList). */
+  accept?: string;
 }
 
 export interface FaultRule {
@@ -266,6 +268,7 @@ export class KubeApiServer {
       resource,
       namespace: route.namespace,
       name: route.name,
+      accept: req.headers.accept,
     });
 
     const fault = this.faultFor(method, url.pathname);
@@ -290,7 +293,29 @@ export class KubeApiServer {
 
     if (route.resource === "pods" && verb === "watch") return this.watchPods(req, res, route, q);
     if (!route.name) {
-      if (verb === "list") return this.send(res, 200, this.list(route, q));
+      if (verb === "list") {
+        const list = this.list(route, q);
+        // Metadata only, when the client asks for it by content negotiation (as kubectl get does).
+        if (/as=PartialObjectMetadataList/.test(req.headers.accept ?? "")) {
+          const type = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+          return this.send(
+            res,
+            200,
+            {
+              kind: "PartialObjectMetadataList",
+              apiVersion: "meta.k8s.io/v1",
+              metadata: list.metadata,
+              items: list.items.map((o) => ({
+                kind: "PartialObjectMetadata",
+                apiVersion: "meta.k8s.io/v1",
+                metadata: o.metadata,
+              })),
+            },
+            { "content-type": type },
+          );
+        }
+        return this.send(res, 200, list);
+      }
       if (verb === "create") return this.send(res, 201, this.create(route, parseJson(body ?? "")));
       throw new ApiError(405, `${verb} is not supported on ${route.resource} by this server`);
     }
