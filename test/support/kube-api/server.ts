@@ -516,6 +516,7 @@ export class KubeApiServer {
       throw new ApiError(400, (err as Error).message);
     }
     res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
+    res.flushHeaders(); // as an API server does: the client learns at once that the watch is open
     const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
     const rvParam = q.get("resourceVersion");
     const matches = (o: KubeObject) =>
