@@ -148,3 +148,23 @@ describe("probes", () => {
     expect(r).toMatchObject({ value: 4, fields: { total: 4, max: 4, pods: 3 } });
   });
 });
+
+describe("a server that is not a Kubernetes API server", () => {
+  it("is reported as an unexpected answer, not retried", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "text/html" });
+      res.end("<html>login</html>");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { writeKubeconfig } = await import("../support/kube-api/kubeconfig.js");
+    const address = server.address() as { port: number };
+    const file = await writeKubeconfig(cluster.dir, `http://127.0.0.1:${address.port}`, "x", "html");
+    let requests = 0;
+    server.on("request", () => requests++);
+    const err = await podKill({ kubeconfig: file }).catch((e: unknown) => e as ChaosError);
+    server.close();
+    expect(err).toMatchObject({ code: "agent", message: expect.stringContaining("unexpected answer") });
+    expect(requests).toBe(1);
+  });
+});

@@ -78,6 +78,17 @@ function isApiException(err: unknown): err is ApiException<unknown> {
   return typeof e === "object" && e !== null && typeof e.code === "number" && "body" in e && "headers" in e;
 }
 
+class UnexpectedAnswer extends Error {
+  constructor(type: string) {
+    super(`expected a JSON object, got ${type === "string" ? "text" : type}`);
+  }
+}
+
+/** fetch's own failure (refused, reset, DNS): the request may not have reached the server. */
+function isNetworkError(err: unknown): boolean {
+  return err instanceof TypeError && err.message === "fetch failed";
+}
+
 /** "delete pods payments-7f9 in namespace shop" */
 export function describeCall(s: CallSpec): string {
   return `${s.verb} ${s.resource}${s.name ? ` ${s.name}` : ""}${s.namespace ? ` in namespace ${s.namespace}` : ""}`;
@@ -159,6 +170,16 @@ function wrap(spec: CallSpec, err: unknown): KubeApiError {
       },
     );
   }
+  if (!isNetworkError(err)) {
+    return new KubeApiError(
+      undefined,
+      `kubernetes: ${what}: unexpected answer: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+        hint: "the server at the kubeconfig's address may not be a Kubernetes API server",
+      },
+    );
+  }
   const reason =
     (err as Error)?.cause instanceof Error
       ? ((err as Error).cause as Error).message
@@ -195,7 +216,11 @@ export async function kubeCall<T>(
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     const signal = AbortSignal.any([opts.signal, deadline]);
     try {
-      return await fn(requestOptions(opts.lib, signal, opts.headers ?? {}));
+      const answer = await fn(requestOptions(opts.lib, signal, opts.headers ?? {}));
+      // Every answer the agent asks for is a JSON object; the client hands anything else (an HTML login
+      // page from a proxy, say) back as a string.
+      if (typeof answer !== "object" || answer === null) throw new UnexpectedAnswer(typeof answer);
+      return answer;
     } catch (err) {
       if (deadline.aborted) {
         throw new KubeApiError(
@@ -212,7 +237,7 @@ export async function kubeCall<T>(
       // A 409 is worth retrying only as a write conflict; on create it means AlreadyExists, and on delete a
       // failed uid precondition (the pod was replaced): no retry changes either.
       const conflictOnly = status === 409 && spec.verb !== "patch" && spec.verb !== "update";
-      const retriable = status === undefined || (RETRIED.has(status) && !conflictOnly);
+      const retriable = status === undefined ? isNetworkError(err) : RETRIED.has(status) && !conflictOnly;
       if (!retriable || attempt >= tries) throw wrap(spec, err);
       const backoff = FIRST_BACKOFF_MS * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5);
       const wait = retryAfterMs(isApiException(err) ? err.headers : undefined) ?? backoff;

@@ -199,6 +199,15 @@ export async function listPods(
         ),
       opts.metadataOnly ? METADATA_ONLY : undefined,
     );
+    if (!Array.isArray(page.items)) {
+      throw new KubeApiError(
+        undefined,
+        `kubernetes: list pods in namespace ${t.namespace}: unexpected answer without items`,
+        {
+          hint: "the server at the kubeconfig's address may not be a Kubernetes API server",
+        },
+      );
+    }
     for (const p of page.items) found.push(podInfo(p));
     cont = page.metadata?._continue || undefined;
   } while (cont);
