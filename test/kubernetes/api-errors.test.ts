@@ -58,7 +58,7 @@ describe("API errors at the agent's boundary", () => {
   it("give up on a server that accepts and never answers, within the call timeout", async () => {
     cluster.api.inject({ hang: true });
     const start = Date.now();
-    const err = await podKill({ "call-timeout": 300 }).catch((e) => e);
+    const err = await podKill({ "call-timeout": "300ms" }).catch((e) => e);
     expect(Date.now() - start).toBeLessThan(3000);
     expect(err).toMatchObject({ code: "agent" });
     expect(err.message).toBe("kubernetes: list pods in namespace shop: no answer within 300 ms");
@@ -69,7 +69,7 @@ describe("API errors at the agent's boundary", () => {
     const abort = new AbortController();
     setTimeout(() => abort.abort(new Error("SIGINT")), 200);
     const start = Date.now();
-    const err = await podKill({ "call-timeout": 60_000 }, abort.signal).catch((e) => e);
+    const err = await podKill({ "call-timeout": "60s" }, abort.signal).catch((e) => e);
     expect(Date.now() - start).toBeLessThan(3000);
     expect(err.message).toBe("kubernetes: list pods in namespace shop was cancelled");
   });

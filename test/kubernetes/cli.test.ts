@@ -229,7 +229,7 @@ describe("chaos run refusals, before anything is touched", () => {
   - action: kubernetes.pod-kill
     target: { namespace: shop, labels: { app: payments }, select: { mode: one } }
 `,
-      ", call-timeout: 1000",
+      ", call-timeout: 1s",
     );
     const start = Date.now();
     const r = await run(file, 20_000);

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { DURATION_PATTERN, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
 import type { JsonSchema } from "../agent.js";
 import type { KubeClient } from "./client.js";
@@ -31,10 +32,9 @@ export const configurationSchema: JsonSchema = {
       description: `refused unless a target sets allow-protected: true, in addition to ${DEFAULT_PROTECTED.join(", ")}`,
     },
     "call-timeout": {
-      type: "integer",
-      minimum: 100,
-      maximum: 600_000,
-      description: "milliseconds one API call may take (default 10000)",
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "how long one API call may take, e.g. 10s (the default)",
     },
   },
 };
@@ -75,7 +75,8 @@ export function readConfig(configuration: Record<string, unknown>): KubernetesCo
     kubeconfig: typeof r.kubeconfig === "string" ? r.kubeconfig : undefined,
     context: typeof r.context === "string" ? r.context : undefined,
     protectedNamespaces: [...new Set([...DEFAULT_PROTECTED, ...extra])],
-    callTimeoutMs: typeof r["call-timeout"] === "number" ? r["call-timeout"] : DEFAULT_CALL_TIMEOUT_MS,
+    callTimeoutMs:
+      typeof r["call-timeout"] === "string" ? parseDuration(r["call-timeout"]) : DEFAULT_CALL_TIMEOUT_MS,
   };
 }
 
