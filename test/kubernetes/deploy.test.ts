@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -78,10 +78,35 @@ describe("examples/target-app/k8s", () => {
       expect(
         d.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort),
       ).toContain(port);
+      // The image is the toolkit's (deploy/Dockerfile), whose dist/ holds the compiled sample services.
+      const [, script] = d.spec.template.spec.containers[0].command;
+      const source = script.replace("/opt/chaoskit/dist/", "").replace(/\.js$/, ".ts");
+      expect(existsSync(join(ROOT, source)), source).toBe(true);
       if (d.metadata.name === "loadgen") continue;
       const service = shop.find((m) => m.kind === "Service" && m.metadata.name === d.metadata.name);
       expect(service?.spec.selector).toEqual(d.spec.selector.matchLabels);
     }
+  });
+
+  it("has Prometheus keep exactly the pods the scrape annotation marks, in the shop's namespace", () => {
+    const docs = manifests("examples/target-app/k8s/prometheus.yaml");
+    const config = parseAllDocuments(
+      docs.find((d) => d.kind === "ConfigMap").data["prometheus.yml"],
+    )[0]!.toJS();
+    const [job] = config.scrape_configs;
+    expect(job.kubernetes_sd_configs).toEqual([{ role: "pod", namespaces: { names: ["shop"] } }]);
+    expect(job.relabel_configs[0]).toMatchObject({
+      source_labels: ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"],
+      action: "keep",
+      regex: "true",
+    });
+    const role = docs.find((d) => d.kind === "Role");
+    expect(role.metadata.namespace).toBe("shop");
+    expect(role.rules[0].verbs).toEqual(["get", "list", "watch"]);
+    const service = docs.find((d) => d.kind === "Service");
+    expect(
+      `http://${service.metadata.name}.${service.metadata.namespace}:${service.spec.ports[0].port}`,
+    ).toBe("http://prometheus.monitoring:9090");
   });
 
   it("points every service at the Service of the one it calls", () => {
