@@ -35,6 +35,16 @@ describe("API errors at the agent's boundary", () => {
     expect(cluster.api.pods("shop")).toHaveLength(3);
   });
 
+  it("say which pods were deleted before a delete failed", async () => {
+    cluster.api.inject({ method: "DELETE", path: /\/web-2$/, status: 403 });
+    const fault = await podKill();
+    const err = (await fault.apply().catch((e: unknown) => e)) as ChaosError;
+    expect(err.message).toMatch(
+      /forbidden to delete pods in namespace shop: .*; 2 of 3 pods were deleted: web-0, web-1$/,
+    );
+    expect(cluster.api.pods("shop").map((p) => p.metadata.name)).toEqual(["web-2"]);
+  });
+
   it("retry a 429 after the server's Retry-After", async () => {
     cluster.api.inject({ method: "DELETE", status: 429, retryAfter: 1, times: 1 });
     const fault = await podKill();

@@ -52,7 +52,7 @@ export const podKillAction: ActionDefinition = {
       async apply() {
         const killed: string[] = [];
         const gone: string[] = [];
-        await mapLimit(pods, CONCURRENCY, async (pod: PodInfo) => {
+        const deleteAll = mapLimit(pods, CONCURRENCY, async (pod: PodInfo) => {
           const spec = {
             verb: "delete",
             resource: "pods",
@@ -77,6 +77,19 @@ export const podKillAction: ActionDefinition = {
             gone.push(pod.name);
           }
         });
+        try {
+          await deleteAll;
+        } catch (err) {
+          // Say how far it got: the journal keeps this message, and those pods are gone whatever happens next.
+          const names = killed.sort().slice(0, 20).join(", ") + (killed.length > 20 ? ", …" : "");
+          const done = killed.length
+            ? `; ${killed.length} of ${pods.length} pods were deleted: ${names}`
+            : "";
+          throw new KubeApiError((err as KubeApiError).status, `${(err as Error).message}${done}`, {
+            cause: err,
+            hint: (err as KubeApiError).hint,
+          });
+        }
         ctx.log.info({ killed: killed.length, gone: gone.length, gracePeriod: grace }, "pods deleted");
         return {
           killed: killed.sort(),
