@@ -1,8 +1,9 @@
 import { DURATION_PATTERN, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
 import type { ActionDefinition } from "../agent.js";
-import { KubeApiError, mapLimit } from "./call.js";
+import { KubeApiError } from "./call.js";
 import { cluster } from "./cluster.js";
+import { mapLimit } from "./concurrency.js";
 import { type PodInfo, podTargetSchema, readPodTarget, resolvePods } from "./target.js";
 
 /** Deletes in flight at once: enough to kill a thousand pods in seconds, few enough not to flood the API. */

@@ -3,8 +3,9 @@ import type { Logger } from "pino";
 import { ChaosError } from "../../experiments/errors.js";
 import type { JsonSchema } from "../agent.js";
 import { type Selection, selectionSchema, selectTargets } from "../selection.js";
-import { KubeApiError, mapLimit } from "./call.js";
+import { KubeApiError } from "./call.js";
 import type { Cluster } from "./cluster.js";
+import { mapLimit } from "./concurrency.js";
 
 /**
  * Pods as an experiment names them: a namespace plus `labels`, a `selector` string, a `fields` selector or
