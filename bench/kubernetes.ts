@@ -67,12 +67,12 @@ async function measure(dir: string, experiment: string): Promise<Measure> {
   return { seconds, cpuSeconds: cpuUs / 1e6, rssMb: rssKb / 1024, killed: j.method[0].output.killed.length };
 }
 
-/** Fills `namespace` back up to `count` pods named web-0…, as a Deployment would after the kill. */
+/**
+ * (Re)creates `count` pods web-0… in `namespace`, named as a ReplicaSet names its pods (generateName), as in a
+ * namespace of Deployments.
+ */
 function refill(api: KubeApiServer, namespace: string, count: number): void {
-  const present = new Set(api.pods(namespace).map((p) => p.metadata.name));
-  for (let i = 0; i < count; i++) {
-    if (!present.has(`web-${i}`)) api.addPods(namespace, `web-${i}`, 1, { app: "web" });
-  }
+  api.addPods(namespace, "web", count, { app: "web" }, { generated: true });
 }
 
 export async function benchKubernetes(): Promise<void> {

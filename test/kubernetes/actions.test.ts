@@ -79,6 +79,20 @@ describe("pod-kill", () => {
     expect(fault.locks).toHaveLength(12);
   });
 
+  it("reuses kept-alive connections for its calls instead of one connection per call", async () => {
+    cluster.api.addPods("shop", "web", 60, { app: "web" }, { generated: true });
+    const fault = await prepare("pod-kill", {
+      namespace: "shop",
+      labels: { app: "web" },
+      select: { mode: "all" },
+    });
+    await fault.apply();
+    expect(cluster.api.calls.length).toBe(61);
+    // About one connection per delete in flight (16, some opened while another was being released), not one
+    // per call (61, what the client does on its own).
+    expect(cluster.api.connections).toBeLessThan(30);
+  });
+
   it("honours a grace period: the pods are Terminating, then gone", async () => {
     cluster.api.addPods("shop", "slow", 1, { app: "slow" });
     const fault = await prepare(

@@ -28,9 +28,21 @@ export class KubeApiError extends ChaosError {
   }
 }
 
+/**
+ * The connection pool a cluster's calls share. The client builds a new undici Agent for every request (a new
+ * TCP and TLS connection each time); the first one it builds is kept and handed to every later request, so
+ * a thousand deletes reuse a few kept-alive connections.
+ */
+type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
+export interface ConnectionPool {
+  dispatcher?: Dispatcher;
+}
+
 export interface CallOptions {
   /** The loaded client library (its Observable carries the middleware). */
   lib: Pick<KubeClient, "Observable">;
+  pool: ConnectionPool;
   signal: AbortSignal;
   timeoutMs: number;
   /** Extra request headers, e.g. a patch's Content-Type. */
@@ -52,16 +64,16 @@ const FIRST_BACKOFF_MS = 200;
 const MAX_WAIT_MS = 10_000;
 const RETRIED = new Set([409, 429, 500, 502, 503, 504]);
 
-function requestOptions(
-  lib: CallOptions["lib"],
-  signal: AbortSignal,
-  headers: Record<string, string>,
-): RequestOptions {
+function requestOptions(opts: CallOptions, signal: AbortSignal): RequestOptions {
+  const { lib, pool, headers = {} } = opts;
   return {
     middleware: [
       {
         pre(c) {
           c.setSignal(signal);
+          const built = c.getDispatcher();
+          if (built && pool.dispatcher) c.setDispatcher(pool.dispatcher);
+          else pool.dispatcher = built;
           for (const [k, v] of Object.entries(headers)) c.setHeaderParam(k, v);
           return new lib.Observable(Promise.resolve(c));
         },
@@ -216,7 +228,7 @@ export async function kubeCall<T>(
     const deadline = AbortSignal.timeout(opts.timeoutMs);
     const signal = AbortSignal.any([opts.signal, deadline]);
     try {
-      const answer = await fn(requestOptions(opts.lib, signal, opts.headers ?? {}));
+      const answer = await fn(requestOptions(opts, signal));
       // Every answer the agent asks for is a JSON object; the client hands anything else (an HTML login
       // page from a proxy, say) back as a string.
       if (typeof answer !== "object" || answer === null) throw new UnexpectedAnswer(typeof answer);

@@ -1,12 +1,14 @@
 import type { AppsV1Api, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import { ChaosError } from "../../experiments/errors.js";
 import type { AgentContext } from "../agent.js";
-import { type CallSpec, kubeCall, type RequestOptions } from "./call.js";
+import { type CallSpec, type ConnectionPool, kubeCall, type RequestOptions } from "./call.js";
 import { type KubeClient, loadClient } from "./client.js";
 import { type ClusterRef, type KubernetesConfig, loadKubeConfig, readConfig } from "./config.js";
 
 /** The run's view of one cluster: typed API clients and the settings every call obeys. */
 export class Cluster {
+  private readonly pool: ConnectionPool = {};
+
   constructor(
     readonly lib: KubeClient,
     readonly ref: ClusterRef,
@@ -15,6 +17,11 @@ export class Cluster {
     readonly networking: NetworkingV1Api,
     readonly config: KubernetesConfig,
   ) {}
+
+  /** Closes the kept-alive connections; called when the run's resources are disposed. */
+  async close(): Promise<void> {
+    await this.pool.dispatcher?.close();
+  }
 
   /** A lease key for the controller: "kubernetes:<server>:pod/<namespace>/<name>". */
   lockKey(kind: string, namespace: string | undefined, name: string): string {
@@ -28,7 +35,11 @@ export class Cluster {
     fn: (options: RequestOptions) => Promise<T>,
     headers?: Record<string, string>,
   ): Promise<T> {
-    return kubeCall(spec, { lib: this.lib, signal, timeoutMs: this.config.callTimeoutMs, headers }, fn);
+    return kubeCall(
+      spec,
+      { lib: this.lib, pool: this.pool, signal, timeoutMs: this.config.callTimeoutMs, headers },
+      fn,
+    );
   }
 }
 
@@ -55,7 +66,7 @@ export function cluster(ctx: AgentContext): Promise<Cluster> {
   return ctx.resources.use(
     `kubernetes:${config.kubeconfig ?? ""}:${config.context ?? ""}`,
     async () => connect({ kubeconfig: config.kubeconfig, context: config.context }, config),
-    async () => undefined,
+    (c) => c.close(),
   );
 }
 
@@ -80,6 +91,6 @@ export function clusterFor(ref: ClusterRef, ctx: AgentContext): Promise<Cluster>
       }
       return c;
     },
-    async () => undefined,
+    (c) => c.close(),
   );
 }

@@ -67,7 +67,10 @@ export const podKillAction: ActionDefinition = {
                   name: pod.name,
                   namespace: pod.namespace,
                   gracePeriodSeconds: grace,
-                  body: { gracePeriodSeconds: grace, preconditions: { uid: pod.uid } },
+                  // A pod whose name can come back (a StatefulSet's, or one made by hand) is deleted only if it
+                  // is still the one selected. The precondition travels in a body, and undici closes the
+                  // connection after a DELETE with a body, so pods with generated names go without it.
+                  ...(pod.generatedName ? {} : { body: { preconditions: { uid: pod.uid } } }),
                 },
                 o,
               ),

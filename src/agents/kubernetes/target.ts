@@ -77,6 +77,8 @@ export interface PodInfo {
   namespace: string;
   name: string;
   uid: string;
+  /** The name was generated (a ReplicaSet's, Job's or DaemonSet's pod): it never names another pod later. */
+  generatedName: boolean;
   node?: string;
   ready: boolean;
   restarts: number;
@@ -130,6 +132,7 @@ export function podInfo(p: V1Pod): PodInfo {
     namespace: p.metadata?.namespace ?? "",
     name: p.metadata?.name ?? "",
     uid: p.metadata?.uid ?? "",
+    generatedName: Boolean(p.metadata?.generateName),
     node: p.spec?.nodeName,
     ready: (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
     restarts: statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0),

@@ -130,6 +130,8 @@ export class KubeApiServer {
   readonly store = new Store();
   readonly reconciler: Reconciler;
   readonly calls: Call[] = [];
+  /** TCP connections accepted: shows whether a client keeps its connections alive. */
+  connections = 0;
   readonly token: string;
   private readonly rules: FaultRule[] = [];
   private server?: Server;
@@ -146,6 +148,9 @@ export class KubeApiServer {
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err) => this.fail(res, err));
+    });
+    this.server.on("connection", () => {
+      this.connections++;
     });
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -187,18 +192,22 @@ export class KubeApiServer {
     return this.reconciler.addWorkload("StatefulSet", namespace, name, replicas, labels);
   }
 
-  /** Pods without a controller (nothing replaces them), named `<prefix>-<i>`. */
+  /**
+   * Pods nothing replaces, named `<prefix>-<i>`; with `generated`, named as a ReplicaSet names its pods
+   * (`generateName` set), else as pods made by hand.
+   */
   addPods(
     namespace: string,
     prefix: string,
     count: number,
     labels: Record<string, string>,
-    extra: { node?: string } = {},
+    extra: { node?: string; generated?: boolean } = {},
   ) {
+    const generateName = extra.generated ? `${prefix}-` : undefined;
     for (let i = 0; i < count; i++) {
       this.store.put(
         "pods",
-        podObject({ namespace, name: `${prefix}-${i}`, labels, ready: true, node: extra.node }),
+        podObject({ namespace, name: `${prefix}-${i}`, labels, ready: true, node: extra.node, generateName }),
       );
     }
   }

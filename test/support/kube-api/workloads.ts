@@ -26,6 +26,8 @@ export function podObject(opts: {
   ready: boolean;
   owner?: { kind: string; name: string; uid: string };
   restarts?: number;
+  /** The prefix a controller generated the name from (ReplicaSet, Job, DaemonSet pods). */
+  generateName?: string;
 }): KubeObject {
   const n = ipCounter++;
   return {
@@ -34,6 +36,7 @@ export function podObject(opts: {
     metadata: {
       name: opts.name,
       namespace: opts.namespace,
+      ...(opts.generateName ? { generateName: opts.generateName } : {}),
       labels: { ...opts.labels },
       ...(opts.owner
         ? {
@@ -164,6 +167,7 @@ export class Reconciler {
       name,
       labels: w.spec.template.metadata.labels,
       ready,
+      generateName: w.kind === "StatefulSet" ? undefined : `${w.metadata.name}-7d9c5b-`,
       owner: {
         kind: w.kind === "StatefulSet" ? "StatefulSet" : "ReplicaSet",
         name: w.metadata.name,
