@@ -77,6 +77,39 @@ describe("the API test server", () => {
     expect(res.status).toBe(401);
   });
 
+  it("replaces a scale with PUT only at the resourceVersion it was read at (409 Conflict otherwise)", async () => {
+    cluster.api.addDeployment("shop", "orders", 2);
+    const { core: _core, k8s, kc } = await client();
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const scale = await apps.readNamespacedDeploymentScale({ name: "orders", namespace: "shop" });
+    await apps.replaceNamespacedDeploymentScale({
+      name: "orders",
+      namespace: "shop",
+      body: { ...scale, spec: { replicas: 3 } },
+    });
+    expect(cluster.api.object("deployments", "shop", "orders")?.spec.replicas).toBe(3);
+    const stale = await apps
+      .replaceNamespacedDeploymentScale({
+        name: "orders",
+        namespace: "shop",
+        body: { ...scale, spec: { replicas: 5 } },
+      })
+      .catch((e: unknown) => e);
+    expect(stale).toMatchObject({ code: 409 });
+    expect(cluster.api.object("deployments", "shop", "orders")?.spec.replicas).toBe(3);
+  });
+
+  it("refuses a patch in a content type it does not know with 415", async () => {
+    cluster.api.addNode("node-1");
+    const res = await fetch(`${cluster.api.url}/api/v1/nodes/node-1`, {
+      method: "PATCH",
+      headers: { authorization: `Bearer ${cluster.api.token}`, "content-type": "text/plain" },
+      body: "unschedulable",
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ kind: "Status", reason: "UnsupportedMediaType", code: 415 });
+  });
+
   it("replaces a Deployment's deleted pod after a delay, Ready a little later", async () => {
     cluster.api.addDeployment("shop", "orders", 2);
     const { core } = await client();

@@ -436,22 +436,21 @@ export class KubeApiServer {
 
   private patch(obj: KubeObject, contentType: string | undefined, text: string): KubeObject {
     const type = (contentType ?? "").split(";")[0]!.trim();
+    const merge =
+      type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json";
+    if (!merge && type !== "application/json-patch+json") {
+      throw new ApiError(
+        415,
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json",
+      );
+    }
     const patch = parseJson(text);
     let out: Json;
     try {
-      if (type === "application/merge-patch+json" || type === "application/strategic-merge-patch+json") {
-        // Strategic merge differs from a merge patch only for lists with patch strategies, which none of the
-        // fields patched here (replicas, unschedulable, annotations) has.
-        out = mergePatch(obj, patch);
-      } else if (type === "application/json-patch+json") out = jsonPatch(obj, patch);
-      else {
-        throw new ApiError(
-          415,
-          `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
-        );
-      }
+      // Strategic merge differs from a merge patch only for lists with patch strategies, which none of the
+      // fields patched here (replicas, unschedulable, annotations) has.
+      out = merge ? mergePatch(obj, patch) : jsonPatch(obj, patch);
     } catch (err) {
-      if (err instanceof ApiError) throw err;
       throw new ApiError(422, (err as Error).message);
     }
     out.metadata = {
