@@ -1,10 +1,12 @@
 import { benchCliStart } from "./cli-start.js";
+import { benchKubernetes } from "./kubernetes.js";
 import { benchProxy } from "./proxy.js";
 
 /** Every benchmark module, run one after the other (they measure the same machine, so never in parallel). */
 const BENCHMARKS: [string, () => Promise<void>][] = [
   ["cli start", benchCliStart],
   ["proxy", benchProxy],
+  ["kubernetes", benchKubernetes],
 ];
 
 for (const [name, run] of BENCHMARKS) {

@@ -103,6 +103,12 @@ export interface ActionDefinition {
    * then abandon. Throws ChaosError("agent") when the target cannot be found or reached.
    */
   prepare(input: ActivityInput, ctx: AgentContext): Promise<PreparedFault>;
+  /**
+   * Optional: what the action would touch if it ran now ("pod/shop/web-1"), resolved as `prepare` resolves
+   * it (a seeded selection picks the same targets) and touching nothing. `chaos plan` prints it.
+   * Throws like `prepare`.
+   */
+  targets?(input: ActivityInput, ctx: AgentContext): Promise<string[]>;
 }
 
 /**

@@ -4,6 +4,7 @@ import { loadExperiment } from "../experiments/load.js";
 import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
 import { cliContext, exitWith, type GlobalArgs, inputFiles } from "./context.js";
 import { bold, dim, say } from "./output.js";
+import { printTargets } from "./plan-targets.js";
 
 interface Args extends GlobalArgs {
   file: string;
@@ -70,8 +71,9 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
     }) as never,
   handler: (args) =>
     exitWith(async () => {
-      const { registry, maxBytes } = cliContext(args);
-      printPlan(await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes }));
-      return 0;
+      const { registry, log, maxBytes } = cliContext(args);
+      const experiment = await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes });
+      printPlan(experiment);
+      return printTargets(experiment, registry, log);
     }),
 };

@@ -1,0 +1,139 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { DURATION_PATTERN, parseDuration } from "../../experiments/duration.js";
+import { ChaosError } from "../../experiments/errors.js";
+import type { JsonSchema } from "../agent.js";
+import type { KubeClient } from "./client.js";
+
+/** Namespaces no action touches unless a target sets `allow-protected: true`. */
+export const DEFAULT_PROTECTED = ["kube-system", "kube-public", "kube-node-lease"];
+
+/** How long one API call may take before the run gives up on it (exit 4). */
+export const DEFAULT_CALL_TIMEOUT_MS = 10_000;
+
+/** JSON Schema of `configuration.kubernetes` in an experiment. */
+export const configurationSchema: JsonSchema = {
+  type: "object",
+  additionalProperties: false,
+  description:
+    "Which cluster to talk to; without it: $KUBECONFIG, ~/.kube/config, then the in-cluster account",
+  properties: {
+    kubeconfig: { type: "string", minLength: 1, description: "path of a kubeconfig file" },
+    context: {
+      type: "string",
+      minLength: 1,
+      description: "a context of that kubeconfig (default: its current one)",
+    },
+    "protected-namespaces": {
+      type: "array",
+      items: { type: "string", minLength: 1 },
+      description: `refused unless a target sets allow-protected: true, in addition to ${DEFAULT_PROTECTED.join(", ")}`,
+    },
+    "call-timeout": {
+      type: "string",
+      pattern: DURATION_PATTERN,
+      description: "how long one API call may take, e.g. 10s (the default)",
+    },
+  },
+};
+
+/**
+ * Where the cluster came from. Written into every revert, so `chaos rollback` in a fresh process (which has
+ * no experiment configuration) reaches the same cluster, and refuses another one. Paths and names only:
+ * never credentials.
+ */
+export interface ClusterRef {
+  kubeconfig?: string;
+  context?: string;
+  /** The API server URL the fault was applied through. */
+  server: string;
+}
+
+export interface KubernetesConfig {
+  kubeconfig?: string;
+  context?: string;
+  protectedNamespaces: string[];
+  callTimeoutMs: number;
+}
+
+/**
+ * Reads `configuration.kubernetes` (already validated by the schema; a revert may run with none).
+ * @throws ChaosError("invalid") when it is present but not an object.
+ */
+export function readConfig(configuration: Record<string, unknown>): KubernetesConfig {
+  const raw = configuration.kubernetes ?? {};
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ChaosError("invalid", "configuration.kubernetes must be an object", {
+      hint: "give it kubeconfig, context or protected-namespaces",
+    });
+  }
+  const r = raw as Record<string, unknown>;
+  const extra = Array.isArray(r["protected-namespaces"]) ? (r["protected-namespaces"] as string[]) : [];
+  return {
+    kubeconfig: typeof r.kubeconfig === "string" ? r.kubeconfig : undefined,
+    context: typeof r.context === "string" ? r.context : undefined,
+    protectedNamespaces: [...new Set([...DEFAULT_PROTECTED, ...extra])],
+    callTimeoutMs:
+      typeof r["call-timeout"] === "string" ? parseDuration(r["call-timeout"]) : DEFAULT_CALL_TIMEOUT_MS,
+  };
+}
+
+function load(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    throw new ChaosError(
+      "agent",
+      `cannot load the Kubernetes configuration from ${what}: ${(err as Error).message}`,
+      {
+        cause: err,
+        hint: "check configuration.kubernetes.kubeconfig, $KUBECONFIG or ~/.kube/config",
+      },
+    );
+  }
+}
+
+/**
+ * Loads the kubeconfig the experiment names, else $KUBECONFIG, else ~/.kube/config, else the in-cluster
+ * service account; then switches to `context` when one is given.
+ * @throws ChaosError("agent") when none of them exists, a file cannot be parsed, or the context is unknown.
+ */
+export function loadKubeConfig(
+  lib: KubeClient,
+  kubeconfig: string | undefined,
+  context: string | undefined,
+): KubeConfig {
+  const kc = new lib.KubeConfig();
+  const home = join(homedir(), ".kube", "config");
+  if (kubeconfig) load(kubeconfig, () => kc.loadFromFile(kubeconfig));
+  else if (process.env.KUBECONFIG) load("$KUBECONFIG", () => kc.loadFromDefault());
+  else if (existsSync(home)) load(home, () => kc.loadFromFile(home));
+  else if (process.env.KUBERNETES_SERVICE_HOST)
+    load("the in-cluster service account", () => kc.loadFromCluster());
+  else {
+    throw new ChaosError("agent", "no Kubernetes configuration found", {
+      hint: "set configuration.kubernetes.kubeconfig or $KUBECONFIG, create ~/.kube/config, or run inside a cluster",
+    });
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) {
+      throw new ChaosError("agent", `the kubeconfig has no context "${context}"`, {
+        hint: `known contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "none"
+        }`,
+      });
+    }
+    kc.setCurrentContext(context);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new ChaosError("agent", "the kubeconfig's current context names no cluster", {
+      hint: "set configuration.kubernetes.context to a context with a cluster",
+    });
+  }
+  return kc;
+}
