@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { ActivityInput, AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
+import { runFigures } from "./checks.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
@@ -154,10 +155,7 @@ export class Controller {
     this.openContext();
     let notSteady = false;
     try {
-      await this.beforeInjecting(async () => {
-        await this.preflight();
-        await this.prepareAgents();
-      });
+      if (!(await this.readyToInject())) return this.finish(started, false);
       try {
         notSteady = !(await this.steadyStateBefore());
         if (!notSteady && !this.runAbort.signal.aborted) await this.runMethod();
@@ -187,15 +185,21 @@ export class Controller {
   }
 
   /**
-   * Runs the checks made before anything is injected; a signal that cut them short is an abort, not an error.
-   * @throws ChaosError("aborted") after a signal, else whatever `checks` throws.
+   * Runs the preflights and prepares the agents, injecting nothing. An unreachable service is the run's
+   * verdict (error, with a journal), and a signal that cut the checks short is an abort.
+   * @throws ChaosError("aborted") after a signal; ChaosError("invalid") when a preflight rejects the input.
    */
-  private async beforeInjecting(checks: () => Promise<void>): Promise<void> {
+  private async readyToInject(): Promise<boolean> {
     try {
-      await checks();
+      await this.preflight();
+      await this.prepareAgents();
+      return true;
     } catch (err) {
-      if (!this.signalStop.signal.aborted) throw err;
-      throw new ChaosError("aborted", `${this.abortReason?.message ?? "aborted"}: nothing was injected`);
+      if (this.signalStop.signal.aborted)
+        throw new ChaosError("aborted", `${this.abortReason?.message ?? "aborted"}: nothing was injected`);
+      if (!(err instanceof ChaosError) || err.code !== "agent") throw err;
+      this.fail(`could not start, nothing was injected: ${errorMessage(err)}`);
+      return false;
     }
   }
 
@@ -604,6 +608,7 @@ export class Controller {
       status,
       exitCode: EXIT_FOR_STATUS[status],
       reasons,
+      ...runFigures(this.journal),
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
     const journal = redactDeep(this.journal, this.secretValues);
@@ -631,6 +636,7 @@ export class Controller {
       phase,
       start: new Date(start).toISOString(),
       tolerance: spec.tolerance?.text,
+      ...(spec.weight === undefined ? {} : { weight: spec.weight }),
     };
     const deadline = new AbortController();
     // After the method the run is already aborted (or ended): only a signal may cut the recovery checks short.

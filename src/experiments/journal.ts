@@ -1,5 +1,6 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { CheckCounts } from "./checks.js";
 import type { Outcome } from "./tolerance.js";
 
 /** How a run ended, as a CI gate reads it. See EXIT in errors.ts for the exit codes. */
@@ -40,6 +41,8 @@ export interface ProbeRecord {
   summary?: string;
   reason: string;
   tolerance?: string;
+  /** The probe's weight in the resilience score, when the experiment gives one (default 1). */
+  weight?: number;
 }
 
 export type ActivityStatus = "succeeded" | "failed" | "timed-out" | "aborted" | "skipped";
@@ -93,6 +96,10 @@ export interface Journal {
   faults: FaultRecord[];
   rollbacks: RollbackRecord[];
   aborted?: { reason: string; at: string };
+  /** Checks (probe samples) per phase: the counts every report shows. */
+  checks?: CheckCounts;
+  /** The resilience score in percent: the weighted share of hypothesis checks that held. */
+  score?: number;
 }
 
 /** Writes the journal atomically (temp file then rename), creating its folder. */

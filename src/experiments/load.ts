@@ -18,7 +18,7 @@ export interface LoadOptions {
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-const PROBE_FIELDS = ["name", "tolerance", "timeout"];
+const PROBE_FIELDS = ["name", "tolerance", "timeout", "weight"];
 /** The longest delay setTimeout honours (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -261,6 +261,7 @@ class Reader {
       probe: probe.name,
       args,
       timeoutMs: p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0),
+      ...(typeof p.weight === "number" ? { weight: p.weight } : {}),
       path,
     };
     if (tolerance === undefined) {

@@ -1,3 +1,4 @@
+import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.js";
@@ -121,8 +122,8 @@ function probeCard(
     sub = [
       `before: ${verdictWord(lastOf(j.steadyState.before, name).last)}`,
       during.samples
-        ? `during: ${during.samples} samples, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`
-        : `during: <span class="dim">no samples</span>`,
+        ? `during: ${during.samples} checks, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`
+        : `during: <span class="dim">no check</span>`,
       `after: ${verdictWord(lastOf(j.steadyState.after, name).last)}`,
     ].join("<br>");
   } else {
@@ -139,7 +140,7 @@ function probeCard(
     tolerance: first?.tolerance,
     boundLabel: kind === "stop" ? "stop when" : "tolerance",
   });
-  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} measurements${range}</div><div class="sub">${sub}</div>${chart}</section>`;
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chart}</section>`;
 }
 
 /** Clock time of a timestamp (the date is in the page header); the full timestamp shows on hover. */
@@ -276,6 +277,7 @@ export function renderHtml(j: Journal): string {
 <main>
 <h1>${esc(title)}</h1>
 <p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
+<p class="figures">${esc(figuresText(j))}</p>
 <p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
 ${aborted}${reasons}
 ${sections(j).join("\n")}

@@ -1,3 +1,4 @@
+import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
@@ -59,7 +60,7 @@ function steadyState(j: Journal): string[] {
   if (rows.length) out.push(...table(["Probe", "Phase", "Outcome", "Value", "Tolerance", "Reason"], rows));
   const during = j.steadyState.during;
   out.push("### During the method", "");
-  if (!during.length) return [...out, "No samples were taken during the method.", ""];
+  if (!during.length) return [...out, "No check was taken during the method.", ""];
   const duringRows = probes.map((p) => {
     const s = statsOf(during.filter((r) => r.probe === p));
     return [
@@ -71,7 +72,7 @@ function steadyState(j: Journal): string[] {
       s.firstFailure ? `${time(s.firstFailure.start)}: ${s.firstFailure.reason}` : "",
     ];
   });
-  return [...out, ...table(["Probe", "Samples", "Failures", "Min", "Max", "First failure"], duringRows)];
+  return [...out, ...table(["Probe", "Checks", "Failed", "Min", "Max", "First failure"], duringRows)];
 }
 
 function method(j: Journal): string[] {
@@ -134,6 +135,8 @@ export function renderMarkdown(j: Journal): string {
     `# Chaos experiment: ${text(j.experiment.title)}`,
     "",
     `**Verdict: ${STATUS_LABEL[j.status]}** · exit code ${j.exitCode} · ${formatDuration(j.durationMs)} · run \`${text(j.runId).replace(/`/g, "'")}\``,
+    "",
+    `${figuresText(j)}`,
     "",
     `Started ${time(j.start)}, ended ${time(j.end)}${j.experiment.file ? `, experiment file \`${text(j.experiment.file).replace(/`/g, "'")}\`` : ""}.`,
     "",
