@@ -9,7 +9,7 @@ import { red } from "./output.js";
 export const VERSION: string = pkg.version;
 
 export interface GlobalArgs {
-  "log-level": string;
+  "log-level"?: string;
   "log-format"?: LogFormat;
 }
 

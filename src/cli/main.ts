@@ -25,9 +25,9 @@ await yargs(hideBin(process.argv))
   .usage("$0 <command> [options]\n\nChaos experiments with honest verdicts and faults that always roll back.")
   .option("log-level", {
     type: "string",
-    default: "info",
     choices: ["trace", "debug", "info", "warn", "error", "fatal", "silent"],
     global: true,
+    describe: "logs on stderr from this level (default info; chaos run: warn, and all of it in run.log)",
   })
   .option("log-format", {
     type: "string",

@@ -10,8 +10,10 @@ import { loadExperiment } from "../experiments/load.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { writeReports } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
-import { bold, dim, printEvent, printVerdict, say } from "./output.js";
+import { createLogger } from "./logger.js";
+import { say } from "./output.js";
 import { printPlan } from "./plan.js";
+import { createRunView, viewMode } from "./run-view.js";
 import { installSafetyNets } from "./safety-nets.js";
 
 interface Args extends GlobalArgs {
@@ -20,6 +22,8 @@ interface Args extends GlobalArgs {
   "dry-run": boolean;
   ledger?: string;
   reports: boolean;
+  quiet?: boolean;
+  json?: boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -46,6 +50,11 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         type: "boolean",
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
+      })
+      .option("quiet", { type: "boolean", describe: "print only the verdict line" })
+      .option("json", {
+        type: "boolean",
+        describe: "print the journal on stdout (and nothing else)",
       }) as never,
   handler: (args) => endWith(() => runExperiment(args)),
 };
@@ -53,17 +62,24 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
 async function runExperiment(args: Args): Promise<number> {
   // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
   const nets = args["dry-run"] ? undefined : installSafetyNets();
-  const { log, registry } = cliContext(args);
+  const { registry } = cliContext(args);
   const experiment = await loadExperiment(args.file, { registry });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
+  const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
+  if (!args["dry-run"]) await ensureWritableFolder(dirname(journalPath));
+  const view = createRunView(viewMode(args), experiment);
+  // The terminal gets warnings; run.log beside the journal gets everything, as JSON lines.
+  const log = args["dry-run"]
+    ? cliContext(args).log
+    : createLogger(args["log-level"] ?? "warn", args["log-format"], join(dirname(journalPath), "run.log"));
   const controller = new Controller(experiment, {
     registry,
     log,
     ledger,
     toolVersion: VERSION,
     runId,
-    onEvent: printEvent,
+    onEvent: (e) => view.onEvent(e),
   });
 
   if (args["dry-run"]) {
@@ -73,9 +89,7 @@ async function runExperiment(args: Args): Promise<number> {
     return 0;
   }
 
-  const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
-  await ensureWritableFolder(dirname(journalPath));
-  say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
+  view.begin(`${experiment.title}  (run ${runId})`);
   nets?.attach(controller, async () => {
     // Last resort after a crash: revert from the ledger what this run recorded.
     await recoverFromLedger({ ledger, registry, log, runId });
@@ -83,12 +97,12 @@ async function runExperiment(args: Args): Promise<number> {
   const journal = await controller.run();
   nets?.finished();
   await writeJournal(journalPath, journal);
-  const files = [`journal: ${journalPath}`];
+  const files = [`journal: ${journalPath}`, `log: ${relativePath(join(dirname(journalPath), "run.log"))}`];
   if (args.reports) {
     for (const r of await writeReports(journal, dirname(journalPath)))
       files.push(`${r.format}: ${relativePath(r.path)}`);
   }
-  printVerdict(journal, files);
+  view.end(journal, files);
   return journal.exitCode;
 }
 

@@ -4,7 +4,7 @@ import type { Journal, ProbeRecord } from "../journal.js";
 import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.js";
 import { escapeXml as esc } from "./escape.js";
 import { lastOf, namesOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
-import { formatNumber, formatValue } from "./values.js";
+import { formatNumber, formatValue, toleranceText } from "./values.js";
 
 const STATUS_COLOR: Record<Journal["status"], string> = {
   held: COLORS.ok,
@@ -140,7 +140,7 @@ function probeCard(
     tolerance: first?.tolerance,
     boundLabel: kind === "stop" ? "stop when" : "tolerance",
   });
-  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chart}</section>`;
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(toleranceText(first.tolerance))}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chart}</section>`;
 }
 
 /** Clock time of a timestamp (the date is in the page header); the full timestamp shows on hover. */
