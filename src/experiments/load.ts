@@ -10,10 +10,13 @@ import { checkSchema } from "./schema-check.js";
 import { type Path, SourceFile } from "./source.js";
 import { closest, didYouMean } from "./suggest.js";
 import { parseTolerance, ToleranceError } from "./tolerance.js";
+import { withVars } from "./vars.js";
 
 export interface LoadOptions {
   registry: Registry;
   env?: NodeJS.ProcessEnv;
+  /** `configuration` values set from the command line (`--var`, `--var-file`); see vars.ts. */
+  vars?: Record<string, unknown>;
 }
 
 type Obj = Record<string, unknown>;
@@ -98,6 +101,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     });
     throw new ValidationErrors(problems.list);
   }
+  if (opts.vars) raw.configuration = withVars(raw.configuration, opts.vars, problems);
   const env = opts.env ?? process.env;
   const secretNames = new Set(isObj(raw.secrets) ? Object.keys(raw.secrets) : []);
   const interpolationProblems: { path: Path; message: string; hint: string }[] = [];

@@ -64,7 +64,7 @@ const journalOf = (name: string) =>
 function inTerminal(cliArgs: string[]): Promise<{ code: number | null; output: string }> {
   const command = [process.execPath, CLI, ...cliArgs].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   return new Promise((resolve) => {
-    const env = { ...process.env, TERM: "xterm-256color", COLUMNS: "120" };
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", COLUMNS: "120" };
     delete env.NO_COLOR;
     delete env.CHAOS_LEDGER;
     const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: ROOT, env });

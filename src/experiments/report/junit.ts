@@ -120,12 +120,17 @@ function renderCase(tc: TestCase): string {
   return inner.length ? `${open}>\n${inner.join("\n")}\n    </testcase>` : `${open}/>`;
 }
 
-/**
- * Renders a journal as JUnit XML: one test suite for the experiment; a test case per steady-state probe per
- * phase, one for the hypothesis during the method, one per method activity and one for the verdict (an
- * `<error>` when the run was aborted or could not judge). Never throws.
- */
-export function renderJUnit(j: Journal): string {
+interface Suite {
+  xml: string[];
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  ms: number;
+}
+
+/** One journal as one `<testsuite>`. */
+function suiteOf(j: Journal): Suite {
   const probes = steadyProbes(j);
   const cases: TestCase[] = [
     ...(["before", "after"] as const).flatMap((phase) =>
@@ -136,7 +141,13 @@ export function renderJUnit(j: Journal): string {
     verdictCase(j),
   ];
   const count = (pick: (tc: TestCase) => unknown) => cases.filter(pick).length;
-  const totals = `tests="${cases.length}" failures="${count((c) => c.failure)}" errors="${count((c) => c.error)}" skipped="${count((c) => c.skipped !== undefined)}" time="${seconds(j.durationMs)}"`;
+  const suite = {
+    tests: cases.length,
+    failures: count((c) => c.failure),
+    errors: count((c) => c.error),
+    skipped: count((c) => c.skipped !== undefined),
+    ms: j.durationMs,
+  };
   const name = escapeAttr(j.experiment.title);
   const figures = figuresOf(j);
   const props = [
@@ -151,15 +162,43 @@ export function renderJUnit(j: Journal): string {
   ]
     .map(([k, v]) => `      <property name="${escapeAttr(k ?? "")}" value="${escapeAttr(v ?? "")}"/>`)
     .join("\n");
+  return {
+    ...suite,
+    xml: [
+      `  <testsuite name="${name}" ${totals(suite)} timestamp="${escapeAttr(j.start)}">`,
+      "    <properties>",
+      props,
+      "    </properties>",
+      ...cases.map(renderCase),
+      "  </testsuite>",
+    ],
+  };
+}
+
+function totals(s: Omit<Suite, "xml">): string {
+  return `tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${seconds(s.ms)}"`;
+}
+
+/**
+ * Renders journals as JUnit XML: one test suite per experiment run (one for `chaos run` of one file, one per
+ * file for a suite); in each, a test case per steady-state probe per phase, one per probe for the hypothesis
+ * during the method, one per method activity and one for the verdict (an `<error>` when the run was aborted
+ * or could not judge). Never throws.
+ */
+export function renderJUnit(journals: Journal | readonly Journal[]): string {
+  const suites = [journals].flat().map(suiteOf);
+  const sum = (k: "tests" | "failures" | "errors" | "skipped" | "ms") => suites.reduce((n, s) => n + s[k], 0);
+  const all = {
+    tests: sum("tests"),
+    failures: sum("failures"),
+    errors: sum("errors"),
+    skipped: sum("skipped"),
+    ms: sum("ms"),
+  };
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="chaoskit" ${totals}>`,
-    `  <testsuite name="${name}" ${totals} timestamp="${escapeAttr(j.start)}">`,
-    "    <properties>",
-    props,
-    "    </properties>",
-    ...cases.map(renderCase),
-    "  </testsuite>",
+    `<testsuites name="chaoskit" ${totals(all)}>`,
+    ...suites.flatMap((s) => s.xml),
     "</testsuites>",
     "",
   ].join("\n");

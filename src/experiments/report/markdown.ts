@@ -1,13 +1,14 @@
 import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
+import { probeRows, tallyCell } from "./probe-table.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
 import { formatNumber, formatValue } from "./values.js";
 
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
 
 /** Text safe in Markdown and in the HTML GitHub allows in it: no tags, no line breaks, no control characters. */
-function text(s: string): string {
+export function text(s: string): string {
   return s
     .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
@@ -17,7 +18,7 @@ function text(s: string): string {
 }
 
 /** A table cell: also no `|`, which would split the cell, and line breaks kept as <br>. */
-function cell(s: string): string {
+export function cell(s: string): string {
   return s
     .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
@@ -73,6 +74,28 @@ function steadyState(j: Journal): string[] {
     ];
   });
   return [...out, ...table(["Probe", "Checks", "Failed", "Min", "Max", "First failure"], duringRows)];
+}
+
+/** The same summary the terminal ends with: each probe's checks per phase, worst value and tolerance. */
+function summary(j: Journal): string[] {
+  const rows = probeRows(j);
+  if (!rows.length) return [];
+  return [
+    "## Summary",
+    "",
+    ...table(
+      ["Probe", "Kind", "Before", "During", "After", "Worst", "Tolerance"],
+      rows.map((r) => [
+        r.probe,
+        r.kind,
+        tallyCell(r.before),
+        tallyCell(r.during),
+        tallyCell(r.after),
+        r.worst,
+        r.tolerance,
+      ]),
+    ),
+  ];
 }
 
 function method(j: Journal): string[] {
@@ -143,6 +166,13 @@ export function renderMarkdown(j: Journal): string {
   ];
   if (j.aborted) lines.push(`**Aborted** at ${time(j.aborted.at)}: ${text(j.aborted.reason)}`, "");
   if (j.reasons.length) lines.push("Reasons:", "", ...j.reasons.map((r) => `- ${text(r)}`), "");
-  lines.push(...steadyState(j), ...method(j), ...faults(j), ...rollbacks(j), ...stopConditions(j));
+  lines.push(
+    ...summary(j),
+    ...steadyState(j),
+    ...method(j),
+    ...faults(j),
+    ...rollbacks(j),
+    ...stopConditions(j),
+  );
   return `${lines.join("\n").trimEnd()}\n`;
 }
