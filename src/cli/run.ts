@@ -13,11 +13,17 @@ import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
 import { createLogger } from "./logger.js";
 import { say } from "./output.js";
 import { printPlan } from "./plan.js";
+import { type RunOutcome, runFiles } from "./run-many.js";
 import { createRunView, viewMode } from "./run-view.js";
 import { installSafetyNets } from "./safety-nets.js";
+import { readVars } from "./vars.js";
 
 interface Args extends GlobalArgs {
+  files?: string[];
   file: string;
+  out?: string;
+  var?: string[];
+  "var-file"?: string[];
   journal?: string;
   "dry-run": boolean;
   ledger?: string;
@@ -27,12 +33,33 @@ interface Args extends GlobalArgs {
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
-  command: "run <file>",
+  command: "run [files..]",
   describe:
     "run an experiment: hypothesis, faults, rollbacks, verdict (exit 0 held, 1 deviated, 2 invalid, 3 aborted, 4 error)",
   builder: (y) =>
     y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("files", {
+        type: "string",
+        array: true,
+        describe:
+          "experiment files or quoted globs (experiments/*.yaml), run in order; exit code = worst verdict",
+      })
+      .option("out", {
+        type: "string",
+        describe:
+          "with several files: the suite folder (default .chaos/suites/<time>) for each run, junit.xml and summary.md",
+      })
+      .option("var", {
+        type: "string",
+        array: true,
+        describe:
+          "set a configuration value: --var name=value (repeatable; dotted names reach into mappings)",
+      })
+      .option("var-file", {
+        type: "string",
+        array: true,
+        describe: "set configuration values from a YAML mapping",
+      })
       .option("journal", {
         type: "string",
         describe: "journal path (default .chaos/runs/<run id>/journal.json); reports go beside it",
@@ -56,14 +83,20 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         type: "boolean",
         describe: "print the journal on stdout (and nothing else)",
       }) as never,
-  handler: (args) => endWith(() => runExperiment(args)),
+  handler: (args) =>
+    endWith(async () => {
+      const vars = await readVars(args.var, args["var-file"]);
+      return runFiles(args.files ?? [], args, (file, journal, view) =>
+        runExperiment({ ...args, ...view, file, journal }, vars),
+      );
+    }),
 };
 
-async function runExperiment(args: Args): Promise<number> {
+async function runExperiment(args: Args, vars?: Record<string, unknown>): Promise<RunOutcome> {
   // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
   const nets = args["dry-run"] ? undefined : installSafetyNets();
   const { registry } = cliContext(args);
-  const experiment = await loadExperiment(args.file, { registry });
+  const experiment = await loadExperiment(args.file, { registry, vars });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
   const journalPath = args.journal ?? join(".chaos", "runs", runId, "journal.json");
@@ -86,7 +119,7 @@ async function runExperiment(args: Args): Promise<number> {
     printPlan(experiment);
     await controller.preflightOnly();
     say("dry run: preflight passed, nothing was injected");
-    return 0;
+    return { code: 0, experiment };
   }
 
   view.begin(`${experiment.title}  (run ${runId})`);
@@ -103,7 +136,7 @@ async function runExperiment(args: Args): Promise<number> {
       files.push(`${r.format}: ${relativePath(r.path)}`);
   }
   view.end(journal, files);
-  return journal.exitCode;
+  return { code: journal.exitCode, experiment, journal };
 }
 
 /**
