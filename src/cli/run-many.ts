@@ -99,6 +99,7 @@ export async function runFiles(
     if (one.journal?.aborted?.reason.startsWith("received SIG")) break; // Ctrl-C stops the suite
   }
   const journals = done.flatMap((d) => (d.journal ? [d.journal] : []));
+  if (!journals.length) return Math.max(0, ...done.map((d) => d.code)); // dry runs: nothing to report
   const markdown = renderSuiteMarkdown(journals);
   await mkdir(suite, { recursive: true });
   await writeFile(join(suite, "junit.xml"), renderJUnit(journals));
