@@ -254,10 +254,11 @@ export function renderChart(input: ChartInput): string {
     }
     // Named under the chart, where it never covers a sample.
     const label = thresholds.map((th) => `${input.boundLabel ?? "tolerance"} ${th.label}`).join(" · ");
-    out.push(
-      `<line x1="${LEFT}" y1="${thresholdsRow - 4}" x2="${LEFT + 24}" y2="${thresholdsRow - 4}" stroke="${COLORS.threshold}" stroke-dasharray="5 4"/>`,
-      `<text class="tolerance-label" x="${LEFT + 30}" y="${thresholdsRow}" font-size="10" fill="${COLORS.threshold}">${escapeXml(`${label} (dashed)`)}</text>`,
-    );
+    if (thresholds.length)
+      out.push(
+        `<line x1="${LEFT}" y1="${thresholdsRow - 4}" x2="${LEFT + 24}" y2="${thresholdsRow - 4}" stroke="${COLORS.threshold}" stroke-dasharray="5 4"/>`,
+        `<text class="tolerance-label" x="${LEFT + 30}" y="${thresholdsRow}" font-size="10" fill="${COLORS.threshold}">${escapeXml(`${label} (dashed)`)}</text>`,
+      );
   }
 
   // The series line joins consecutive numeric samples; a sample without a value breaks it.
