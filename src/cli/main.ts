@@ -42,11 +42,19 @@ await yargs(hideBin(process.argv))
   .command(agentsCommand as never)
   .command(reportCommand as never)
   .command(proxyCommand as never)
-  .example("$0 run experiments/payments-latency.yaml", "run an experiment, write its journal and reports")
+  .example(
+    "$0 run experiments/payments-gateway-latency.yaml",
+    "run an experiment, write its journal and reports",
+  )
+  .example(
+    '$0 run "experiments/*.yaml" --out .chaos/ci',
+    "a CI gate: every file in order, one JUnit, worst exit",
+  )
   .example("$0 validate experiments/*.yaml", "check files; exit 2 on any error")
-  .example("$0 plan experiments/gateway-down.yaml", "show what would be done, touch nothing")
+  .example("$0 plan experiments/payments-gateway-down.yaml", "show what would be done, touch nothing")
   .example("$0 rollback", "revert what a killed run left behind")
   .example("$0 proxy --port 8474", "start the embedded Toxiproxy-compatible proxy")
+  .completion("completion", "print a bash/zsh completion script: chaos completion >> ~/.bashrc")
   .epilogue(
     "exit codes: 0 held · 1 deviated or not steady · 2 invalid input · 3 aborted · 4 agent/infrastructure error",
   )
