@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import type { Journal } from "../../src/experiments/journal.js";
 import { ensureCliBuilt, runCli } from "../support/cli.js";
 import { startTarget, type Target } from "../support/target.js";
@@ -115,6 +116,47 @@ describe("chaos run as a CI gate", () => {
     expect(both.code, both.stderr).toBe(0);
     expect(both.stdout).toMatch(/^# Chaos suite: 2 experiments/);
   }, 30_000);
+
+  it("an unreachable Prometheus before the method still writes a journal and reports, with the error as verdict", async () => {
+    const port = await freePort(); // nothing listens there
+    const file = join(dir, "prometheus-down.yaml");
+    await writeFile(
+      file,
+      `version: 1
+title: watched by a Prometheus that is down
+configuration:
+  prometheus: { url: "http://127.0.0.1:${port}", timeout: 300ms, retries: 0 }
+steady-state:
+  probes:
+    - name: error rate
+      prometheus: { query: "sum(rate(errors_total[1m]))" }
+      tolerance: "< 1"
+  during: { every: 100ms }
+method:
+  - action: process.suspend
+    name: freeze the target
+    target: { pid-file: "${target.pidFile}" }
+    duration: 300ms
+`,
+    );
+    const conts = await target.conts();
+    const out = join(dir, "prometheus-down");
+    const r = await runCli(["run", file, "--ledger", ledger(), "--journal", join(out, "journal.json")], {
+      timeoutMs: 30_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    const j = JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as Journal;
+    expect(j).toMatchObject({ status: "error", exitCode: 4, faults: [], method: [] });
+    expect(j.reasons[0]).toMatch(/^could not start, nothing was injected: /);
+    const junit = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" }).parse(
+      readFileSync(join(out, "junit.xml"), "utf8"),
+    );
+    expect(junit.testsuites.errors).toBe("1");
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain(
+      "**Verdict: ERROR (the run could not judge)**",
+    );
+    expect(await target.conts()).toBe(conts); // nothing was injected
+  }, 40_000);
 
   it("chaos run without a file is a one-line usage error pointing at chaos run --help", async () => {
     const r = await runCli(["run"]);
