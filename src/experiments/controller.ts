@@ -6,6 +6,7 @@ import { runFigures } from "./checks.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
+import { logEvent } from "./event-log.js";
 import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
 import { interpolate, redactDeep, redactText } from "./interpolate.js";
 import {
@@ -720,44 +721,8 @@ export class Controller {
 
   private emit(event: RunEvent): void {
     const safe = redactDeep(event, this.secretValues);
-    this.logEvent(safe);
+    logEvent(this.log, safe);
     this.opts.onEvent?.(safe);
-  }
-
-  /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
-  private logEvent(e: RunEvent): void {
-    switch (e.type) {
-      case "phase":
-        this.log.info({ phase: e.phase }, "phase started");
-        return;
-      case "fault-applied":
-        this.log.info(
-          { step: e.fault.step, action: e.fault.ref, revert: e.fault.description },
-          "fault applied",
-        );
-        return;
-      case "rollback":
-        this.log[e.record.status === "succeeded" ? "info" : "error"](
-          {
-            revert: e.record.description,
-            source: e.record.source,
-            status: e.record.status,
-            err: e.record.error,
-          },
-          "rollback",
-        );
-        return;
-      case "activity":
-        if (e.record.status !== "succeeded") {
-          this.log.warn(
-            { step: e.record.name, status: e.record.status, err: e.record.error },
-            "step did not succeed",
-          );
-        }
-        return;
-      default:
-        return;
-    }
   }
 }
 
