@@ -86,15 +86,20 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
   handler: (args) =>
     endWith(async () => {
       const vars = await readVars(args.var, args["var-file"]);
+      // One set of signal handlers for all the files: a signal aborts the run in progress, whichever it is.
+      const nets = args["dry-run"] ? undefined : installSafetyNets();
       return runFiles(args.files ?? [], args, (file, journal, view) =>
-        runExperiment({ ...args, ...view, file, journal }, vars),
+        runExperiment({ ...args, ...view, file, journal }, vars, nets),
       );
     }),
 };
 
-async function runExperiment(args: Args, vars?: Record<string, unknown>): Promise<RunOutcome> {
+async function runExperiment(
+  args: Args,
+  vars?: Record<string, unknown>,
   // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
-  const nets = args["dry-run"] ? undefined : installSafetyNets();
+  nets = args["dry-run"] ? undefined : installSafetyNets(),
+): Promise<RunOutcome> {
   const { registry } = cliContext(args);
   const experiment = await loadExperiment(args.file, { registry, vars });
   const ledger = new Ledger(args.ledger);

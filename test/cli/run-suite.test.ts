@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +6,7 @@ import { XMLParser } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import type { Journal } from "../../src/experiments/journal.js";
-import { ensureCliBuilt, runCli } from "../support/cli.js";
+import { ensureCliBuilt, runCli, startCli } from "../support/cli.js";
 import { startTarget, type Target } from "../support/target.js";
 
 let dir: string;
@@ -93,6 +93,35 @@ describe("chaos run as a CI gate", () => {
       "| deviates | exp/2-deviates.yaml | DEVIATED |",
     );
   }, 60_000);
+
+  it("a signal stops the suite: the run in progress is rolled back and aborted, the next file never runs", async () => {
+    const out = join(dir, "interrupted");
+    const run = startCli(
+      [
+        "run",
+        "exp/2-deviates.yaml",
+        "exp/1-holds.yaml",
+        "--var-file",
+        "vars.yaml",
+        "--ledger",
+        ledger(),
+        "--out",
+        out,
+      ],
+      { cwd: dir, timeoutMs: 30_000 },
+    );
+    while (!run.stdout().includes("⚡ fault live")) await new Promise((r) => setTimeout(r, 20));
+    run.child.kill("SIGINT");
+    const r = await run.result;
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout).toContain("suite: 1 of 2 experiments run · exit 3");
+    expect(r.stdout).not.toContain("the verdict is in");
+    const j = JSON.parse(readFileSync(join(out, "1-2-deviates", "journal.json"), "utf8")) as Journal;
+    expect(j).toMatchObject({ status: "aborted", aborted: { reason: "received SIGINT" } });
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(existsSync(join(out, "2-1-holds"))).toBe(false);
+    expect(await target.waitForState((s) => s !== "T")).not.toBe("T");
+  }, 40_000);
 
   it("a --var naming no configuration value is an invalid command line, before anything runs", async () => {
     const conts = await target.conts();
