@@ -102,10 +102,7 @@ describe("chaos run output", () => {
     // eslint-disable-next-line no-control-regex
     expect(r.stdout).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
     const lines = r.stdout.split("\n");
-    const progress = lines.slice(
-      0,
-      lines.findIndex((l) => l === ""),
-    );
+    const progress = lines.slice(0, lines.indexOf(""));
     expect(progress.length).toBeGreaterThan(5);
     for (const l of progress) expect(l).toMatch(/^\d\d:\d\d:\d\d\.\d{3} /);
     const texts = progress.map((l) => l.slice(13));
