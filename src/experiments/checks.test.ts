@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { defaultRegistry } from "../agents/index.js";
 import { countChecks, figuresText, resilienceScore, runFigures } from "./checks.js";
+import { ValidationErrors } from "./errors.js";
 import type { ProbeRecord } from "./journal.js";
+import { parseExperiment } from "./load.js";
 import { deviatedJournal, heldJournal } from "./report/journals.fixture.js";
 
 const check = (probe: string, ok: boolean, weight?: number): ProbeRecord => ({
@@ -50,5 +53,24 @@ describe("checks and the resilience score", () => {
   it("a held run scores 100% and a deviated one less", () => {
     expect(runFigures(heldJournal()).score).toBe(100);
     expect(runFigures(deviatedJournal()).score).toBeLessThan(100);
+  });
+
+  it("reads a probe's weight from the experiment, and refuses one that is not positive", () => {
+    const yaml = (weight: string) => `version: 1
+title: weighted
+steady-state:
+  probes:
+    - name: answers
+      http: { url: "http://127.0.0.1:9/" }
+      tolerance: { status: 200 }
+      weight: ${weight}
+method:
+  - pause: 1s
+`;
+    const e = parseExperiment("w.yaml", yaml("3"), { registry: defaultRegistry() });
+    expect(e.steadyState?.probes[0]?.weight).toBe(3);
+    expect(() => parseExperiment("w.yaml", yaml("0"), { registry: defaultRegistry() })).toThrow(
+      ValidationErrors,
+    );
   });
 });
