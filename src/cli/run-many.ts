@@ -23,6 +23,7 @@ export interface SuiteArgs {
   out?: string;
   reports: boolean;
   json?: boolean;
+  quiet?: boolean;
 }
 
 /** Runs one file; `journal` is where its journal goes (default: the run's own folder). */
@@ -107,15 +108,22 @@ export async function runFiles(
   await publish(done, markdown, args.json);
   const code = Math.max(worstExit(journals), ...done.map((d) => d.code));
   if (args.json) process.stdout.write(`${JSON.stringify(journals, null, 2)}\n`);
-  else printSuite(journals, files.length, suite, code);
+  else printSuite(journals, files.length, suite, code, args.quiet);
   return code;
 }
 
-function printSuite(journals: Journal[], planned: number, suite: string, code: number): void {
-  say("");
+function printSuite(
+  journals: Journal[],
+  planned: number,
+  suite: string,
+  code: number,
+  quiet?: boolean,
+): void {
+  if (!quiet) say("");
   say(
     `suite: ${journals.length} of ${planned} experiments run · exit ${code} · suite resilience score ${scoreText(suiteScore(journals))}`,
   );
+  if (quiet) return;
   for (const l of columns([
     ["experiment", "verdict", "score"],
     ...journals.map((j) => [j.experiment.file, STATUS_LABEL[j.status], scoreText(j.score)]),
