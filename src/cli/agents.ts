@@ -1,10 +1,27 @@
 import type { CommandModule } from "yargs";
 import type { JsonSchema } from "../agents/agent.js";
+import { ChaosError } from "../experiments/errors.js";
+import { didYouMean } from "../experiments/suggest.js";
 import { cliContext, exitWith, type GlobalArgs } from "./context.js";
 import { bold, dim, say } from "./output.js";
 
 interface Args extends GlobalArgs {
   json: boolean;
+  agent?: string;
+}
+
+/** The forms a oneOf/anyOf accepts, by type: "string|object|array". */
+function formsOf(alternatives: JsonSchema[]): string {
+  const forms = alternatives.map((a) =>
+    a.type
+      ? [a.type].flat().join("|")
+      : a.enum
+        ? enumText(a.enum as unknown[])
+        : a.const !== undefined
+          ? JSON.stringify(a.const)
+          : "object",
+  );
+  return [...new Set(forms)].join("|");
 }
 
 function enumText(values: unknown[]): string {
@@ -22,31 +39,51 @@ function describeSchema(schema: JsonSchema | undefined, indent: string): string[
   const lines = described.map(([name, s]) => {
     const type =
       s.type ??
-      (s.enum ? enumText(s.enum as unknown[]) : s.oneOf || s.anyOf ? "one of several forms" : "any");
+      (s.enum
+        ? enumText(s.enum as unknown[])
+        : s.oneOf || s.anyOf
+          ? formsOf((s.oneOf ?? s.anyOf) as JsonSchema[])
+          : "any");
     return `${indent}${name}${required.has(name) ? "" : "?"}: ${Array.isArray(type) ? type.join("|") : type}${s.description ? dim(` — ${s.description}`) : ""}`;
   });
   const alternatives = ((schema?.oneOf ?? schema?.anyOf) as JsonSchema[] | undefined) ?? [];
   const choices = alternatives
     .map((alt) => ((alt.required as string[] | undefined) ?? []).join(" + "))
     .filter(Boolean);
-  if (choices.length) lines.push(`${indent.replace(/\.$/, "")}: exactly one of ${choices.join(" | ")}`);
+  if (choices.length) {
+    // "target: exactly one of …" under an action; a probe's own arguments have no prefix to name.
+    const owner = indent.trim().replace(/\.$/, "") || "arguments";
+    lines.push(`${indent.replace(/\S.*$/, "")}${owner}: exactly one of ${choices.join(" | ")}`);
+  }
   return lines;
 }
 
 export const agentsCommand: CommandModule<GlobalArgs, Args> = {
-  command: "agents",
-  describe: "list every agent's actions and probes with their arguments",
+  command: "agents [agent]",
+  describe: "list every agent's actions and probes with their arguments (or one agent's)",
   builder: (y) =>
-    y.option("json", {
-      type: "boolean",
-      default: false,
-      describe: "print the argument schemas as JSON",
-    }) as never,
+    y
+      .positional("agent", {
+        type: "string",
+        describe: "only this agent: http, process, toxiproxy, prometheus, …",
+      })
+      .option("json", {
+        type: "boolean",
+        default: false,
+        describe: "print the argument schemas as JSON",
+      }) as never,
   handler: (args) =>
     exitWith(async () => {
       const { registry } = cliContext(args);
+      const agents = registry.agents().filter((a) => !args.agent || a.name === args.agent);
+      if (!agents.length) {
+        const names = registry.agents().map((a) => a.name);
+        throw new ChaosError("invalid", `unknown agent "${args.agent}"`, {
+          hint: didYouMean(args.agent ?? "", names) ?? `known: ${names.join(", ")}`,
+        });
+      }
       if (args.json) {
-        const out = registry.agents().map((a) => ({
+        const out = agents.map((a) => ({
           agent: a.name,
           description: a.description,
           configuration: a.configuration,
@@ -66,7 +103,7 @@ export const agentsCommand: CommandModule<GlobalArgs, Args> = {
         say(JSON.stringify(out, null, 2));
         return 0;
       }
-      for (const a of registry.agents()) {
+      for (const a of agents) {
         say(`${bold(a.name)} ${dim(`— ${a.description}`)}`);
         if (a.configuration) {
           say(`  configuration.${a.name}:`);
@@ -78,8 +115,13 @@ export const agentsCommand: CommandModule<GlobalArgs, Args> = {
           for (const l of describeSchema(x.args, "    args.")) say(l);
         }
         for (const p of Object.values(a.probes)) {
-          const key = a.defaultProbe === p.name ? `${a.name}` : `${a.name}.${p.name}`;
-          say(`  probe ${bold(key)} ${dim(`— ${p.description}`)}`);
+          // The key experiments write: the agent's name for a probe-only agent (http, prometheus), else
+          // agent.probe (process.running); the default probe answers to the other spelling too.
+          const full = `${a.name}.${p.name}`;
+          const isDefault = a.defaultProbe === p.name;
+          const key = isDefault && Object.keys(a.actions).length === 0 ? a.name : full;
+          const also = isDefault ? ` (also: ${key === full ? a.name : full})` : "";
+          say(`  probe ${bold(key)}${dim(also)} ${dim(`— ${p.description}`)}`);
           for (const l of describeSchema(p.args, "    ")) say(l);
         }
         say("");

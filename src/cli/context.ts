@@ -6,7 +6,7 @@ import { createLogger, type LogFormat } from "./logger.js";
 export { endWith, exitWith, printError, VERSION } from "./basics.js";
 
 export interface GlobalArgs {
-  "log-level": string;
+  "log-level"?: string;
   "log-format"?: LogFormat;
   "max-input-bytes"?: number;
 }

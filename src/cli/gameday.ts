@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
+import type { RunEvent } from "../experiments/controller.js";
 import { newRunId } from "../experiments/controller.js";
 import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
@@ -16,8 +17,9 @@ import { writeGameDay } from "../gameday/report/index.js";
 import { GameDayRunner } from "../gameday/runner.js";
 import { TerminalPrompts } from "../gameday/terminal.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
+import { COLOURS, eventLine, NO_COLOURS, probeLine } from "./event-lines.js";
 import { printGameDayEvent, printRunbookPlan, printSummary } from "./gameday-print.js";
-import { bold, dim, printEvent, say, yellow } from "./output.js";
+import { bold, color, dim, say, yellow } from "./output.js";
 import { installSafetyNets } from "./safety-nets.js";
 
 interface RunArgs extends GlobalArgs {
@@ -212,3 +214,15 @@ export const gamedayCommand: CommandModule<GlobalArgs, GlobalArgs> = {
       .demandCommand(1, "name a gameday command: run or plan") as never,
   handler: () => undefined,
 };
+
+/** An experiment's lines inside a GameDay: steps, faults, rollbacks, the checks before and after, failures. */
+function printEvent(e: RunEvent): void {
+  const paint = color ? COLOURS : NO_COLOURS;
+  const line =
+    e.type !== "probe"
+      ? eventLine(e, paint)
+      : e.record.phase === "before" || e.record.phase === "after" || !e.record.ok
+        ? probeLine(e.record, paint)
+        : undefined;
+  if (line) say(line);
+}

@@ -70,9 +70,9 @@ async function parse(): Promise<void> {
     )
     .option("log-level", {
       type: "string",
-      default: "info",
       choices: ["trace", "debug", "info", "warn", "error", "fatal", "silent"],
       global: true,
+      describe: "logs on stderr from this level (default info; chaos run: warn, and all of it in run.log)",
     })
     .option("log-format", {
       type: "string",
@@ -87,11 +87,21 @@ async function parse(): Promise<void> {
     });
   for (const c of commands) cli = cli.command(c as never);
   await cli
-    .example("$0 run experiments/payments-latency.yaml", "run an experiment, write its journal and reports")
+    .example(
+      "$0 run experiments/payments-gateway-latency.yaml",
+      "run an experiment, write its journal and reports",
+    )
+    .example(
+      '$0 run "experiments/*.yaml" --out .chaos/ci',
+      "a CI gate: every file in order, one JUnit, worst exit",
+    )
     .example("$0 validate experiments/*.yaml", "check files; exit 2 on any error")
-    .example("$0 plan experiments/gateway-down.yaml", "show what would be done, touch nothing")
+    .example("$0 plan experiments/payments-gateway-down.yaml", "show what would be done, touch nothing")
     .example("$0 rollback", "revert what a killed run left behind")
     .example("$0 proxy --port 8474", "start the embedded Toxiproxy-compatible proxy")
+    .example("$0 gameday run examples/gameday/payments.yaml", "run a GameDay runbook at the terminal")
+    .example("$0 init --list", "the templates `chaos init` scaffolds experiments from")
+    .completion("completion", "print a bash/zsh completion script: chaos completion >> ~/.bashrc")
     .epilogue(
       "exit codes: 0 held · 1 deviated or not steady · 2 invalid input · 3 aborted · 4 agent/infrastructure error",
     )

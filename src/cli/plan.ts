@@ -1,7 +1,9 @@
+import { stringify } from "yaml";
 import type { CommandModule } from "yargs";
 import { formatDuration } from "../experiments/duration.js";
 import { loadExperiment } from "../experiments/load.js";
 import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
+import { toleranceText } from "../experiments/report/values.js";
 import { cliContext, exitWith, type GlobalArgs, inputFiles } from "./context.js";
 import { bold, dim, say } from "./output.js";
 import { printTargets } from "./plan-targets.js";
@@ -10,11 +12,35 @@ interface Args extends GlobalArgs {
   file: string;
 }
 
+/** Arguments as YAML, as the experiment is written: `{ pid-file: /run/app.pid }`. */
 const compact = (v: unknown) =>
-  v && typeof v === "object" && Object.keys(v).length ? JSON.stringify(v) : "";
+  v && typeof v === "object" && Object.keys(v).length ? stringify(v, { collectionStyle: "flow" }).trim() : "";
+
+/** A probe without its name: the key, its arguments and its tolerance (or `when`) as text. */
+function probeDetail(p: ProbeSpec, criterion = "tolerance"): string {
+  return dim(
+    `[${p.key}] ${compact(p.args)}${p.tolerance ? ` ${criterion} ${toleranceText(p.tolerance.text)}` : ""}`,
+  );
+}
 
 function probeText(p: ProbeSpec): string {
-  return `${p.name} ${dim(`[${p.key}] ${compact(p.args)}${p.tolerance ? ` tolerance ${p.tolerance.text}` : ""}`)}`;
+  return `${p.name} ${probeDetail(p)}`;
+}
+
+/**
+ * How long a run should take: the method's foreground steps (pauses, faults held for their duration), plus
+ * the after phase's wait when the recovery takes all of `after.within`. Checks themselves are not counted.
+ */
+export function estimateMs(e: Experiment): { typical: number; worst: number } {
+  let method = 0;
+  let background = 0;
+  for (const s of e.method) {
+    const ms = s.kind === "pause" ? s.ms : s.kind === "action" ? (s.durationMs ?? 0) : 0;
+    if (s.kind !== "pause" && s.background) background = Math.max(background, method + ms);
+    else method += ms;
+  }
+  const typical = Math.max(method, background);
+  return { typical, worst: typical + (e.steadyState?.after.withinMs ?? 0) };
 }
 
 function stepText(s: Step, i: number): string {
@@ -50,7 +76,7 @@ export function printPlan(e: Experiment): void {
   } else say("  no steady-state hypothesis: a plain injection, nothing is judged");
   for (const c of e.stopWhen)
     say(
-      `  stop when ${c.name}: ${probeText(c.probe)} (every ${formatDuration(c.everyMs)}${c.onError === "continue" ? ", ignoring checks that fail" : ", or when a check cannot be taken"})`,
+      `  stop when ${c.name}: ${probeDetail(c.probe, "when")} (every ${formatDuration(c.everyMs)}${c.onError === "continue" ? ", ignoring checks that fail" : ", or when a check cannot be taken"})`,
     );
   say("  method:");
   e.method.forEach((step, i) => {
@@ -58,6 +84,10 @@ export function printPlan(e: Experiment): void {
   });
   say("  rollbacks: every fault above is reverted automatically, on every way out");
   for (const r of e.rollbacks) say(`    then ${stepText(r, 0).slice(3)}`);
+  const t = estimateMs(e);
+  say(
+    `  estimated run time: about ${formatDuration(t.typical)}${t.worst > t.typical ? `, up to ${formatDuration(t.worst)} if the recovery takes all of after.within` : ""} (plus the checks themselves)`,
+  );
 }
 
 export const planCommand: CommandModule<GlobalArgs, Args> = {

@@ -1,42 +1,102 @@
-import { dirname } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import type { CommandModule } from "yargs";
-import { REPORT_FORMATS, type ReportFormat, readJournal, writeReports } from "../experiments/report/index.js";
+import { ChaosError } from "../experiments/errors.js";
+import {
+  REPORT_FORMATS,
+  type ReportFormat,
+  readJournal,
+  renderHtml,
+  renderJUnit,
+  renderMarkdown,
+  writeReports,
+} from "../experiments/report/index.js";
+import { renderSuiteMarkdown } from "../experiments/report/suite.js";
 import { say } from "./output.js";
 
 interface ReportArgs {
-  journal: string;
+  journals: string[];
   out?: string;
-  format?: ReportFormat[];
+  format?: string[];
 }
+
+/** `md` is accepted for `markdown`, as people type it. */
+const ALIASES: Record<string, ReportFormat> = { md: "markdown", xml: "junit" };
+const formatOf = (f: string): ReportFormat => ALIASES[f] ?? (f as ReportFormat);
 
 /**
- * Renders the reports of a journal file into `out` (default: the journal's folder).
- * @throws ChaosError("invalid") when the journal cannot be read or does not follow the journal schema;
- *   the file system's error when a report cannot be written.
+ * Renders the reports of journal files. One journal: its reports into `out` (default: the journal's folder),
+ * or the one format asked for on stdout with `--out -`. Several: one combined summary.md and junit.xml.
+ * @throws ChaosError("invalid") when a journal cannot be read or does not follow the journal schema, or for
+ *   `--out -` with other than one format (or HTML of several journals); the file system's error when a
+ *   report cannot be written.
  */
 export async function runReport(args: ReportArgs): Promise<{ format: string; path: string }[]> {
-  const journal = await readJournal(args.journal);
-  return writeReports(
-    journal,
-    args.out ?? dirname(args.journal),
-    args.format?.length ? args.format : REPORT_FORMATS,
-  );
+  // yargs hands `--out -` over as an empty string; an empty folder name means nothing else.
+  if (args.out === "") args = { ...args, out: "-" };
+  const journals = await Promise.all(args.journals.map(readJournal));
+  const formats = args.format?.length ? [...new Set(args.format.map(formatOf))] : undefined;
+  if (journals.length === 1 && args.out !== "-")
+    return writeReports(journals[0]!, args.out ?? dirname(args.journals[0]!), formats ?? REPORT_FORMATS);
+  const combined: Partial<Record<ReportFormat, { file: string; text: () => string }>> = {
+    markdown: { file: "summary.md", text: () => renderSuiteMarkdown(journals) },
+    junit: { file: "junit.xml", text: () => renderJUnit(journals) },
+  };
+  if (journals.length === 1) {
+    combined.markdown = { file: "report.md", text: () => renderMarkdown(journals[0]!) };
+    combined.html = { file: "report.html", text: () => renderHtml(journals[0]!) };
+  }
+  const wanted = formats ?? (["markdown", "junit"] as ReportFormat[]);
+  for (const f of wanted) {
+    if (!combined[f])
+      throw new ChaosError("invalid", `--format ${f} renders one journal at a time`, {
+        hint: "use markdown or junit to combine several journals",
+      });
+  }
+  if (args.out === "-") {
+    if (wanted.length !== 1)
+      throw new ChaosError("invalid", "--out - prints one report: name it with --format", {
+        hint: "e.g. chaos report run/journal.json --format md --out -",
+      });
+    process.stdout.write(combined[wanted[0]!]!.text());
+    return [];
+  }
+  const dir = args.out ?? ".";
+  await mkdir(dir, { recursive: true });
+  const written: { format: string; path: string }[] = [];
+  for (const f of wanted) {
+    const r = combined[f]!;
+    const path = join(dir, r.file);
+    await writeFile(path, r.text());
+    written.push({ format: f, path });
+  }
+  return written;
 }
 
-/** `chaos report JOURNAL [--out DIR] [--format markdown|junit|html ...]` */
+/** `chaos report JOURNAL... [--out DIR|-] [--format markdown|md|junit|html ...]` */
 export const reportCommand: CommandModule<object, ReportArgs> = {
-  command: "report <journal>",
-  describe: "render the Markdown, JUnit and HTML reports of a journal.json",
+  command: "report <journals..>",
+  describe:
+    "render the Markdown, JUnit and HTML reports of a journal.json; several journals: one combined summary",
   builder: (y) =>
     y
-      .positional("journal", { type: "string", demandOption: true, describe: "the journal.json a run wrote" })
-      .option("out", { type: "string", describe: "folder for the reports (default: the journal's folder)" })
+      .positional("journals", {
+        type: "string",
+        array: true,
+        demandOption: true,
+        describe: "the journal.json files runs wrote",
+      })
+      .option("out", {
+        type: "string",
+        describe:
+          "folder for the reports (default: the journal's folder; the current one for several); - for stdout",
+      })
       .option("format", {
         type: "string",
         array: true,
-        choices: REPORT_FORMATS,
-        describe: "report formats to write (default: all)",
-      }),
+        choices: [...REPORT_FORMATS, "md"],
+        describe: "report formats to write (default: all for one journal; markdown and junit for several)",
+      }) as never,
   handler: async (argv) => {
     for (const { path } of await runReport(argv)) say(path);
   },

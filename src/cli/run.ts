@@ -11,25 +11,56 @@ import { checkOutputFile } from "../experiments/output-file.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { REPORT_FILES } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
-import { bold, dim, printEvent, printVerdict, say, sayOnStderr } from "./output.js";
+import { createLogger } from "./logger.js";
+import { linesToStderr, say } from "./output.js";
 import { printPlan } from "./plan.js";
+import { type RunOutcome, runFiles } from "./run-many.js";
+import { createRunView, viewMode } from "./run-view.js";
 import { installSafetyNets } from "./safety-nets.js";
+import { readVars } from "./vars.js";
 
 interface Args extends GlobalArgs {
+  files?: string[];
   file: string;
+  out?: string;
+  var?: string[];
+  "var-file"?: string[];
   journal?: string;
   "dry-run": boolean;
   ledger?: string;
   reports: boolean;
+  quiet?: boolean;
+  json?: boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
-  command: "run <file>",
+  command: "run [files..]",
   describe:
     "run an experiment: hypothesis, faults, rollbacks, verdict (exit 0 held, 1 deviated, 2 invalid, 3 aborted, 4 error)",
   builder: (y) =>
     y
-      .positional("file", { type: "string", demandOption: true })
+      .positional("files", {
+        type: "string",
+        array: true,
+        describe:
+          "experiment files or quoted globs (experiments/*.yaml), run in order; exit code = worst verdict",
+      })
+      .option("out", {
+        type: "string",
+        describe:
+          "with several files: the suite folder (default .chaos/suites/<time>) for each run, junit.xml and summary.md",
+      })
+      .option("var", {
+        type: "string",
+        array: true,
+        describe:
+          "set a configuration value: --var name=value (repeatable; dotted names reach into mappings)",
+      })
+      .option("var-file", {
+        type: "string",
+        array: true,
+        describe: "set configuration values from a YAML mapping",
+      })
       .option("journal", {
         type: "string",
         describe:
@@ -48,31 +79,54 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         type: "boolean",
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
+      })
+      .option("quiet", { type: "boolean", describe: "print only the verdict line" })
+      .option("json", {
+        type: "boolean",
+        describe: "print the journal on stdout (and nothing else)",
       }) as never,
-  handler: (args) => endWith(() => runExperiment(args)),
+  handler: (args) =>
+    endWith(async () => {
+      const vars = await readVars(args.var, args["var-file"]);
+      // One set of signal handlers for all the files: a signal aborts the run in progress, whichever it is.
+      const nets = args["dry-run"] ? undefined : installSafetyNets();
+      return runFiles(inputFiles(args.files), args, (file, journal, view) =>
+        runExperiment({ ...args, ...view, file, journal }, vars, nets),
+      );
+    }),
 };
 
-async function runExperiment(args: Args): Promise<number> {
+async function runExperiment(
+  args: Args,
+  vars?: Record<string, unknown>,
   // Installed first and kept until the process exits: no signal may end it without its rollbacks and journal.
-  const nets = args["dry-run"] ? undefined : installSafetyNets();
-  const { log, registry, maxBytes } = cliContext(args);
-  const experiment = await loadExperiment(inputFiles(args.file)[0] ?? args.file, { registry, maxBytes });
+  nets = args["dry-run"] ? undefined : installSafetyNets(),
+): Promise<RunOutcome> {
+  const { registry, maxBytes } = cliContext(args);
+  const experiment = await loadExperiment(args.file, { registry, maxBytes, vars });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
+  // `--journal -`: stdout carries the journal alone, no file is written and the human lines go to stderr.
+  const toStdout = args.journal === "-";
+  if (toStdout) linesToStderr();
+  const journalPath = toStdout ? undefined : (args.journal ?? join(".chaos", "runs", runId, "journal.json"));
+  const runLog = journalPath ? join(dirname(journalPath), "run.log") : undefined;
+  if (journalPath && !args["dry-run"]) await checkOutputPaths(journalPath, args.reports, runLog);
+  const view = createRunView(viewMode(args), experiment);
+  // The terminal gets warnings; run.log beside the journal gets everything, as JSON lines.
+  const log =
+    args["dry-run"] || !runLog
+      ? cliContext(args).log
+      : createLogger(args["log-level"] ?? "warn", args["log-format"], runLog);
 
   if (args["dry-run"]) {
     printPlan(experiment);
     await new Controller(experiment, { registry, log, ledger, toolVersion: VERSION, runId }).preflightOnly();
     say("dry run: preflight passed, nothing was injected");
-    return 0;
+    return { code: 0, experiment };
   }
 
-  const toStdout = args.journal === "-";
-  // With `--journal -`, stdout carries the journal alone; the progress lines move to stderr.
-  if (toStdout) sayOnStderr();
-  const journalPath = toStdout ? undefined : (args.journal ?? join(".chaos", "runs", runId, "journal.json"));
-  if (journalPath) await checkOutputPaths(journalPath, args.reports);
-  say(bold(`▶ ${experiment.title}`) + dim(`  (run ${runId})`));
+  view.begin(`${experiment.title}  (run ${runId})`);
   const { journal, reports } = await executeExperiment(experiment, {
     registry,
     log,
@@ -81,7 +135,7 @@ async function runExperiment(args: Args): Promise<number> {
     runId,
     journalPath,
     reports: args.reports,
-    onEvent: printEvent,
+    onEvent: (e) => view.onEvent(e),
     guard: (controller) => {
       // Last resort after a crash: revert from the ledger what this run recorded.
       nets?.attach(controller, async () => {
@@ -92,21 +146,25 @@ async function runExperiment(args: Args): Promise<number> {
   });
   if (!journalPath) {
     process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
-    printVerdict(journal, ["journal: stdout"]);
-    return journal.exitCode;
+    view.end(journal, ["journal: stdout"]);
+    return { code: journal.exitCode, experiment, journal };
   }
-  const files = [`journal: ${journalPath}`, ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`)];
-  printVerdict(journal, files);
-  return journal.exitCode;
+  const files = [
+    `journal: ${journalPath}`,
+    `log: ${relativePath(runLog ?? "")}`,
+    ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`),
+  ];
+  view.end(journal, files);
+  return { code: journal.exitCode, experiment, journal };
 }
 
 /**
  * Checks every file a run will write before anything is injected, so that a bad `--journal` does not cost a
- * whole run and its verdict: the journal's folder is created and writable, and neither the journal nor a
- * report is a symlink, a folder or a special file.
+ * whole run and its verdict: the journal's folder is created and writable, and neither the journal, the log
+ * nor a report is a symlink, a folder or a special file.
  * @throws ChaosError("invalid") naming the path that cannot be used.
  */
-async function checkOutputPaths(journalPath: string, reports: boolean): Promise<void> {
+async function checkOutputPaths(journalPath: string, reports: boolean, runLog?: string): Promise<void> {
   const dir = dirname(journalPath);
   try {
     await mkdir(dir, { recursive: true });
@@ -117,6 +175,7 @@ async function checkOutputPaths(journalPath: string, reports: boolean): Promise<
     });
   }
   await checkOutputFile(journalPath, "journal");
+  if (runLog) await checkOutputFile(runLog, "log");
   if (reports) for (const file of REPORT_FILES) await checkOutputFile(join(dir, file), "report");
 }
 

@@ -11,7 +11,7 @@ export const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"] as const 
 const FORCE_AFTER = 3;
 
 export interface SafetyNets {
-  /** Hands over the run; a signal that arrived before aborts it at once. */
+  /** Hands over the run (again for each file of a suite); a signal that arrived before aborts it at once. */
   attach(controller: Controller, crashRecovery: () => Promise<void>): void;
   /** The verdict is known: further signals no longer abort anything, the journal and reports still get written. */
   finished(): void;
@@ -73,6 +73,8 @@ export function installSafetyNets(): SafetyNets {
 
   return {
     attach(c, crashRecovery) {
+      // A new run (the next file of a suite) is in progress again: signals abort it.
+      done = false;
       controller = c;
       recover = crashRecovery;
       if (pending) c.abort("signal", `received ${pending}`);

@@ -3,9 +3,11 @@ import type { Logger } from "pino";
 import type { ActivityInput, AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
 import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
+import { runFigures } from "./checks.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
+import { logEvent } from "./event-log.js";
 import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
 import { bindSecrets } from "./interpolate.js";
 import {
@@ -155,10 +157,7 @@ export class Controller {
     this.openContext();
     let notSteady = false;
     try {
-      await this.beforeInjecting(async () => {
-        await this.preflight();
-        await this.prepareAgents();
-      });
+      if (!(await this.readyToInject())) return this.finish(started, false);
       try {
         notSteady = !(await this.steadyStateBefore());
         if (!notSteady && !this.runAbort.signal.aborted) await this.runMethod();
@@ -188,15 +187,21 @@ export class Controller {
   }
 
   /**
-   * Runs the checks made before anything is injected; a signal that cut them short is an abort, not an error.
-   * @throws ChaosError("aborted") after a signal, else whatever `checks` throws.
+   * Runs the preflights and prepares the agents, injecting nothing. An unreachable service is the run's
+   * verdict (error, with a journal), and a signal that cut the checks short is an abort.
+   * @throws ChaosError("aborted") after a signal; ChaosError("invalid") when a preflight rejects the input.
    */
-  private async beforeInjecting(checks: () => Promise<void>): Promise<void> {
+  private async readyToInject(): Promise<boolean> {
     try {
-      await checks();
+      await this.preflight();
+      await this.prepareAgents();
+      return true;
     } catch (err) {
-      if (!this.signalStop.signal.aborted) throw err;
-      throw new ChaosError("aborted", `${this.abortReason?.message ?? "aborted"}: nothing was injected`);
+      if (this.signalStop.signal.aborted)
+        throw new ChaosError("aborted", `${this.abortReason?.message ?? "aborted"}: nothing was injected`);
+      if (!(err instanceof ChaosError) || err.code !== "agent") throw err;
+      this.fail(`could not start, nothing was injected: ${errorMessage(err)}`);
+      return false;
     }
   }
 
@@ -612,6 +617,7 @@ export class Controller {
       status,
       exitCode: EXIT_FOR_STATUS[status],
       reasons,
+      ...runFigures(this.journal),
       ...(this.abortReason ? { aborted: { reason: this.abortReason.message, at: now() } } : {}),
     });
     const journal = outputRedactor.deep(this.journal);
@@ -639,6 +645,7 @@ export class Controller {
       phase,
       start: new Date(start).toISOString(),
       tolerance: spec.tolerance?.text,
+      ...(spec.weight === undefined ? {} : { weight: spec.weight }),
     };
     const deadline = new AbortController();
     // After the method the run is already aborted (or ended): only a signal may cut the recovery checks short.
@@ -718,44 +725,8 @@ export class Controller {
 
   private emit(event: RunEvent): void {
     const safe = outputRedactor.deep(event);
-    this.logEvent(safe);
+    logEvent(this.log, safe);
     this.opts.onEvent?.(safe);
-  }
-
-  /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
-  private logEvent(e: RunEvent): void {
-    switch (e.type) {
-      case "phase":
-        this.log.info({ phase: e.phase }, "phase started");
-        return;
-      case "fault-applied":
-        this.log.info(
-          { step: e.fault.step, action: e.fault.ref, revert: e.fault.description },
-          "fault applied",
-        );
-        return;
-      case "rollback":
-        this.log[e.record.status === "succeeded" ? "info" : "error"](
-          {
-            revert: e.record.description,
-            source: e.record.source,
-            status: e.record.status,
-            err: e.record.error,
-          },
-          "rollback",
-        );
-        return;
-      case "activity":
-        if (e.record.status !== "succeeded") {
-          this.log.warn(
-            { step: e.record.name, status: e.record.status, err: e.record.error },
-            "step did not succeed",
-          );
-        }
-        return;
-      default:
-        return;
-    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { CheckCounts } from "./checks.js";
 import { writeFileSafely } from "./output-file.js";
 import type { Outcome } from "./tolerance.js";
 
@@ -41,6 +42,8 @@ export interface ProbeRecord {
   summary?: string;
   reason: string;
   tolerance?: string;
+  /** The probe's weight in the resilience score, when the experiment gives one (default 1). */
+  weight?: number;
 }
 
 export type ActivityStatus = "succeeded" | "failed" | "timed-out" | "aborted" | "skipped";
@@ -96,6 +99,10 @@ export interface Journal {
   faults: FaultRecord[];
   rollbacks: RollbackRecord[];
   aborted?: { reason: string; at: string };
+  /** Checks (probe samples) per phase: the counts every report shows. */
+  checks?: CheckCounts;
+  /** The resilience score in percent: the weighted share of hypothesis checks that held. */
+  score?: number;
 }
 
 /**

@@ -11,12 +11,15 @@ import { valueProblems } from "./schema-values.js";
 import { type Path, SourceFile } from "./source.js";
 import { closest, didYouMean } from "./suggest.js";
 import { parseTolerance, ToleranceError } from "./tolerance.js";
+import { withVars } from "./vars.js";
 
 export interface LoadOptions {
   registry: Registry;
   env?: NodeJS.ProcessEnv;
   /** The largest file read, in bytes (default: $CHAOS_MAX_INPUT_BYTES, else 1 MiB). */
   maxBytes?: number;
+  /** `configuration` values set from the command line (`--var`, `--var-file`); see vars.ts. */
+  vars?: Record<string, unknown>;
 }
 
 /** Problems listed in full; past this many, the rest are counted. */
@@ -24,7 +27,7 @@ export const MAX_PROBLEMS = 100;
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-const PROBE_FIELDS = ["name", "tolerance", "timeout"];
+const PROBE_FIELDS = ["name", "tolerance", "timeout", "weight"];
 
 function isScalarAt(data: unknown, path: Path): boolean {
   let v = data;
@@ -123,6 +126,7 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     });
     throw new ValidationErrors(problems.list);
   }
+  if (opts.vars) raw.configuration = withVars(raw.configuration, opts.vars, problems);
   const { data, bound, configuration } = interpolateDocument(raw, opts.env ?? process.env, problems);
   problems.schema(experimentSchema as JsonSchema, data, []);
 
@@ -266,6 +270,7 @@ export class Reader {
       args: this.boundAt([...path, key]),
       timeoutMs:
         p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0, "timeout"),
+      ...(typeof p.weight === "number" ? { weight: p.weight } : {}),
       path,
     };
     if (tolerance === undefined) {

@@ -11,6 +11,8 @@ export interface ProbeSpec {
   args: Record<string, unknown>;
   tolerance?: Tolerance;
   timeoutMs?: number;
+  /** Its weight in the resilience score (default 1). */
+  weight?: number;
   path: Path;
 }
 

@@ -27,7 +27,7 @@ export interface HostileCase {
   /** How the endpoint misbehaves; "matrix": it answers well-formed JSON of the wrong shape. */
   mode: HostileMode | "matrix";
   exit: number;
-  /** The journal's verdict; absent when the run refuses before injecting anything (no journal). */
+  /** The journal's verdict; absent when the run refuses its input before injecting anything (no journal). */
   status?: RunStatus;
   /** Text the journal's reasons (or, without a journal, the output) must contain. */
   reason: string;
@@ -231,6 +231,7 @@ export function hostileCases(): HostileCase[] {
       endpoint: "toxiproxy",
       mode: "hang",
       exit: 4,
+      status: "error",
       reason: "unreachable: no answer within 300ms",
       boundMs: 15_000,
       async arrange() {

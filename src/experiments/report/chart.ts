@@ -28,6 +28,10 @@ export interface ChartInput {
   tolerance?: string;
   /** How the tolerance's bounds are labelled: "tolerance" for the hypothesis, "stop when" for a stop condition. */
   boundLabel?: string;
+  /** The y axis's title, with its unit: "HTTP status", "latency (ms)", "value". */
+  yTitle?: string;
+  /** Instant faults (a kill): marked on the time axis, as they have no window. */
+  instants?: TimeMarker[];
 }
 
 export const COLORS = {
@@ -37,6 +41,7 @@ export const COLORS = {
   empty: "#6b7280",
   line: "#94a3b8",
   fault: "#f59e0b",
+  recovering: "#d97706",
   threshold: "#7c3aed",
   grid: "#e5e7eb",
   axis: "#374151",
@@ -48,6 +53,16 @@ const RIGHT = 16;
 const PLOT_H = 150;
 const LANE_H = 26;
 const LABEL_ROW = 15;
+/** Width of a character of an 11px label, generously: labels are placed so that none is cut at an edge. */
+const CHAR_W = 6.6;
+
+/** x and anchor of a label at `x` that must stay inside the plot's right edge. */
+function inside(x: number, text: string, size = 11): { x: number; anchor: "start" | "end" } {
+  const width = text.length * CHAR_W * (size / 11);
+  return x + 3 + width <= W - 2
+    ? { x: x + 3, anchor: "start" }
+    : { x: Math.max(width, x - 3), anchor: "end" };
+}
 
 interface Threshold {
   lo: number;
@@ -91,8 +106,10 @@ function labelRows(windows: { x0: number; width: number }[]): number[] {
   });
 }
 
-function laneMarker(r: ProbeRecord, x: number, y: number): string {
-  const tip = tooltip(r);
+function laneMarker(r: ProbeRecord, x: number, y: number, recovering: boolean): string {
+  const tip = tooltip(r, recovering);
+  if (recovering)
+    return `<circle class="pt-recovering" cx="${x}" cy="${y}" r="4" fill="#fff" stroke="${COLORS.recovering}" stroke-width="1.8">${tip}</circle>`;
   if (r.outcome === "error" || r.outcome === "no-answer")
     return `<path class="pt-error" d="M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}" stroke="${COLORS.fail}" stroke-width="2.2">${tip}</path>`;
   if (r.outcome === "empty")
@@ -102,9 +119,10 @@ function laneMarker(r: ProbeRecord, x: number, y: number): string {
   return `<circle class="pt-other" cx="${x}" cy="${y}" r="4" fill="#fff" stroke="${r.ok ? COLORS.ok : COLORS.fail}" stroke-width="1.8">${tip}</circle>`;
 }
 
-function tooltip(r: ProbeRecord): string {
+function tooltip(r: ProbeRecord, recovering = false): string {
   const value = r.value === undefined ? "(no value)" : formatValue(r.value, 200);
-  return `<title>${escapeXml(`${r.start} [${r.phase}] ${r.ok ? "ok" : r.outcome}\nvalue: ${value}\n${r.reason}`)}</title>`;
+  const state = r.ok ? "ok" : recovering ? `recovering (${r.outcome})` : r.outcome;
+  return `<title>${escapeXml(`${r.start} [${r.phase}] ${state}\nvalue: ${value}\n${r.reason}`)}</title>`;
 }
 
 const f1 = (n: number) => Number(n.toFixed(1));
@@ -118,6 +136,11 @@ export function renderChart(input: ChartInput): string {
   const clampT = (t: number) => Math.min(t1, Math.max(t0, t));
 
   const points = input.records.map((r) => ({ r, t: clampT(Date.parse(r.start)), nums: numbersOf(r.value) }));
+  // The after phase retries until the hypothesis holds: failures before a recovery within after.within are
+  // the system recovering, not deviating.
+  const after = input.records.filter((r) => r.phase === "after");
+  const recovered = after.length > 0 && after[after.length - 1]!.ok;
+  const recovering = (r: ProbeRecord) => recovered && r.phase === "after" && !r.ok;
   const numeric = points.filter((p) => p.nums.length && p.r.outcome !== "error");
   const isNumeric = new Set(numeric);
   const others = points.filter((p) => !isNumeric.has(p));
@@ -129,13 +152,16 @@ export function renderChart(input: ChartInput): string {
     const x1 = f1(x(clampT(w.to ?? t1)));
     const text = `${w.label}${w.to === undefined ? " (not reverted)" : ""}`;
     const shown = text.length > 48 ? `${text.slice(0, 47)}…` : text;
-    return { w, x0, x1, text, shown, width: shown.length * 6.2 };
+    const place = inside(x0, shown);
+    const lx = place.anchor === "start" ? place.x - 3 : place.x - shown.length * CHAR_W;
+    return { w, x0, x1, text, shown, width: shown.length * CHAR_W, lx, place };
   });
-  const rows = labelRows(windows);
+  const rows = labelRows(windows.map((w) => ({ x0: w.lx, width: w.width })));
   const top = 10 + (windows.length ? (Math.max(...rows) + 1) * LABEL_ROW : 0);
   const laneTop = top + PLOT_H + 6;
   const bottom = laneTop + (others.length ? LANE_H : 0);
-  const height = bottom + 34;
+  const thresholdsRow = bottom + 46;
+  const height = bottom + (thresholds.length ? 54 : 36);
 
   const values = [...numeric.flatMap((p) => p.nums), ...thresholds.flatMap((t) => [t.lo, t.hi ?? t.lo])];
   const bounds = extentOf(values);
@@ -158,7 +184,7 @@ export function renderChart(input: ChartInput): string {
       `<g class="fault-window"><title>${escapeXml(w.text)}</title>`,
       `<rect class="fault" x="${w.x0}" y="${top}" width="${Math.max(2, f1(w.x1 - w.x0))}" height="${bottom - top}" fill="${fill}" fill-opacity="${opacity}"/>`,
       `<line x1="${w.x0}" y1="${ly - 10}" x2="${w.x0}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="1.5"/>`,
-      `<text x="${w.x0 + 3}" y="${ly}" font-size="11" fill="#92400e">${escapeXml(w.shown)}</text>`,
+      `<text x="${f1(w.place.x)}" y="${ly}" font-size="11" text-anchor="${w.place.anchor}" fill="#92400e">${escapeXml(w.shown)}</text>`,
       "</g>",
     );
   });
@@ -179,6 +205,7 @@ export function renderChart(input: ChartInput): string {
   }
   out.push(
     `<rect x="${LEFT}" y="${top}" width="${W - RIGHT - LEFT}" height="${PLOT_H}" fill="none" stroke="${COLORS.grid}"/>`,
+    `<text class="y-title" transform="translate(12 ${top + PLOT_H / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="${COLORS.axis}">${escapeXml(input.yTitle ?? "value")}</text>`,
   );
   if (others.length) {
     out.push(
@@ -197,9 +224,16 @@ export function renderChart(input: ChartInput): string {
 
   for (const m of input.markers) {
     const xx = f1(x(clampT(m.at)));
+    const place = inside(xx, m.label, 10);
     out.push(
       `<line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="${COLORS.axis}" stroke-dasharray="4 3" stroke-opacity="0.6"/>`,
-      `<text x="${xx + 3}" y="${bottom + 30}" font-size="10" fill="${COLORS.axis}">${escapeXml(m.label)}</text>`,
+      `<text x="${f1(place.x)}" y="${bottom + 30}" font-size="10" text-anchor="${place.anchor}" fill="${COLORS.axis}">${escapeXml(m.label)}</text>`,
+    );
+  }
+  for (const m of input.instants ?? []) {
+    const xx = f1(x(clampT(m.at)));
+    out.push(
+      `<g class="instant-fault"><title>${escapeXml(m.label)}</title><line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="2"/><path d="M${xx - 5},${bottom + 9}L${xx + 5},${bottom + 9}L${xx},${bottom + 1}Z" fill="${COLORS.fault}"/></g>`,
     );
   }
 
@@ -217,11 +251,14 @@ export function renderChart(input: ChartInput): string {
           `<line class="tolerance" x1="${LEFT}" y1="${ya}" x2="${W - RIGHT}" y2="${ya}" stroke="${COLORS.threshold}" stroke-dasharray="5 4"/>`,
         );
       }
-      out.push(
-        // Below the line when it runs along the top edge, where the fault labels are.
-        `<text x="${W - RIGHT - 4}" y="${ya - top < 14 ? ya + 12 : ya - 4}" font-size="10" text-anchor="end" fill="${COLORS.threshold}">${escapeXml(`${input.boundLabel ?? "tolerance"} ${th.label}`)}</text>`,
-      );
     }
+    // Named under the chart, where it never covers a sample.
+    const label = thresholds.map((th) => `${input.boundLabel ?? "tolerance"} ${th.label}`).join(" · ");
+    if (thresholds.length)
+      out.push(
+        `<line x1="${LEFT}" y1="${thresholdsRow - 4}" x2="${LEFT + 24}" y2="${thresholdsRow - 4}" stroke="${COLORS.threshold}" stroke-dasharray="5 4"/>`,
+        `<text class="tolerance-label" x="${LEFT + 30}" y="${thresholdsRow}" font-size="10" fill="${COLORS.threshold}">${escapeXml(`${label} (dashed)`)}</text>`,
+      );
   }
 
   // The series line joins consecutive numeric samples; a sample without a value breaks it.
@@ -242,14 +279,15 @@ export function renderChart(input: ChartInput): string {
           `<polyline points="${s.join(" ")}" fill="none" stroke="${COLORS.line}" stroke-width="1.5"/>`,
         );
     for (const p of numeric) {
-      const color = p.r.ok ? COLORS.ok : COLORS.fail;
+      const kind = p.r.ok ? "pt-ok" : recovering(p.r) ? "pt-recovering" : "pt-fail";
+      const color = p.r.ok ? COLORS.ok : recovering(p.r) ? COLORS.recovering : COLORS.fail;
       for (const n of p.nums)
         out.push(
-          `<circle class="${p.r.ok ? "pt-ok" : "pt-fail"}" cx="${f1(x(p.t))}" cy="${f1(y(n))}" r="${p.r.ok ? 3.5 : 4.5}" fill="${color}" stroke="#fff" stroke-width="1">${tooltip(p.r)}</circle>`,
+          `<circle class="${kind}" cx="${f1(x(p.t))}" cy="${f1(y(n))}" r="${p.r.ok ? 3.5 : 4.5}" fill="${color}" stroke="#fff" stroke-width="1">${tooltip(p.r, recovering(p.r))}</circle>`,
         );
     }
   }
-  for (const p of others) out.push(laneMarker(p.r, f1(x(p.t)), laneTop + LANE_H / 2));
+  for (const p of others) out.push(laneMarker(p.r, f1(x(p.t)), laneTop + LANE_H / 2, recovering(p.r)));
 
   out.push("</svg>");
   return out.join("\n");

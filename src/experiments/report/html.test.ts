@@ -34,9 +34,9 @@ describe("the HTML report", () => {
     expect(Number(faults[0]?.attrs.x)).toBeCloseTo(146, 0);
     expect(Number(faults[0]?.attrs.width)).toBeCloseTo(418, 0);
     const labels = all(errorRate as XmlElement, "text").map((t) => t.text);
-    // Fault windows are labelled with the step that injected them.
-    expect(labels).toContain("cut db");
-    expect(labels).toContain("inject latency");
+    // Fault windows are named by what they do: the action and the step that injected them.
+    expect(labels).toContainEqual(expect.stringMatching(/^\S+: cut db$/));
+    expect(labels).toContainEqual(expect.stringMatching(/^\S+: inject latency$/));
   });
 
   test("a fault that was never reverted is hatched to the end of the run and says so", () => {
@@ -44,14 +44,18 @@ describe("the HTML report", () => {
     const [fault] = withClass(chart as XmlElement, "fault");
     expect(fault?.attrs.fill).toMatch(/^url\(#probe0-hatch\)$/);
     expect(Number(fault?.attrs.x) + Number(fault?.attrs.width)).toBeCloseTo(864, 0);
-    expect(all(chart as XmlElement, "text").map((t) => t.text)).toContain("inject latency (not reverted)");
+    expect(all(chart as XmlElement, "text").map((t) => t.text)).toContainEqual(
+      expect.stringMatching(/: inject latency \(not reverted\)$/),
+    );
   });
 
   test("colours points by ok and fail and draws NaN, empty, error and non-numeric samples apart", () => {
     const [errorRate, checkout] = charts(renderHtml(deviatedJournal())) as [XmlElement, XmlElement];
-    // before 0.01, during 0.01 0.02 0.04 "0.02", after 0.01 → ok; during 0.09 0.31, after 0.2 → fail
+    // before 0.01, during 0.01 0.02 0.04 "0.02", after 0.01 → ok; during 0.09 0.31 → fail; after 0.2 failed
+    // before the system recovered in time (the last after check passed) → recovering
     expect(withClass(errorRate, "pt-ok")).toHaveLength(6);
-    expect(withClass(errorRate, "pt-fail")).toHaveLength(3);
+    expect(withClass(errorRate, "pt-fail")).toHaveLength(2);
+    expect(withClass(errorRate, "pt-recovering")).toHaveLength(1);
     expect(withClass(errorRate, "pt-nan")).toHaveLength(1);
     expect(withClass(errorRate, "pt-empty")).toHaveLength(1);
     expect(withClass(errorRate, "pt-error")).toHaveLength(1);

@@ -1,9 +1,10 @@
+import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.js";
 import { escapeXml as esc } from "./escape.js";
 import { lastOf, namesOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
-import { formatNumber, formatValue } from "./values.js";
+import { formatNumber, formatValue, toleranceText } from "./values.js";
 
 const STATUS_COLOR: Record<Journal["status"], string> = {
   held: COLORS.ok,
@@ -41,6 +42,10 @@ function legend(): string {
     item(`<circle r="4.5" fill="${COLORS.fail}"/>`, "outside tolerance"),
     item(`<path d="M-4,-4L4,4M-4,4L4,-4" stroke="${COLORS.fail}" stroke-width="2.2"/>`, "probe error"),
     item(
+      `<circle r="4" fill="${COLORS.recovering}"/>`,
+      "recovering (after the rollbacks, recovered in time)",
+    ),
+    item(
       `<rect x="-4" y="-4" width="8" height="8" fill="#fff" stroke="${COLORS.empty}" stroke-width="1.8"/>`,
       "empty result",
     ),
@@ -50,6 +55,7 @@ function legend(): string {
       `<rect x="-6" y="-6" width="12" height="12" fill="${COLORS.fault}" fill-opacity="0.3"/>`,
       "fault window",
     ),
+    item(`<path d="M-5,5L5,5L0,-3Z" fill="${COLORS.fault}"/>`, "instant fault (e.g. a kill)"),
     item(
       `<line x1="-6" y1="0" x2="6" y2="0" stroke="${COLORS.threshold}" stroke-dasharray="3 2" stroke-width="1.5"/>`,
       "tolerance",
@@ -85,9 +91,48 @@ function markers(j: Journal): TimeMarker[] {
   return out;
 }
 
+/** Actions that act once and leave nothing to revert (a kill): a mark on the time axis. */
+function instants(j: Journal): TimeMarker[] {
+  const windowed = new Set(j.faults.map((f) => f.step));
+  return j.method
+    .filter((a) => a.kind === "action" && a.status === "succeeded" && !windowed.has(a.name))
+    .map((a) => ({ label: `${a.ref ?? "action"}: ${a.name}`, at: Date.parse(a.end) }));
+}
+
+/** The y axis's title, with the unit the probe's values are in. */
+function yTitle(r: ProbeRecord | undefined): string {
+  if (!r) return "value";
+  if (r.key === "http")
+    return typeof r.value === "number" && /^\d{3}\b/.test(r.summary ?? "") ? "HTTP status" : "value";
+  return r.key === "process.running" ? "running (1 = yes)" : "value";
+}
+
+/** An http probe's latency per check, read from its summary ("200 in 12ms"), as a series of its own. */
+function latencySeries(records: ProbeRecord[]): ProbeRecord[] {
+  return records.flatMap((r) => {
+    const m = /\bin (\d+(?:\.\d+)?)(ms|s)\b/.exec(r.summary ?? "");
+    if (!m) return [];
+    return [
+      { ...r, value: Number(m[1]) * (m[2] === "s" ? 1000 : 1), tolerance: latencyTolerance(r.tolerance) },
+    ];
+  });
+}
+
+/** The latency criterion of an http tolerance ({ latency: "< 300ms" }) in milliseconds, for the latency chart. */
+function latencyTolerance(tolerance: string | undefined): string | undefined {
+  try {
+    const latency = (JSON.parse(tolerance ?? "") as { latency?: unknown }).latency;
+    const m =
+      typeof latency === "string" ? /^\s*(<=|>=|<|>)\s*(\d+(?:\.\d+)?)\s*(ms|s)?\s*$/.exec(latency) : null;
+    return m ? `${m[1]} ${Number(m[2]) * (m[3] === "s" ? 1000 : 1)}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function windows(j: Journal): TimeWindow[] {
   return j.faults.map((f) => ({
-    label: f.step,
+    label: `${f.ref}: ${f.step}`,
     from: Date.parse(f.appliedAt),
     to: f.revertedAt ? Date.parse(f.revertedAt) : undefined,
   }));
@@ -121,8 +166,8 @@ function probeCard(
     sub = [
       `before: ${verdictWord(lastOf(j.steadyState.before, name).last)}`,
       during.samples
-        ? `during: ${during.samples} samples, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`
-        : `during: <span class="dim">no samples</span>`,
+        ? `during: ${during.samples} checks, <span class="${during.failures ? "bad" : "ok"}">${during.failures} failed</span>`
+        : `during: <span class="dim">no check</span>`,
       `after: ${verdictWord(lastOf(j.steadyState.after, name).last)}`,
     ].join("<br>");
   } else {
@@ -138,8 +183,25 @@ function probeCard(
     markers: markers(j),
     tolerance: first?.tolerance,
     boundLabel: kind === "stop" ? "stop when" : "tolerance",
+    yTitle: yTitle(first),
+    instants: instants(j),
   });
-  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(first.tolerance)}</code>` : ""} · ${records.length} measurements${range}</div><div class="sub">${sub}</div>${chart}</section>`;
+  const latency = first?.key === "http" ? latencySeries(records) : [];
+  const latencyChart = latency.length
+    ? renderChart({
+        id: `${id}-latency`,
+        title: `${name}: latency`,
+        records: latency,
+        domain: timeDomain(j),
+        windows: windows(j),
+        markers: markers(j),
+        tolerance: latency[0]?.tolerance,
+        boundLabel: kind === "stop" ? "stop when" : "tolerance",
+        yTitle: "latency (ms)",
+        instants: instants(j),
+      })
+    : "";
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(toleranceText(first.tolerance))}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chart}${latencyChart}</section>`;
 }
 
 /** Clock time of a timestamp (the date is in the page header); the full timestamp shows on hover. */
@@ -198,18 +260,19 @@ function sections(j: Journal): string[] {
     out.push(
       "<h2>Faults</h2>",
       table(
-        ["Fault", "Step", "Applied", "Reverted", "Window"],
+        ["Fault", "Step", "Undone by", "Applied", "Reverted", "Window"],
         j.faults.map((f) => {
           const ms = f.revertedAt ? Date.parse(f.revertedAt) - Date.parse(f.appliedAt) : Number.NaN;
           return [
-            esc(f.description),
+            esc(f.ref),
             esc(f.step),
+            esc(f.description),
             clock(f.appliedAt),
             f.revertedAt ? clock(f.revertedAt) : `<span class="bad">not reverted</span>`,
             Number.isNaN(ms) ? "" : esc(formatDuration(ms)),
           ];
         }),
-        [0, 1],
+        [1, 2],
       ),
     );
   }
@@ -266,6 +329,7 @@ export function renderHtml(j: Journal): string {
   return htmlPage(
     title,
     `<p><span class="badge" style="background:${STATUS_COLOR[j.status]}">${esc(STATUS_LABEL[j.status])}</span> exit code ${j.exitCode} · ${esc(formatDuration(j.durationMs))}</p>
+<p class="figures">${esc(figuresText(j))}</p>
 <p class="meta">run <code>${esc(j.runId)}</code> · ${esc(j.start)} → ${esc(j.end)}${j.experiment.file ? ` · <code>${esc(j.experiment.file)}</code>` : ""} · ${esc(`${j.tool.name} ${j.tool.version}`)}</p>
 ${aborted}${reasons}
 ${sections(j).join("\n")}`,

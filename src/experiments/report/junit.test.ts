@@ -36,30 +36,32 @@ describe("the JUnit report", () => {
 
   test("a held run is one suite whose test cases all pass", () => {
     const { root, suite, cases, byName } = suiteOf(renderJUnit(heldJournal()));
-    // 2 probes × before/after, the hypothesis during the method, 2 activities, the verdict
-    expect(cases).toHaveLength(8);
+    // 2 probes × before/during/after, 2 activities, the verdict
+    expect(cases).toHaveLength(9);
     expect(suite.attrs).toMatchObject({
       name: "payments survive 500ms latency",
-      tests: "8",
+      tests: "9",
       failures: "0",
       errors: "0",
     });
-    expect(root.attrs).toMatchObject({ tests: "8", failures: "0", errors: "0" });
+    expect(root.attrs).toMatchObject({ tests: "9", failures: "0", errors: "0" });
     expect(all(suite, "failure")).toHaveLength(0);
     expect(byName("steady-state.before", "error rate")).toBeDefined();
     expect(byName("steady-state.after", "checkout answers")).toBeDefined();
-    expect(byName("steady-state.during", "hypothesis during method")).toBeDefined();
+    // a testcase's time is the span of its checks, first start to last end
+    expect(byName("steady-state.during", "error rate")?.attrs.time).toBe("22.050");
     expect(byName("method.pause", "pause 25s")?.attrs.time).toBe("25.000");
   });
 
-  test("a deviated run fails the during hypothesis with every failed sample, and the verdict", () => {
+  test("a deviated run fails each probe's during hypothesis with its failed checks, and the verdict", () => {
     const xml = renderJUnit(deviatedJournal());
     const { suite, byName } = suiteOf(xml);
-    expect(suite.attrs).toMatchObject({ failures: "2", errors: "0" });
-    const during = byName("steady-state.during", "hypothesis during method");
+    expect(suite.attrs).toMatchObject({ failures: "3", errors: "0" });
+    const during = byName("steady-state.during", "error rate");
     const failure = during?.children.find((c) => c.name === "failure");
-    expect(failure?.attrs.message).toMatch(/^8 of 13 samples failed \(error rate, checkout answers\)/);
-    expect(failure?.text.split("\n").filter((l) => /^\d{4}-/.test(l))).toHaveLength(8);
+    // counted as the verdict counts them (evidence.ts): per probe, one check per sample
+    expect(failure?.attrs.message).toMatch(/^6 of 10 checks failed: /);
+    expect(failure?.text.split("\n").filter((l) => /^\d{4}-/.test(l))).toHaveLength(6);
     // hostile text comes back intact once parsed, except the characters XML cannot hold
     expect(failure?.text).toContain(HOSTILE.replace(/[\u0001\u0008]/g, "\uFFFD"));
     expect(suite.attrs.name).toBe("errors <script>alert(1)</script> | & ]]>");
@@ -67,15 +69,19 @@ describe("the JUnit report", () => {
     expect(xml).not.toContain("<script>");
   });
 
-  test("an aborted run yields an error, and the activities it cut short are skipped", () => {
+  test("an aborted run yields an error; what it cut short ran, and only what never started is skipped", () => {
     const { suite, byName } = suiteOf(renderJUnit(abortedJournal()));
-    expect(suite.attrs).toMatchObject({ failures: "0", errors: "1", skipped: "2" });
+    expect(suite.attrs).toMatchObject({ failures: "0", errors: "1", skipped: "1" });
     const error = byName("run", "verdict")?.children.find((c) => c.name === "error");
     expect(error?.attrs).toMatchObject({
       type: "aborted",
       message: expect.stringMatching(/^ABORTED: stop condition/),
     });
-    expect(byName("method.pause", "pause 30s")?.children[0]?.name).toBe("skipped");
+    const cut = byName("method.pause", "pause 30s");
+    expect(cut?.attrs.time).toBe("7.800");
+    expect(cut?.children.map((c) => c.name)).toEqual(["system-out"]);
+    expect(cut?.children[0]?.text).toContain("then the run was aborted");
+    expect(byName("method.action", "inject loss")?.children[0]?.name).toBe("skipped");
   });
 
   test("an error run fails the action that failed and errors the verdict", () => {

@@ -1,6 +1,7 @@
+import { checksText, figuresOf, figuresText, tally } from "../checks.js";
 import type { ActivityRecord, Journal, ProbeRecord } from "../journal.js";
 import { escapeAttr, escapeXml } from "./escape.js";
-import { lastOf, STATUS_LABEL, steadyProbes } from "./summary.js";
+import { lastOf, namesOf, STATUS_LABEL, steadyProbes } from "./summary.js";
 import { formatValue } from "./values.js";
 
 interface TestCase {
@@ -16,14 +17,15 @@ interface TestCase {
 const seconds = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
 
 function probeCase(phase: "before" | "after", probe: string, records: ProbeRecord[]): TestCase | undefined {
-  const { last, attempts } = lastOf(records, probe);
+  const { last } = lastOf(records, probe);
   if (!last) return undefined;
-  const ms = records.filter((r) => r.probe === probe).reduce((sum, r) => sum + r.durationMs, 0);
+  const mine = records.filter((r) => r.probe === probe);
+  const ms = spanMs(mine);
   const tc: TestCase = {
     classname: `steady-state.${phase}`,
     name: probe,
     ms,
-    output: `value: ${formatValue(last.value, 500)}\ntolerance: ${last.tolerance ?? "(none)"}\nchecks: ${attempts}`,
+    output: `value: ${formatValue(last.value, 500)}\ntolerance: ${last.tolerance ?? "(none)"}\n${checksText(tally(mine))}`,
   };
   if (!last.ok)
     tc.failure = {
@@ -34,32 +36,55 @@ function probeCase(phase: "before" | "after", probe: string, records: ProbeRecor
   return tc;
 }
 
-function duringCase(j: Journal): TestCase {
-  const during = j.steadyState.during;
-  const tc: TestCase = { classname: "steady-state.during", name: "hypothesis during method", ms: 0 };
-  if (!during.length) return { ...tc, skipped: "no samples were taken during the method" };
-  const failed = during.filter((r) => !r.ok);
-  tc.output = `${during.length} samples, ${failed.length} failed`;
-  if (failed.length) {
-    const probes = [...new Set(failed.map((r) => r.probe))];
-    tc.failure = {
-      message: `${failed.length} of ${during.length} samples failed (${probes.join(", ")}): ${failed[0]?.reason}`,
-      type: "deviated",
-      body: failed.map((r) => `${r.start} ${r.probe} [${r.outcome}] ${r.reason}`).join("\n"),
-    };
-  }
-  return tc;
+/** The time a series of checks took, first start to last end: the testcase's real time. */
+function spanMs(records: ProbeRecord[]): number {
+  const from = Math.min(...records.map((r) => Date.parse(r.start)));
+  const to = Math.max(...records.map((r) => Date.parse(r.end)));
+  return Number.isFinite(from) && Number.isFinite(to) ? to - from : 0;
 }
 
-function activityCase(a: ActivityRecord): TestCase {
+/** One testcase per probe for the hypothesis during the method, counted as every report counts: by check. */
+function duringCases(j: Journal): TestCase[] {
+  const during = j.steadyState.during;
+  const classname = "steady-state.during";
+  if (!during.length) {
+    return [
+      { classname, name: "hypothesis during method", ms: 0, skipped: "no check was taken during the method" },
+    ];
+  }
+  return namesOf(during).map((probe) => {
+    const mine = during.filter((r) => r.probe === probe);
+    const failed = mine.filter((r) => !r.ok);
+    const tc: TestCase = { classname, name: probe, ms: spanMs(mine), output: checksText(tally(mine)) };
+    if (failed.length) {
+      tc.failure = {
+        message: `${failed.length} of ${mine.length} checks failed: ${failed[0]?.reason}`,
+        type: "deviated",
+        body: failed.map((r) => `${r.start} [${r.outcome}] ${r.reason}`).join("\n"),
+      };
+    }
+    return tc;
+  });
+}
+
+function activityCase(j: Journal, a: ActivityRecord): TestCase {
   const tc: TestCase = { classname: `method.${a.kind}`, name: a.name, ms: a.durationMs };
   switch (a.status) {
     case "succeeded":
       return tc;
     case "skipped":
       return { ...tc, skipped: "not run" };
-    case "aborted":
-      return { ...tc, skipped: `aborted${a.error ? `: ${a.error}` : ""}` };
+    case "aborted": {
+      // It ran until the abort cut it short (a fault may well have been live): it acted, it was not skipped.
+      const fault = j.faults.find((f) => f.step === a.name && f.appliedAt);
+      const live = fault
+        ? `, its fault live from ${fault.appliedAt}${fault.revertedAt ? ` to ${fault.revertedAt}` : ""}`
+        : "";
+      return {
+        ...tc,
+        output: `ran for ${seconds(a.durationMs)}s${live}, then the run was aborted${a.error ? `: ${a.error}` : ""}`,
+      };
+    }
     default: {
       const message = a.error ?? a.status;
       return { ...tc, failure: { message, type: a.status, body: message } };
@@ -71,7 +96,7 @@ function activityCase(a: ActivityRecord): TestCase {
 function verdictCase(j: Journal): TestCase {
   const tc: TestCase = { classname: "run", name: "verdict", ms: j.durationMs };
   const message = `${STATUS_LABEL[j.status]}: ${j.reasons.join("; ") || "no reason recorded"}`;
-  const body = j.reasons.join("\n");
+  const body = [...j.reasons, figuresText(j)].join("\n");
   if (j.status === "aborted" || j.status === "error")
     return { ...tc, error: { message, type: j.status, body } };
   if (j.exitCode !== 0) return { ...tc, failure: { message, type: j.status, body } };
@@ -95,42 +120,85 @@ function renderCase(tc: TestCase): string {
   return inner.length ? `${open}>\n${inner.join("\n")}\n    </testcase>` : `${open}/>`;
 }
 
-/**
- * Renders a journal as JUnit XML: one test suite for the experiment; a test case per steady-state probe per
- * phase, one for the hypothesis during the method, one per method activity and one for the verdict (an
- * `<error>` when the run was aborted or could not judge). Never throws.
- */
-export function renderJUnit(j: Journal): string {
+interface Suite {
+  xml: string[];
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  ms: number;
+}
+
+/** One journal as one `<testsuite>`. */
+function suiteOf(j: Journal): Suite {
   const probes = steadyProbes(j);
   const cases: TestCase[] = [
     ...(["before", "after"] as const).flatMap((phase) =>
       probes.flatMap((p) => probeCase(phase, p, j.steadyState[phase]) ?? []),
     ),
-    duringCase(j),
-    ...j.method.map(activityCase),
+    ...duringCases(j),
+    ...j.method.map((a) => activityCase(j, a)),
     verdictCase(j),
   ];
   const count = (pick: (tc: TestCase) => unknown) => cases.filter(pick).length;
-  const totals = `tests="${cases.length}" failures="${count((c) => c.failure)}" errors="${count((c) => c.error)}" skipped="${count((c) => c.skipped !== undefined)}" time="${seconds(j.durationMs)}"`;
+  const suite = {
+    tests: cases.length,
+    failures: count((c) => c.failure),
+    errors: count((c) => c.error),
+    skipped: count((c) => c.skipped !== undefined),
+    ms: j.durationMs,
+  };
   const name = escapeAttr(j.experiment.title);
+  const figures = figuresOf(j);
   const props = [
     ["run.id", j.runId],
     ["run.status", j.status],
     ["run.exitCode", String(j.exitCode)],
+    ["run.score", figures.score === undefined ? "" : String(figures.score)],
+    ["checks.total", String(figures.checks.hypothesis.total)],
+    ["checks.failed", String(figures.checks.hypothesis.failed)],
     ["experiment.file", j.experiment.file],
     ["tool.version", `${j.tool.name} ${j.tool.version}`],
   ]
     .map(([k, v]) => `      <property name="${escapeAttr(k ?? "")}" value="${escapeAttr(v ?? "")}"/>`)
     .join("\n");
+  return {
+    ...suite,
+    xml: [
+      `  <testsuite name="${name}" ${totals(suite)} timestamp="${escapeAttr(j.start)}">`,
+      "    <properties>",
+      props,
+      "    </properties>",
+      ...cases.map(renderCase),
+      "  </testsuite>",
+    ],
+  };
+}
+
+function totals(s: Omit<Suite, "xml">): string {
+  return `tests="${s.tests}" failures="${s.failures}" errors="${s.errors}" skipped="${s.skipped}" time="${seconds(s.ms)}"`;
+}
+
+/**
+ * Renders journals as JUnit XML: one test suite per experiment run (one for `chaos run` of one file, one per
+ * file for a suite); in each, a test case per steady-state probe per phase, one per probe for the hypothesis
+ * during the method, one per method activity and one for the verdict (an `<error>` when the run was aborted
+ * or could not judge). Never throws.
+ */
+export function renderJUnit(journals: Journal | readonly Journal[]): string {
+  const suites = [journals].flat().map(suiteOf);
+  const sum = (k: "tests" | "failures" | "errors" | "skipped" | "ms") => suites.reduce((n, s) => n + s[k], 0);
+  const all = {
+    tests: sum("tests"),
+    failures: sum("failures"),
+    errors: sum("errors"),
+    skipped: sum("skipped"),
+    ms: sum("ms"),
+  };
   return [
     `<?xml version="1.0" encoding="UTF-8"?>`,
-    `<testsuites name="chaoskit" ${totals}>`,
-    `  <testsuite name="${name}" ${totals} timestamp="${escapeAttr(j.start)}">`,
-    "    <properties>",
-    props,
-    "    </properties>",
-    ...cases.map(renderCase),
-    "  </testsuite>",
+    `<testsuites name="chaoskit" ${totals(all)}>`,
+    ...suites.flatMap((s) => s.xml),
     "</testsuites>",
     "",
   ].join("\n");

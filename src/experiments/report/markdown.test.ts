@@ -32,7 +32,18 @@ describe("the Markdown report", () => {
       ["before", "PASS", "0.01"],
       ["after", "PASS", "0.012"],
     ]);
-    expect(rows(md, "checkout answers")).toHaveLength(2 + 1); // before, after, during summary
+    expect(rows(md, "checkout answers")).toHaveLength(1 + 2 + 1); // summary, before, after, during
+    expect(rows(md, "checkout answers")[0]).toEqual([
+      "checkout answers",
+      "hypothesis",
+      "1 ok",
+      expect.stringMatching(/^\d+ ok$/),
+      "1 ok",
+      "200",
+      "200",
+    ]);
+    expect(md).toContain("hypothesis: ");
+    expect(md).toContain("resilience score 100%");
     expect(md).toMatch(/None triggered \(3 checks\)/);
   });
 
@@ -63,7 +74,7 @@ describe("the Markdown report", () => {
     const md = renderMarkdown(abortedJournal());
     expect(md).toMatch(/\*\*Aborted\*\* at 2025-01-15 10:00:12Z: stop condition "p99 latency too high" met/);
     expect(md).toMatch(/Triggered 1 time \(2 checks\)/);
-    expect(rows(md, "p99 latency too high")[0]?.slice(1, 3)).toEqual(["2025-01-15 10:00:12Z", "2.7"]);
+    expect(rows(md, "p99 latency too high").at(-1)?.slice(1, 3)).toEqual(["2025-01-15 10:00:12Z", "2.7"]);
     expect(rows(md, "pause 30s")[0]?.[2]).toBe("aborted");
     expect(rows(md, "inject loss")[0]?.[2]).toBe("skipped");
   });
@@ -78,12 +89,13 @@ describe("the Markdown report", () => {
     ]);
     expect(rows(md, "latency 500ms on payments").map((r) => r[3])).toEqual(["NOT REVERTED", "500ms"]);
     expect(rows(md, "latency 500ms on payments")[1]?.slice(1, 3)).toEqual(["automatic", "failed"]);
-    expect(md).toMatch(/No samples were taken during the method/);
+    expect(md).toMatch(/No check was taken during the method/);
   });
 
   test("a run that was not steady before shows the failing probe and no after row", () => {
     const md = renderMarkdown(notSteadyJournal());
-    expect(rows(md, "error rate").map((r) => r.slice(1, 4))).toEqual([["before", "FAIL", "0.4"]]);
+    const phaseRows = rows(md, "error rate").filter((r) => r[1] !== "hypothesis");
+    expect(phaseRows.map((r) => r.slice(1, 4))).toEqual([["before", "FAIL", "0.4"]]);
     expect(md).toMatch(/NOT STEADY \(nothing injected\)\*\* · exit code 1/);
   });
 });

@@ -1,5 +1,7 @@
+import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
+import { probeRows, tallyCell } from "./probe-table.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
 import { formatNumber, formatValue } from "./values.js";
 
@@ -59,7 +61,7 @@ function steadyState(j: Journal): string[] {
   if (rows.length) out.push(...table(["Probe", "Phase", "Outcome", "Value", "Tolerance", "Reason"], rows));
   const during = j.steadyState.during;
   out.push("### During the method", "");
-  if (!during.length) return [...out, "No samples were taken during the method.", ""];
+  if (!during.length) return [...out, "No check was taken during the method.", ""];
   const duringRows = probes.map((p) => {
     const s = statsOf(during.filter((r) => r.probe === p));
     return [
@@ -71,7 +73,29 @@ function steadyState(j: Journal): string[] {
       s.firstFailure ? `${time(s.firstFailure.start)}: ${s.firstFailure.reason}` : "",
     ];
   });
-  return [...out, ...table(["Probe", "Samples", "Failures", "Min", "Max", "First failure"], duringRows)];
+  return [...out, ...table(["Probe", "Checks", "Failed", "Min", "Max", "First failure"], duringRows)];
+}
+
+/** The same summary the terminal ends with: each probe's checks per phase, worst value and tolerance. */
+function summary(j: Journal): string[] {
+  const rows = probeRows(j);
+  if (!rows.length) return [];
+  return [
+    "## Summary",
+    "",
+    ...table(
+      ["Probe", "Kind", "Before", "During", "After", "Worst", "Tolerance"],
+      rows.map((r) => [
+        r.probe,
+        r.kind,
+        tallyCell(r.before),
+        tallyCell(r.during),
+        tallyCell(r.after),
+        r.worst,
+        r.tolerance,
+      ]),
+    ),
+  ];
 }
 
 function method(j: Journal): string[] {
@@ -135,11 +159,20 @@ export function renderMarkdown(j: Journal): string {
     "",
     `**Verdict: ${STATUS_LABEL[j.status]}** · exit code ${j.exitCode} · ${formatDuration(j.durationMs)} · run \`${text(j.runId).replace(/`/g, "'")}\``,
     "",
+    `${figuresText(j)}`,
+    "",
     `Started ${time(j.start)}, ended ${time(j.end)}${j.experiment.file ? `, experiment file \`${text(j.experiment.file).replace(/`/g, "'")}\`` : ""}.`,
     "",
   ];
   if (j.aborted) lines.push(`**Aborted** at ${time(j.aborted.at)}: ${text(j.aborted.reason)}`, "");
   if (j.reasons.length) lines.push("Reasons:", "", ...j.reasons.map((r) => `- ${text(r)}`), "");
-  lines.push(...steadyState(j), ...method(j), ...faults(j), ...rollbacks(j), ...stopConditions(j));
+  lines.push(
+    ...summary(j),
+    ...steadyState(j),
+    ...method(j),
+    ...faults(j),
+    ...rollbacks(j),
+    ...stopConditions(j),
+  );
   return `${lines.join("\n").trimEnd()}\n`;
 }

@@ -37,7 +37,7 @@ describe("the journal schema", () => {
       /exitCode/,
     ],
     ["a start that is not a date-time", (j: Record<string, unknown>) => (j.start = "yesterday"), /start/],
-    ["an unknown top-level key", (j: Record<string, unknown>) => (j.score = 3), /score/],
+    ["an unknown top-level key", (j: Record<string, unknown>) => (j.grade = 3), /grade/],
     [
       "a probe record with an unknown outcome",
       (j: Record<string, unknown>) => {

@@ -45,3 +45,26 @@ export function extentOf(numbers: number[]): { min: number; max: number } | unde
   }
   return { min, max };
 }
+
+/**
+ * A tolerance as people write it rather than as JSON: `{"status":200,"latency":"< 300ms"}` reads
+ * "status 200, latency < 300ms"; `[0, 5]` reads "between 0 and 5"; a comparison stays as it is.
+ */
+export function toleranceText(text: string | undefined): string {
+  if (text === undefined) return "";
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const one = (v: unknown): string =>
+    Array.isArray(v) ? v.map(one).join(" or ") : typeof v === "string" ? v : JSON.stringify(v);
+  if (Array.isArray(parsed) && parsed.length === 2 && parsed.every((n) => typeof n === "number"))
+    return `between ${parsed[0]} and ${parsed[1]}`;
+  if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+    return Object.entries(parsed)
+      .map(([k, v]) => (k === "range" && Array.isArray(v) ? `between ${v[0]} and ${v[1]}` : `${k} ${one(v)}`))
+      .join(", ");
+  return one(parsed);
+}

@@ -1,0 +1,47 @@
+import { readFile } from "node:fs/promises";
+import { parse } from "yaml";
+import { ChaosError } from "../experiments/errors.js";
+
+/**
+ * The configuration overrides of `--var-file vars.yaml` (a mapping) and then `--var name=value` (later wins).
+ * A value is read as YAML, so `--var retries=3` is a number and `--var url=http://x` a string.
+ * @throws ChaosError("invalid") for a `--var` without `=`, or a var file that cannot be read or is not a mapping.
+ */
+export async function readVars(
+  vars: string[] = [],
+  files: string[] = [],
+): Promise<Record<string, unknown> | undefined> {
+  if (!vars.length && !files.length) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const file of files) {
+    let data: unknown;
+    try {
+      data = parse(await readFile(file, "utf8"));
+    } catch (err) {
+      throw new ChaosError("invalid", `--var-file ${file}: ${(err as Error).message}`, {
+        hint: "a YAML mapping of configuration names to values",
+      });
+    }
+    if (data === null || typeof data !== "object" || Array.isArray(data))
+      throw new ChaosError("invalid", `--var-file ${file}: not a mapping of names to values`, {
+        hint: "e.g. base_url: http://127.0.0.1:8080",
+      });
+    Object.assign(out, data);
+  }
+  for (const v of vars) {
+    const eq = v.indexOf("=");
+    if (eq <= 0)
+      throw new ChaosError("invalid", `--var ${v}: expected name=value`, {
+        hint: "e.g. --var base_url=http://127.0.0.1:8080",
+      });
+    const text = v.slice(eq + 1);
+    let value: unknown;
+    try {
+      value = parse(text);
+    } catch {
+      value = text;
+    }
+    out[v.slice(0, eq)] = value ?? text;
+  }
+  return out;
+}

@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { defaultRegistry } from "../agents/index.js";
+import { countChecks, figuresText, resilienceScore, runFigures } from "./checks.js";
+import { ValidationErrors } from "./errors.js";
+import type { ProbeRecord } from "./journal.js";
+import { parseExperiment } from "./load.js";
+import { deviatedJournal, heldJournal } from "./report/journals.fixture.js";
+
+const check = (probe: string, ok: boolean, weight?: number): ProbeRecord => ({
+  probe,
+  key: "http",
+  phase: "during",
+  start: "2025-01-15T10:00:00.000Z",
+  end: "2025-01-15T10:00:00.050Z",
+  durationMs: 50,
+  outcome: ok ? "pass" : "fail",
+  ok,
+  reason: ok ? "within tolerance" : "outside tolerance",
+  ...(weight === undefined ? {} : { weight }),
+});
+
+describe("checks and the resilience score", () => {
+  it("counts one check per probe sample, per phase", () => {
+    const j = deviatedJournal();
+    const c = countChecks(j);
+    expect(c.during).toEqual({
+      total: j.steadyState.during.length,
+      failed: j.steadyState.during.filter((r) => !r.ok).length,
+    });
+    expect(c.hypothesis.total).toBe(c.before.total + c.during.total + c.after.total);
+    expect(c.hypothesis.failed).toBe(c.before.failed + c.during.failed + c.after.failed);
+  });
+
+  it("is the share of hypothesis checks that held, in percent", () => {
+    expect(resilienceScore([check("a", true), check("a", true), check("a", false)])).toBe(66.7);
+    expect(resilienceScore([check("a", true)])).toBe(100);
+  });
+
+  it("weights each check by its probe's weight", () => {
+    // a heavy probe that failed once drags the score more than a light one that held twice
+    const checks = [check("heavy", false, 3), check("light", true, 1), check("light", true, 1)];
+    expect(resilienceScore(checks)).toBe(40);
+  });
+
+  it("has no score without a hypothesis check: no evidence, no figure", () => {
+    expect(resilienceScore([])).toBeUndefined();
+    const j = heldJournal();
+    j.steadyState = { before: [], during: [], after: [] };
+    expect(runFigures(j)).not.toHaveProperty("score");
+    expect(figuresText(j)).toBe("hypothesis: 0 checks, 0 failed · resilience score n/a");
+  });
+
+  it("a held run scores 100% and a deviated one less", () => {
+    expect(runFigures(heldJournal()).score).toBe(100);
+    expect(runFigures(deviatedJournal()).score).toBeLessThan(100);
+  });
+
+  it("reads a probe's weight from the experiment, and refuses one that is not positive", () => {
+    const yaml = (weight: string) => `version: 1
+title: weighted
+steady-state:
+  probes:
+    - name: answers
+      http: { url: "http://127.0.0.1:9/" }
+      tolerance: { status: 200 }
+      weight: ${weight}
+method:
+  - pause: 1s
+`;
+    const e = parseExperiment("w.yaml", yaml("3"), { registry: defaultRegistry() });
+    expect(e.steadyState?.probes[0]?.weight).toBe(3);
+    expect(() => parseExperiment("w.yaml", yaml("0"), { registry: defaultRegistry() })).toThrow(
+      ValidationErrors,
+    );
+  });
+});
