@@ -37,6 +37,13 @@ export function guardOutput(redactor: Redactor): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: string, ...rest: unknown[]) => boolean;
     const keepColors = stream.isTTY === true;
+    redrawers.set(stream, (control, text) => {
+      try {
+        if (!stream.destroyed) write(control + terminalSafe(redactor.text(text), keepColors));
+      } catch {
+        // Output is best effort, as below.
+      }
+    });
     stream.on("error", () => undefined);
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       try {
@@ -48,4 +55,17 @@ export function guardOutput(redactor: Redactor): void {
       }
     }) as typeof stream.write;
   }
+}
+
+const redrawers = new WeakMap<NodeJS.WriteStream, (control: string, text: string) => void>();
+
+/**
+ * Writes `control` — a renderer's own cursor moves and clears, for a block redrawn in place on a terminal —
+ * as it is, then `text` made safe like every other byte (redacted, control characters escaped). On a stream
+ * the guard does not hold (a test's), a plain write.
+ */
+export function writeRedrawn(stream: NodeJS.WriteStream, control: string, text = ""): void {
+  const redraw = redrawers.get(stream);
+  if (redraw) redraw(control, text);
+  else stream.write(control + text);
 }

@@ -3,6 +3,7 @@ import { formatDuration } from "../experiments/duration.js";
 import type { Experiment } from "../experiments/model.js";
 import { type ProgressView, RunProgress } from "../experiments/progress.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
+import { writeRedrawn } from "./guard.js";
 import { columns } from "./summary-table.js";
 
 const ESC = "\x1b[";
@@ -68,8 +69,8 @@ export class TtyProgress {
   }
 
   start(): void {
-    this.out.write(`${ESC}?25l`);
-    process.once("exit", () => this.out.write(`${ESC}?25h`));
+    writeRedrawn(this.out, `${ESC}?25l`);
+    process.once("exit", () => writeRedrawn(this.out, `${ESC}?25h`));
     this.timer = setInterval(() => this.draw([]), REDRAW_MS);
     this.timer.unref();
   }
@@ -83,7 +84,7 @@ export class TtyProgress {
   /** Removes the live block for good; the summary follows. */
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    this.out.write(`${this.erase()}${ESC}?25h`);
+    writeRedrawn(this.out, `${this.erase()}${ESC}?25h`);
     this.drawn = 0;
   }
 
@@ -96,7 +97,7 @@ export class TtyProgress {
     const block = liveBlock(this.model.view(Date.now()), Date.now() - this.started, width).map(
       (l) => `  ${l}`,
     );
-    this.out.write(`${this.erase()}${lasting.map((l) => `${l}\n`).join("")}${block.join("\n")}\n`);
+    writeRedrawn(this.out, this.erase(), `${lasting.map((l) => `${l}\n`).join("")}${block.join("\n")}\n`);
     this.drawn = block.length;
   }
 }
