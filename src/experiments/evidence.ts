@@ -13,6 +13,9 @@ import type { Experiment, StopCondition } from "./model.js";
  *                    experiment says `during: none`); with no hypothesis at all: "completed", nothing judged
  */
 
+/** How the journal marks a stop-condition check that stopped the run because it could not see. */
+export const COULD_NOT_SEE = "stopped: could not see";
+
 /** How a probe that threw is recorded: the system failing to answer, or the probe failing to be taken. */
 export function failureOutcome(err: unknown): "no-answer" | "error" {
   return err instanceof NoAnswerError ? "no-answer" : "error";
@@ -54,10 +57,10 @@ export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecisio
     if (cond.onError === "continue") return { record };
     const what = r.outcome === "error" ? "could not be checked" : "got no answer";
     return {
-      record: { ...record, reason: `stopped: could not see: ${r.reason}` },
+      record: { ...record, reason: `${COULD_NOT_SEE}: ${r.reason}` },
       stop: {
         kind: r.outcome === "error" ? "failure" : "stop-condition",
-        message: `stopped: could not see: stop condition "${cond.name}" ${what}: ${r.reason}`,
+        message: `${COULD_NOT_SEE}: stop condition "${cond.name}" ${what}: ${r.reason}`,
       },
     };
   }
