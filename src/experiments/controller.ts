@@ -5,7 +5,15 @@ import type { Registry } from "../agents/registry.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
-import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
+import { logEvent, type RunEvent } from "./events.js";
+import {
+  type AbortKind,
+  couldNotJudge,
+  failureOutcome,
+  isBlind,
+  judgeStopCheck,
+  verdict,
+} from "./evidence.js";
 import { interpolate, redactDeep, redactText } from "./interpolate.js";
 import {
   type ActivityRecord,
@@ -22,15 +30,7 @@ import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
 import { RunResources } from "./resources.js";
 import { resolveSecrets } from "./secrets.js";
 
-/** What the controller reports as it goes; the CLI turns these into human lines. Already redacted. */
-export type RunEvent =
-  | { type: "phase"; phase: "before" | "method" | "rollbacks" | "after"; note?: string }
-  | { type: "probe"; record: ProbeRecord }
-  | { type: "activity-start"; name: string; kind: Step["kind"] }
-  | { type: "activity"; record: ActivityRecord }
-  | { type: "fault-applied"; fault: FaultRecord }
-  | { type: "rollback"; record: RollbackRecord }
-  | { type: "abort"; reason: string };
+export type { RunEvent } from "./events.js";
 
 export interface ControllerOptions {
   registry: Registry;
@@ -44,7 +44,6 @@ export interface ControllerOptions {
   probeTimeoutMs?: number;
 }
 
-type AbortKind = "stop-condition" | "signal" | "fail-fast" | "failure";
 interface AbortReason {
   kind: AbortKind;
   message: string;
@@ -688,44 +687,8 @@ export class Controller {
 
   private emit(event: RunEvent): void {
     const safe = redactDeep(event, this.secretValues);
-    this.logEvent(safe);
+    logEvent(this.log, safe);
     this.opts.onEvent?.(safe);
-  }
-
-  /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
-  private logEvent(e: RunEvent): void {
-    switch (e.type) {
-      case "phase":
-        this.log.info({ phase: e.phase }, "phase started");
-        return;
-      case "fault-applied":
-        this.log.info(
-          { step: e.fault.step, action: e.fault.ref, revert: e.fault.description },
-          "fault applied",
-        );
-        return;
-      case "rollback":
-        this.log[e.record.status === "succeeded" ? "info" : "error"](
-          {
-            revert: e.record.description,
-            source: e.record.source,
-            status: e.record.status,
-            err: e.record.error,
-          },
-          "rollback",
-        );
-        return;
-      case "activity":
-        if (e.record.status !== "succeeded") {
-          this.log.warn(
-            { step: e.record.name, status: e.record.status, err: e.record.error },
-            "step did not succeed",
-          );
-        }
-        return;
-      default:
-        return;
-    }
   }
 }
 

@@ -35,7 +35,7 @@ export interface StopDecision {
   /** The check as the journal keeps it: ok while the condition is not met and the check could see. */
   record: ProbeRecord;
   /** Set when the run must stop: a met condition or a blind check (exit 3), or a probe not taken (exit 4). */
-  stop?: { kind: "stop-condition" | "failure"; message: string };
+  stop?: { kind: Extract<AbortKind, "stop-condition" | "failure">; message: string };
 }
 
 /**
@@ -67,6 +67,9 @@ export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecisio
   return { record: { ...r, probe: cond.name, ok: true, outcome: r.outcome === "fail" ? "pass" : r.outcome } };
 }
 
+/** Why a run was cut short: a fail-fast deviation still yields a verdict, the others end it. */
+export type AbortKind = "stop-condition" | "signal" | "fail-fast" | "failure";
+
 /** What the controller knows when the run ends. */
 export interface RunFacts {
   experiment: Experiment;
@@ -74,7 +77,7 @@ export interface RunFacts {
   notSteady: boolean;
   deviated: boolean;
   errored: boolean;
-  abort?: { kind: "stop-condition" | "signal" | "fail-fast" | "failure"; message: string };
+  abort?: { kind: AbortKind; message: string };
   /** Reasons gathered on the way, in order. */
   reasons: string[];
 }
