@@ -588,6 +588,8 @@ export class Controller {
   private async checkHypothesis(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
     const probes = this.experiment.steadyState?.probes ?? [];
     const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
+    // A check that the run's abort cut short measured nothing: keep it out of the series.
+    if (phase === "during" && this.runAbort.signal.aborted) return [];
     for (const r of records) {
       this.journal.steadyState[phase].push(r);
       this.emit({ type: "probe", record: r });
