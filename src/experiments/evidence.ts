@@ -112,32 +112,43 @@ export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
   return { status, reasons: [...new Set(reasons)] };
 }
 
+interface FaultWindow {
+  label: string;
+  from: number;
+  to: number;
+  /** An action with nothing to revert (a kill): it acts from its end until the method ends. */
+  instant: boolean;
+}
+
 /** When a fault was live: applied → reverted; an action with nothing to revert acts until the method ends. */
-function faultWindows(j: Journal): { label: string; from: number; to: number }[] {
+function faultWindows(j: Journal): FaultWindow[] {
   const methodEnd = Math.max(0, ...j.method.map((a) => Date.parse(a.end)).filter(Number.isFinite));
   const end = (t?: string) => (t ? Date.parse(t) : Math.max(methodEnd, Date.parse(j.end) || 0));
   const withRevert = new Set(j.faults.map((f) => f.step));
   return [
     ...j.faults
       .filter((f) => f.appliedAt)
-      .map((f) => ({ label: f.step, from: Date.parse(f.appliedAt), to: end(f.revertedAt) })),
+      .map((f) => ({ label: f.step, from: Date.parse(f.appliedAt), to: end(f.revertedAt), instant: false })),
     ...j.method
       .filter((a) => a.kind === "action" && a.status === "succeeded" && !withRevert.has(a.name))
-      .map((a) => ({ label: a.name, from: Date.parse(a.end), to: methodEnd })),
+      .map((a) => ({ label: a.name, from: Date.parse(a.end), to: methodEnd, instant: true })),
   ];
 }
 
 /** One reason per fault window in which no hypothesis check was taken (a blind check is no evidence). */
 function unobservedFaults(j: Journal, during: { everyMs: number } | undefined): string[] {
   const checks = j.steadyState.during.filter((r) => !isBlind(r)).map((r) => Date.parse(r.start));
-  const fix = during
-    ? `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`
-    : "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)";
+  const fix = (w: FaultWindow) =>
+    !during
+      ? "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)"
+      : w.instant
+        ? `too little of the method was left after it (add a pause after it, longer than during: every ${formatDuration(during.everyMs)})`
+        : `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`;
   return faultWindows(j)
     .filter((w) => !checks.some((t) => t >= w.from && t <= w.to))
     .map(
       (w) =>
-        `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix}`,
+        `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix(w)}`,
     );
 }
 
