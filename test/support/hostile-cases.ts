@@ -221,9 +221,9 @@ function toxiproxyCase(mode: HostileMode): HostileCase {
 /** Every case: each misbehaviour against Prometheus, the system under test and Toxiproxy, and the extremes. */
 export function hostileCases(): HostileCase[] {
   return [
-    ...HOSTILE_MODES.map(prometheusCase),
+    ...[...HOSTILE_MODES, "refuse" as const].map(prometheusCase),
     matrixCase,
-    ...HOSTILE_MODES.map(httpCase),
+    ...[...HOSTILE_MODES, "refuse" as const].map(httpCase),
     ...(["hang", "reset", "drip"] as const).map(httpStopCase),
     ...HOSTILE_MODES.map(toxiproxyCase),
     {
