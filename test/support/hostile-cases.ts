@@ -79,11 +79,11 @@ ${opts.config ?? ""}${opts.body ?? ""}method:
 }
 
 /** A 20 s fault watched by one Prometheus probe (at `url`) every 100 ms. */
-function watchedByPrometheus(real: ToxiproxyServer, url: string): string {
+function watchedByPrometheus(real: ToxiproxyServer, url: string, timeout = DEADLINE): string {
   return experiment({
     url: real.url,
     duration: "20s",
-    config: `  prometheus: { url: "${url}", timeout: ${DEADLINE}, retries: 0 }\n`,
+    config: `  prometheus: { url: "${url}", timeout: ${timeout}, retries: 0 }\n`,
     body: `steady-state:
   probes:
     - name: error rate
@@ -252,6 +252,19 @@ export function hostileCases(): HostileCase[] {
         return { yaml: experiment({ url: hostile.url, duration: "20s", timeout: "60s" }), hostile };
       },
       interruptWhen: (hostile) => hostile.seen.some((r) => isAddToxic(r.split(" ")[0]!, r.split(" ")[1]!)),
+    },
+    {
+      name: "Ctrl-C while Prometheus hangs before anything is injected",
+      endpoint: "prometheus",
+      mode: "hang",
+      exit: 3,
+      reason: "received SIGINT: nothing was injected",
+      boundMs: 10_000,
+      async arrange(real) {
+        const hostile = await startHostile("hang", { healthy: async () => prometheusAnswer(0) });
+        return { yaml: watchedByPrometheus(real, hostile.url, "60s"), hostile };
+      },
+      interruptWhen: (hostile) => hostile.seen.length > 0,
     },
   ];
 }
