@@ -33,15 +33,6 @@ export function printError(err: unknown): void {
 }
 
 /**
- * Like exitWith, then ends the process: once the verdict or the recovery is written, nothing may keep it
- * alive (a keep-alive socket to a server that stopped answering, a timer of an abandoned call).
- */
-export async function endWith(body: () => Promise<number>): Promise<never> {
-  await exitWith(body);
-  process.exit();
-}
-
-/**
  * Runs a command body and turns its outcome into the process exit code: the number it returns, or the code
  * mapped from what it throws (see EXIT in errors.ts).
  */

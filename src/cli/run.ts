@@ -9,7 +9,7 @@ import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { writeReports } from "../experiments/report/index.js";
-import { cliContext, endWith, type GlobalArgs, VERSION } from "./context.js";
+import { cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
 import { bold, dim, printEvent, printVerdict, red, say, yellow } from "./output.js";
 import { printPlan } from "./plan.js";
 
@@ -46,7 +46,12 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
       }) as never,
-  handler: (args) => endWith(() => runExperiment(args)),
+  handler: async (args) => {
+    await exitWith(() => runExperiment(args));
+    // Exit now rather than when the event loop drains: Node's teardown puts the default signal actions back
+    // before the process is gone, and a signal landing then would end it with 129/130/143 after its verdict.
+    process.exit();
+  },
 };
 
 async function runExperiment(args: Args): Promise<number> {
