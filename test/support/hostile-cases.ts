@@ -111,6 +111,35 @@ function prometheusCase(mode: HostileMode): HostileCase {
   };
 }
 
+/** A stop condition on Prometheus, which fails mid-run: the run stops, blind, and cannot judge. */
+function prometheusStopCase(mode: HostileMode): HostileCase {
+  return {
+    name: `a stop condition whose Prometheus ${mode}s`,
+    endpoint: "prometheus",
+    mode,
+    exit: 4,
+    status: "error",
+    reason: 'stopped: could not see: stop condition "error budget" could not be checked',
+    boundMs: 10_000,
+    async arrange(real) {
+      // Healthy for the preflight and the first check; then it misbehaves.
+      const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 2 });
+      const yaml = experiment({
+        url: real.url,
+        duration: "20s",
+        config: `  prometheus: { url: "${hostile.url}", timeout: ${DEADLINE}, retries: 0 }\n`,
+        body: `stop-when:
+  - name: error budget
+    probe: { prometheus: { query: "sum(rate(errors_total[1m]))" } }
+    when: "> 0.5"
+    every: 100ms
+`,
+      });
+      return { yaml, hostile };
+    },
+  };
+}
+
 /** Prometheus answering an instant query with a range vector: the probe cannot be judged (exit 4). */
 const matrixCase: HostileCase = {
   name: "Prometheus answering a matrix to an instant query",
@@ -225,6 +254,7 @@ export function hostileCases(): HostileCase[] {
     matrixCase,
     ...[...HOSTILE_MODES, "refuse" as const].map(httpCase),
     ...(["hang", "reset", "drip"] as const).map(httpStopCase),
+    ...(["hang", "500"] as const).map(prometheusStopCase),
     ...HOSTILE_MODES.map(toxiproxyCase),
     {
       name: "Toxiproxy that never answers from the start",
