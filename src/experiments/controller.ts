@@ -669,7 +669,9 @@ export class Controller {
     this.errored = true;
     this.reasons.push(reason);
     this.log.error({ reason: this.redact(reason) }, "run error");
-    if (!this.runAbort.signal.aborted) this.runAbort.abort(new ChaosError("agent", reason));
+    if (this.runAbort.signal.aborted) return;
+    this.emit({ type: "abort", reason }); // say at once why the method stops, not only in the verdict
+    this.runAbort.abort(new ChaosError("agent", reason));
   }
 
   private recordSkipped(step: Step): void {

@@ -144,12 +144,15 @@ function unobservedFaults(j: Journal, during: { everyMs: number } | undefined): 
       : w.instant
         ? `too little of the method was left after it (add a pause after it, longer than during: every ${formatDuration(during.everyMs)})`
         : `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`;
-  return faultWindows(j)
-    .filter((w) => !checks.some((t) => t >= w.from && t <= w.to))
-    .map(
-      (w) =>
-        `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix(w)}`,
-    );
+  return (
+    faultWindows(j)
+      // A check that starts as an action ends cannot have seen its effect: it must start after it.
+      .filter((w) => !checks.some((t) => (w.instant ? t > w.from : t >= w.from) && t <= w.to))
+      .map(
+        (w) =>
+          `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix(w)}`,
+      )
+  );
 }
 
 /** One reason per probe that failed during the method: how often, the first and the last failure. */
