@@ -1,7 +1,7 @@
 import type { CommandModule } from "yargs";
 import { Ledger } from "../experiments/ledger.js";
 import { recoverFromLedger } from "../experiments/recover.js";
-import { cliContext, endWith, type GlobalArgs } from "./context.js";
+import { cliContext, exitWith, type GlobalArgs } from "./context.js";
 import { dim, green, red, say, yellow } from "./output.js";
 
 interface Args extends GlobalArgs {
@@ -25,8 +25,8 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
         default: false,
         describe: "also revert faults of runs that are still alive",
       }) as never,
-  handler: (args) =>
-    endWith(async () => {
+  handler: async (args) => {
+    await exitWith(async () => {
       const { log, registry } = cliContext(args);
       const ledger = new Ledger(args.ledger);
       say(dim(`ledger: ${ledger.dir}`));
@@ -57,5 +57,8 @@ export const rollbackCommand: CommandModule<GlobalArgs, Args> = {
         say(red(`${what} could not be reverted or read; they stay in ${ledger.dir}`));
       }
       return failed ? 4 : 0;
-    }),
+    });
+    // Once the recovery is reported nothing may keep the process alive (a socket to a server that hangs).
+    process.exit();
+  },
 };

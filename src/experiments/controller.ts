@@ -7,8 +7,15 @@ import { runFigures } from "./checks.js";
 import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
-import { logEvent } from "./event-log.js";
-import { couldNotJudge, failureOutcome, isBlind, judgeStopCheck, verdict } from "./evidence.js";
+import { logEvent, type RunEvent } from "./events.js";
+import {
+  type AbortKind,
+  couldNotJudge,
+  failureOutcome,
+  isBlind,
+  judgeStopCheck,
+  verdict,
+} from "./evidence.js";
 import { bindSecrets } from "./interpolate.js";
 import {
   type ActivityRecord,
@@ -27,15 +34,7 @@ import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
 import { resolveSecrets } from "./secrets.js";
 
-/** What the controller reports as it goes; the CLI turns these into human lines. Already redacted. */
-export type RunEvent =
-  | { type: "phase"; phase: "before" | "method" | "rollbacks" | "after"; note?: string }
-  | { type: "probe"; record: ProbeRecord }
-  | { type: "activity-start"; name: string; kind: Step["kind"] }
-  | { type: "activity"; record: ActivityRecord }
-  | { type: "fault-applied"; fault: FaultRecord }
-  | { type: "rollback"; record: RollbackRecord }
-  | { type: "abort"; reason: string };
+export type { RunEvent } from "./events.js";
 
 export interface ControllerOptions {
   registry: Registry;
@@ -49,7 +48,6 @@ export interface ControllerOptions {
   probeTimeoutMs?: number;
 }
 
-type AbortKind = "stop-condition" | "signal" | "fail-fast" | "failure";
 interface AbortReason {
   kind: AbortKind;
   message: string;
@@ -629,6 +627,8 @@ export class Controller {
   private async checkHypothesis(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
     const probes = this.experiment.steadyState?.probes ?? [];
     const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
+    // A check that the run's abort cut short measured nothing: keep it out of the series.
+    if (phase === "during" && this.runAbort.signal.aborted) return [];
     for (const r of records) {
       this.journal.steadyState[phase].push(r);
       this.emit({ type: "probe", record: r });
@@ -705,7 +705,9 @@ export class Controller {
     this.errored = true;
     this.reasons.push(reason);
     this.log.error({ reason: this.redact(reason) }, "run error");
-    if (!this.runAbort.signal.aborted) this.runAbort.abort(new ChaosError("agent", reason));
+    if (this.runAbort.signal.aborted) return;
+    this.emit({ type: "abort", reason }); // say at once why the method stops, not only in the verdict
+    this.runAbort.abort(new ChaosError("agent", reason));
   }
 
   private recordSkipped(step: Step): void {

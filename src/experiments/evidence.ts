@@ -13,6 +13,9 @@ import type { Experiment, StopCondition } from "./model.js";
  *                    experiment says `during: none`); with no hypothesis at all: "completed", nothing judged
  */
 
+/** How the journal marks a stop-condition check that stopped the run because it could not see. */
+export const COULD_NOT_SEE = "stopped: could not see";
+
 /** How a probe that threw is recorded: the system failing to answer, or the probe failing to be taken. */
 export function failureOutcome(err: unknown): "no-answer" | "error" {
   return err instanceof NoAnswerError ? "no-answer" : "error";
@@ -32,7 +35,7 @@ export interface StopDecision {
   /** The check as the journal keeps it: ok while the condition is not met and the check could see. */
   record: ProbeRecord;
   /** Set when the run must stop: a met condition or a blind check (exit 3), or a probe not taken (exit 4). */
-  stop?: { kind: "stop-condition" | "failure"; message: string };
+  stop?: { kind: Extract<AbortKind, "stop-condition" | "failure">; message: string };
 }
 
 /**
@@ -54,15 +57,18 @@ export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecisio
     if (cond.onError === "continue") return { record };
     const what = r.outcome === "error" ? "could not be checked" : "got no answer";
     return {
-      record: { ...record, reason: `stopped: could not see: ${r.reason}` },
+      record: { ...record, reason: `${COULD_NOT_SEE}: ${r.reason}` },
       stop: {
         kind: r.outcome === "error" ? "failure" : "stop-condition",
-        message: `stopped: could not see: stop condition "${cond.name}" ${what}: ${r.reason}`,
+        message: `${COULD_NOT_SEE}: stop condition "${cond.name}" ${what}: ${r.reason}`,
       },
     };
   }
   return { record: { ...r, probe: cond.name, ok: true, outcome: r.outcome === "fail" ? "pass" : r.outcome } };
 }
+
+/** Why a run was cut short: a fail-fast deviation still yields a verdict, the others end it. */
+export type AbortKind = "stop-condition" | "signal" | "fail-fast" | "failure";
 
 /** What the controller knows when the run ends. */
 export interface RunFacts {
@@ -71,7 +77,7 @@ export interface RunFacts {
   notSteady: boolean;
   deviated: boolean;
   errored: boolean;
-  abort?: { kind: "stop-condition" | "signal" | "fail-fast" | "failure"; message: string };
+  abort?: { kind: AbortKind; message: string };
   /** Reasons gathered on the way, in order. */
   reasons: string[];
 }
@@ -106,33 +112,47 @@ export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
   return { status, reasons: [...new Set(reasons)] };
 }
 
+interface FaultWindow {
+  label: string;
+  from: number;
+  to: number;
+  /** An action with nothing to revert (a kill): it acts from its end until the method ends. */
+  instant: boolean;
+}
+
 /** When a fault was live: applied → reverted; an action with nothing to revert acts until the method ends. */
-function faultWindows(j: Journal): { label: string; from: number; to: number }[] {
+function faultWindows(j: Journal): FaultWindow[] {
   const methodEnd = Math.max(0, ...j.method.map((a) => Date.parse(a.end)).filter(Number.isFinite));
   const end = (t?: string) => (t ? Date.parse(t) : Math.max(methodEnd, Date.parse(j.end) || 0));
   const withRevert = new Set(j.faults.map((f) => f.step));
   return [
     ...j.faults
       .filter((f) => f.appliedAt)
-      .map((f) => ({ label: f.step, from: Date.parse(f.appliedAt), to: end(f.revertedAt) })),
+      .map((f) => ({ label: f.step, from: Date.parse(f.appliedAt), to: end(f.revertedAt), instant: false })),
     ...j.method
       .filter((a) => a.kind === "action" && a.status === "succeeded" && !withRevert.has(a.name))
-      .map((a) => ({ label: a.name, from: Date.parse(a.end), to: methodEnd })),
+      .map((a) => ({ label: a.name, from: Date.parse(a.end), to: methodEnd, instant: true })),
   ];
 }
 
 /** One reason per fault window in which no hypothesis check was taken (a blind check is no evidence). */
 function unobservedFaults(j: Journal, during: { everyMs: number } | undefined): string[] {
   const checks = j.steadyState.during.filter((r) => !isBlind(r)).map((r) => Date.parse(r.start));
-  const fix = during
-    ? `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`
-    : "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)";
-  return faultWindows(j)
-    .filter((w) => !checks.some((t) => t >= w.from && t <= w.to))
-    .map(
-      (w) =>
-        `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix}`,
-    );
+  const fix = (w: FaultWindow) =>
+    !during
+      ? "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)"
+      : w.instant
+        ? `too little of the method was left after it (add a pause after it, longer than during: every ${formatDuration(during.everyMs)})`
+        : `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`;
+  return (
+    faultWindows(j)
+      // A check that starts as an action ends cannot have seen its effect: it must start after it.
+      .filter((w) => !checks.some((t) => (w.instant ? t > w.from : t >= w.from) && t <= w.to))
+      .map(
+        (w) =>
+          `not observed: no hypothesis check was taken while "${w.label}" was live (${formatDuration(Math.max(0, w.to - w.from))}); ${fix(w)}`,
+      )
+  );
 }
 
 /** One reason per probe that failed during the method: how often, the first and the last failure. */

@@ -345,6 +345,23 @@ ${extra}${fault(ms)}`;
     expect(j.reasons).toEqual(["the steady-state hypothesis held before, during and after the method"]);
   });
 
+  test("an action with nothing to revert needs a check after it during the method", async () => {
+    const last = setup(`${gaugeSteady}  during: { every: 50ms }
+method:
+  - pause: 100ms
+  - action: memory.poke
+`);
+    const j = await last.controller.run();
+    expect(j.status).toBe("unobserved");
+    expect(j.reasons.join("\n")).toContain('while "memory.poke" was live (0ms); too little of the method');
+    const followed = setup(`${gaugeSteady}  during: { every: 50ms }
+method:
+  - action: memory.poke
+  - pause: 300ms
+`);
+    expect((await followed.controller.run()).status).toBe("held");
+  });
+
   test("during: none accepts an unobserved fault, and the verdict says it was not checked", async () => {
     const { controller } = setup(`${gaugeSteady}  during: none\n${fault("100ms")}`);
     const j = await controller.run();

@@ -79,11 +79,11 @@ ${opts.config ?? ""}${opts.body ?? ""}method:
 }
 
 /** A 20 s fault watched by one Prometheus probe (at `url`) every 100 ms. */
-function watchedByPrometheus(real: ToxiproxyServer, url: string): string {
+function watchedByPrometheus(real: ToxiproxyServer, url: string, timeout = DEADLINE): string {
   return experiment({
     url: real.url,
     duration: "20s",
-    config: `  prometheus: { url: "${url}", timeout: ${DEADLINE}, retries: 0 }\n`,
+    config: `  prometheus: { url: "${url}", timeout: ${timeout}, retries: 0 }\n`,
     body: `steady-state:
   probes:
     - name: error rate
@@ -107,6 +107,35 @@ function prometheusCase(mode: HostileMode): HostileCase {
       // Healthy for the preflight, the check before and the first check during; then it misbehaves.
       const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 3 });
       return { yaml: watchedByPrometheus(real, hostile.url), hostile };
+    },
+  };
+}
+
+/** A stop condition on Prometheus, which fails mid-run: the run stops, blind, and cannot judge. */
+function prometheusStopCase(mode: HostileMode): HostileCase {
+  return {
+    name: `a stop condition whose Prometheus ${mode}s`,
+    endpoint: "prometheus",
+    mode,
+    exit: 4,
+    status: "error",
+    reason: 'stopped: could not see: stop condition "error budget" could not be checked',
+    boundMs: 10_000,
+    async arrange(real) {
+      // Healthy for the preflight and the first check; then it misbehaves.
+      const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 2 });
+      const yaml = experiment({
+        url: real.url,
+        duration: "20s",
+        config: `  prometheus: { url: "${hostile.url}", timeout: ${DEADLINE}, retries: 0 }\n`,
+        body: `stop-when:
+  - name: error budget
+    probe: { prometheus: { query: "sum(rate(errors_total[1m]))" } }
+    when: "> 0.5"
+    every: 100ms
+`,
+      });
+      return { yaml, hostile };
     },
   };
 }
@@ -221,10 +250,11 @@ function toxiproxyCase(mode: HostileMode): HostileCase {
 /** Every case: each misbehaviour against Prometheus, the system under test and Toxiproxy, and the extremes. */
 export function hostileCases(): HostileCase[] {
   return [
-    ...HOSTILE_MODES.map(prometheusCase),
+    ...[...HOSTILE_MODES, "refuse" as const].map(prometheusCase),
     matrixCase,
-    ...HOSTILE_MODES.map(httpCase),
+    ...[...HOSTILE_MODES, "refuse" as const].map(httpCase),
     ...(["hang", "reset", "drip"] as const).map(httpStopCase),
+    ...(["hang", "500"] as const).map(prometheusStopCase),
     ...HOSTILE_MODES.map(toxiproxyCase),
     {
       name: "Toxiproxy that never answers from the start",
@@ -253,6 +283,19 @@ export function hostileCases(): HostileCase[] {
         return { yaml: experiment({ url: hostile.url, duration: "20s", timeout: "60s" }), hostile };
       },
       interruptWhen: (hostile) => hostile.seen.some((r) => isAddToxic(r.split(" ")[0]!, r.split(" ")[1]!)),
+    },
+    {
+      name: "Ctrl-C while Prometheus hangs before anything is injected",
+      endpoint: "prometheus",
+      mode: "hang",
+      exit: 3,
+      reason: "received SIGINT: nothing was injected",
+      boundMs: 10_000,
+      async arrange(real) {
+        const hostile = await startHostile("hang", { healthy: async () => prometheusAnswer(0) });
+        return { yaml: watchedByPrometheus(real, hostile.url, "60s"), hostile };
+      },
+      interruptWhen: (hostile) => hostile.seen.length > 0,
     },
   ];
 }

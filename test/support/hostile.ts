@@ -1,8 +1,8 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** The ways an endpoint can misbehave once it has accepted a connection. */
-export type HostileMode = "hang" | "reset" | "500" | "garbage" | "html" | "drip";
+/** The ways an endpoint can misbehave once it has accepted a connection, or go away ("refuse"). */
+export type HostileMode = "hang" | "reset" | "500" | "garbage" | "html" | "drip" | "refuse";
 export const HOSTILE_MODES: readonly HostileMode[] = ["hang", "reset", "500", "garbage", "html", "drip"];
 
 export interface Answer {
@@ -34,9 +34,19 @@ export interface HostileServer {
 const DRIP_EVERY_MS = 100;
 
 /** Misbehaves on one request in `mode`. A hung or dripping answer lasts until the client gives up. */
-function misbehave(mode: HostileMode, req: http.IncomingMessage, res: http.ServerResponse): void {
+function misbehave(
+  mode: HostileMode,
+  server: http.Server,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+): void {
   switch (mode) {
     case "hang":
+      return;
+    case "refuse":
+      // Stop listening: this connection ends, and every later one is refused.
+      server.close();
+      server.closeAllConnections();
       return;
     case "reset":
       req.socket.resetAndDestroy();
@@ -88,7 +98,7 @@ export async function startHostile(mode: HostileMode, opts: HostileOptions): Pro
             return;
           }
         }
-        misbehave(current as HostileMode, req, res);
+        misbehave(current as HostileMode, server, req, res);
       } catch {
         res.destroy();
       }

@@ -21,6 +21,14 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
     name: "memory",
     description: "in-memory faults for controller tests",
     actions: {
+      poke: {
+        name: "poke",
+        description: "an action that leaves nothing to revert, like a kill",
+        args: { type: "object" },
+        async prepare() {
+          return { apply: async () => state.applyOrder.push("poke") };
+        },
+      },
       fault: {
         name: "fault",
         description: "add a fault id to the live set",

@@ -171,7 +171,7 @@ function probeCard(
       `after: ${verdictWord(lastOf(j.steadyState.after, name).last)}`,
     ].join("<br>");
   } else {
-    const met = records.filter((r) => r.outcome === "fail").length;
+    const met = triggeredStops({ ...j, stopConditions: records }).length;
     sub = `${records.length} checks, <span class="${met ? "bad" : "ok"}">${met ? `met ${met} time${met === 1 ? "" : "s"}` : "never met"}</span>`;
   }
   const chart = renderChart({

@@ -270,4 +270,66 @@ export function notSteadyJournal(): Journal {
   return j;
 }
 
-export const ALL_JOURNALS = { heldJournal, deviatedJournal, abortedJournal, errorJournal, notSteadyJournal };
+/** Held before and after, but the fault was never checked while it was live. */
+export function unobservedJournal(): Journal {
+  const j = base("unobserved", 1);
+  j.reasons = [
+    'not observed: no hypothesis check was taken while "inject latency" was live (300ms); the experiment has no during: block',
+  ];
+  j.steadyState.before = [sample("error rate", "before", 1, 0.01, true)];
+  j.steadyState.after = [sample("error rate", "after", 3, 0.01, true)];
+  j.method = [activity("inject latency", 2, 0.3, "succeeded")];
+  j.faults = [
+    {
+      step: "inject latency",
+      ref: "toxiproxy.latency",
+      description: "latency",
+      appliedAt: at(2),
+      revertedAt: at(2.3),
+    },
+  ];
+  j.end = at(4);
+  j.durationMs = 4000;
+  return j;
+}
+
+/** A stop condition whose monitoring went blind stopped the run (fail closed): could not judge. */
+export function blindStopJournal(): Journal {
+  const j = base("error", 4);
+  const why = "Prometheus at http://127.0.0.1:9090 failing: HTTP 500 (after 1 attempt)";
+  j.reasons = [`stopped: could not see: stop condition "error budget" could not be checked: ${why}`];
+  j.stopConditions = [
+    sample("error budget", "stop-when", 2, 0.01, true, { tolerance: "> 0.5", outcome: "pass" }),
+    sample("error budget", "stop-when", 3, undefined, false, {
+      tolerance: "> 0.5",
+      outcome: "error",
+      reason: `stopped: could not see: ${why}`,
+    }),
+  ];
+  j.end = at(4);
+  j.durationMs = 4000;
+  return j;
+}
+
+/** A plain injection: no hypothesis, nothing judged. */
+export function completedJournal(): Journal {
+  const j = base("completed", 0);
+  j.reasons = [
+    "completed, nothing judged: the experiment has no steady-state hypothesis (a plain injection)",
+  ];
+  j.method = [activity("inject latency", 1, 1, "succeeded")];
+  j.end = at(3);
+  j.durationMs = 3000;
+  return j;
+}
+
+export const ALL_JOURNALS = {
+  heldJournal,
+  deviatedJournal,
+  abortedJournal,
+  errorJournal,
+  notSteadyJournal,
+  unobservedJournal,
+  blindStopJournal,
+  completedJournal,
+};

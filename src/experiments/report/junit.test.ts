@@ -1,11 +1,13 @@
 import { describe, expect, test } from "vitest";
 import {
   abortedJournal,
+  completedJournal,
   deviatedJournal,
   errorJournal,
   HOSTILE,
   heldJournal,
   notSteadyJournal,
+  unobservedJournal,
 } from "./journals.fixture.js";
 import { renderJUnit } from "./junit.js";
 import { all, parseXml, type XmlElement } from "./xml-reader.fixture.js";
@@ -23,6 +25,14 @@ function suiteOf(xml: string) {
 }
 
 describe("the JUnit report", () => {
+  test("the verdict case fails exactly when the exit code does: completed passes, not observed fails", () => {
+    const completed = suiteOf(renderJUnit(completedJournal()));
+    expect(all(completed.suite, "failure")).toHaveLength(0);
+    expect(all(completed.suite, "error")).toHaveLength(0);
+    const unobserved = suiteOf(renderJUnit(unobservedJournal())).byName("run", "verdict");
+    expect(all(unobserved!, "failure")[0]?.attrs).toMatchObject({ type: "unobserved" });
+  });
+
   test("the little XML reader rejects what a real parser would", () => {
     expect(() => parseXml("<a><b></a></b>")).toThrow();
     expect(() => parseXml('<a x="1 < 2"/>')).toThrow();

@@ -1,10 +1,12 @@
 import { describe, expect, test } from "vitest";
 import {
   abortedJournal,
+  blindStopJournal,
   deviatedJournal,
   errorJournal,
   heldJournal,
   notSteadyJournal,
+  unobservedJournal,
 } from "./journals.fixture.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -23,6 +25,22 @@ function rows(md: string, first: string): string[][] {
 }
 
 describe("the Markdown report", () => {
+  test("a run whose fault was never checked says NOT OBSERVED and why, with exit code 1", () => {
+    const md = renderMarkdown(unobservedJournal());
+    expect(md).toMatch(
+      /^\*\*Verdict: NOT OBSERVED \(nothing checked while a fault was live\)\*\* · exit code 1/m,
+    );
+    expect(md).toContain('no hypothesis check was taken while "inject latency" was live');
+  });
+
+  test("a stop condition that could not see counts as triggered", () => {
+    const md = renderMarkdown(blindStopJournal());
+    expect(md).toMatch(/Triggered 1 time \(2 checks\)/);
+    expect(rows(md, "error budget")[0]).toContain(
+      "stopped: could not see: Prometheus at http://127.0.0.1:9090 failing: HTTP 500 (after 1 attempt)",
+    );
+  });
+
   test("a held run shows its verdict, exit code and a before and an after row per probe", () => {
     const md = renderMarkdown(heldJournal());
     expect(md).toMatch(/^# Chaos experiment: payments survive 500ms latency$/m);

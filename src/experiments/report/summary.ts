@@ -1,3 +1,4 @@
+import { COULD_NOT_SEE } from "../evidence.js";
 import type { Journal, ProbeRecord, RunStatus } from "../journal.js";
 import { extentOf, numbersOf } from "./values.js";
 
@@ -51,7 +52,10 @@ export function statsOf(records: ProbeRecord[]): SeriesStats {
   };
 }
 
-/** Stop-condition checks that met their condition (the controller records those as outcome "fail"). */
+/**
+ * Stop-condition checks that stopped the run: met (the controller records those as outcome "fail"), or
+ * unable to see (fail closed).
+ */
 export function triggeredStops(j: Journal): ProbeRecord[] {
-  return j.stopConditions.filter((r) => r.outcome === "fail");
+  return j.stopConditions.filter((r) => r.outcome === "fail" || r.reason.startsWith(COULD_NOT_SEE));
 }

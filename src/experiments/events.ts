@@ -1,10 +1,18 @@
 import type { Logger } from "pino";
-import type { RunEvent } from "./controller.js";
+import type { ActivityRecord, FaultRecord, ProbeRecord, RollbackRecord } from "./journal.js";
+import type { Step } from "./model.js";
 
-/**
- * The lifecycle as structured logs (run.log, or stderr at debug), for whoever reads JSON rather than the
- * progress lines. Events arrive already redacted.
- */
+/** What the controller reports as it goes; the CLI turns these into human lines. Already redacted. */
+export type RunEvent =
+  | { type: "phase"; phase: "before" | "method" | "rollbacks" | "after"; note?: string }
+  | { type: "probe"; record: ProbeRecord }
+  | { type: "activity-start"; name: string; kind: Step["kind"] }
+  | { type: "activity"; record: ActivityRecord }
+  | { type: "fault-applied"; fault: FaultRecord }
+  | { type: "rollback"; record: RollbackRecord }
+  | { type: "abort"; reason: string };
+
+/** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
 export function logEvent(log: Logger, e: RunEvent): void {
   switch (e.type) {
     case "phase":
@@ -25,11 +33,12 @@ export function logEvent(log: Logger, e: RunEvent): void {
       );
       return;
     case "activity":
-      if (e.record.status !== "succeeded")
+      if (e.record.status !== "succeeded") {
         log.warn(
           { step: e.record.name, status: e.record.status, err: e.record.error },
           "step did not succeed",
         );
+      }
       return;
     default:
       return;
