@@ -7,6 +7,9 @@ import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { readStat } from "../../src/agents/process/proc.js";
 import { connect } from "../proxy/helpers.js";
 import { type CliProcess, startCli, stopCli } from "../support/cli.js";
+import { hasDocker, startDockerSuite, type TestContainers } from "../support/docker.js";
+import { writeKubeconfig } from "../support/kube-api/kubeconfig.js";
+import { KubeApiServer } from "../support/kube-api/server.js";
 import { httpGet, startTarget, type Target } from "../support/target.js";
 
 /**
@@ -224,7 +227,94 @@ function externalToxiproxy(): Scenario {
   };
 }
 
-/** Every scenario the matrix covers. Docker and Kubernetes join here as their agents land. */
+/** A paused container must run again once the run (or `chaos rollback`) is over. */
+function dockerScenario(): Scenario {
+  let suite: Promise<TestContainers> | undefined;
+  return {
+    name: "docker",
+    async arrange(caseId) {
+      suite ??= startDockerSuite();
+      const containers = await suite;
+      const short = `km-${caseId}`;
+      await containers.start(short);
+      const target = await startTarget();
+      return {
+        probeUrl: `${target.url}/health`,
+        fault: `    action: docker.pause
+    target: { name: ${containers.name(short)} }`,
+        async leftovers() {
+          const state = await containers.state(short);
+          return [
+            ...(state === "running" ? [] : [`container ${short} is ${state}`]),
+            ...(await victimProblems(target)),
+          ];
+        },
+        async dispose() {
+          await containers.docker
+            .getContainer(containers.name(short))
+            .remove({ force: true })
+            .catch(() => undefined);
+          await target.stop();
+        },
+      };
+    },
+    async close() {
+      if (suite) await (await suite).removeAll();
+    },
+  };
+}
+
+/** A Deployment scaled to zero must have its replicas back once the run (or `chaos rollback`) is over. */
+function kubernetesScenario(): Scenario {
+  let cluster: Promise<{ api: KubeApiServer; kubeconfig: string; dir: string }> | undefined;
+  const start = async () => {
+    const api = await new KubeApiServer().start();
+    const dir = await mkdtemp(join(tmpdir(), "chaos-km-kube-"));
+    return { api, dir, kubeconfig: await writeKubeconfig(dir, api.url, api.token) };
+  };
+  return {
+    name: "kubernetes",
+    async arrange(caseId) {
+      cluster ??= start();
+      const { api, kubeconfig } = await cluster;
+      const name = `web-${caseId}`.toLowerCase();
+      api.addDeployment("km", name, 2);
+      const target = await startTarget();
+      const replicas = () => api.object("deployments", "km", name)?.spec.replicas as number | undefined;
+      return {
+        configuration: `  kubernetes:
+    kubeconfig: "${kubeconfig}"`,
+        probeUrl: `${target.url}/health`,
+        fault: `    action: kubernetes.scale
+    target: { namespace: km, deployment: ${name} }
+    args: { replicas: 0 }`,
+        async leftovers() {
+          const now = replicas();
+          return [
+            ...(now === 2 ? [] : [`deployment km/${name} has ${now} replicas, not 2`]),
+            ...(await victimProblems(target)),
+          ];
+        },
+        dispose: () => target.stop(),
+      };
+    },
+    async close() {
+      if (!cluster) return;
+      const { api, dir } = await cluster;
+      await api.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every scenario the matrix covers; Docker where an engine answers (always in CI). */
 export function scenarios(): Scenario[] {
-  return [processScenario, restartScenario, embeddedToxiproxy, externalToxiproxy()];
+  return [
+    processScenario,
+    restartScenario,
+    embeddedToxiproxy,
+    externalToxiproxy(),
+    ...(hasDocker || process.env.CI ? [dockerScenario()] : []),
+    kubernetesScenario(),
+  ];
 }

@@ -62,8 +62,10 @@ function undoFor(kind: string, data: Record<string, unknown>): Undo {
 function alreadyDone(kind: string, err: unknown): boolean {
   const status = statusOf(err);
   if (status === 304) return true; // start: already started
-  // unpause of a container that is not paused (someone unpaused it, or it was restarted meanwhile).
-  return kind === "unpause" && status === 409 && /not paused/i.test(reasonOf(err));
+  // unpause of a container that is not paused (someone unpaused it, it was restarted meanwhile, or the run
+  // was stopped between recording the pause and the engine acting on it). Engines answer 409 or, in older
+  // API versions, 500 with the same reason.
+  return kind === "unpause" && (status === 409 || status === 500) && /is not paused/i.test(reasonOf(err));
 }
 
 /**
