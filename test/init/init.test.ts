@@ -56,6 +56,17 @@ describe("chaos init", () => {
       args: ["--url", "http://127.0.0.1:8080/healthz", "--target", "node .*orders"],
       says: ['target: { name: "node .*orders", select: { mode: one, max: 1 } }'],
     },
+    "docker-pause": {
+      args: ["--url", "http://127.0.0.1:8080/healthz", "--target", "payments"],
+      says: ["action: docker.pause", 'target: { name: "payments" }'],
+    },
+    "kubernetes-pod-kill": {
+      args: ["--url", "http://127.0.0.1:8080/healthz", "--target", "shop/app=payments"],
+      says: [
+        "action: kubernetes.pod-kill",
+        'target: { namespace: "shop", labels: { "app": "payments" }, select: { mode: one, max: 1 } }',
+      ],
+    },
   };
 
   it.concurrent.each(TEMPLATES.map((t) => t.name))(

@@ -1,5 +1,7 @@
 import type { Template } from "../template.js";
+import { dockerPause } from "./docker-pause.js";
 import { httpAvailability } from "./http-availability.js";
+import { kubernetesPodKill } from "./kubernetes-pod-kill.js";
 import { processKill } from "./process-kill.js";
 import { prometheusSlo } from "./prometheus-slo.js";
 import { toxiproxyLatency } from "./toxiproxy-latency.js";
@@ -10,4 +12,6 @@ export const TEMPLATES: readonly Template[] = [
   prometheusSlo,
   toxiproxyLatency,
   processKill,
+  dockerPause,
+  kubernetesPodKill,
 ];
