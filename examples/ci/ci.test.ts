@@ -37,8 +37,8 @@ it("the GitHub workflow and the GitLab job are valid YAML that gate on the same 
   expect(github.on).toHaveProperty("push");
   expect(github.jobs.chaos["runs-on"]).toBe("ubuntu-latest");
   expect(chaosCommands(githubLines)).toEqual([
-    "npx chaos validate experiments/*.yaml",
-    'npx chaos run "experiments/*.yaml" --out .chaos/ci',
+    "npx chaos validate experiments/payments-*.yaml",
+    'npx chaos run "experiments/payments-*.yaml" --out .chaos/ci',
   ]);
   expect(chaosCommands(gitlabLines)).toEqual(chaosCommands(githubLines));
   // both start the sample app and a Prometheus scraping it the same way

@@ -95,9 +95,9 @@ describe("chaos gameday plan", () => {
       "payments-crash",
     ])
       expect(r.stdout).toContain(id);
-    expect(r.stdout).toMatch(/toxiproxy\.latency .*target \{"proxy":"payments-gateway"\}/);
-    expect(r.stdout).toMatch(/toxiproxy\.down .*target \{"proxy":"payments-gateway"\}/);
-    expect(r.stdout).toMatch(/process\.kill .*target \{"pid-file":".*payments\.pid"\}/);
+    expect(r.stdout).toMatch(/toxiproxy\.latency .*target \{ proxy: payments-gateway \}/);
+    expect(r.stdout).toMatch(/toxiproxy\.down .*target \{ proxy: payments-gateway \}/);
+    expect(r.stdout).toMatch(/process\.kill .*target \{ pid-file: .*payments\.pid \}/);
     expect(r.stdout).toContain("GameDay aborts if more than 80% of checkouts fail");
     expect(r.stdout).toContain("5 actions in 3 experiments; nothing was touched");
     expect(existsSync(join(work, ".chaos"))).toBe(false);
