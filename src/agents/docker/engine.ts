@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import Docker from "dockerode";
+import type Docker from "dockerode";
 import { ChaosError } from "../../experiments/errors.js";
 import type { EngineSpec } from "./config.js";
 
@@ -110,6 +110,8 @@ async function readTls(spec: EngineSpec): Promise<{ ca?: Buffer; cert?: Buffer; 
 
 /** A client for the spec, without contacting the engine. @throws ChaosError("agent") for unreadable TLS files. */
 export async function client(spec: EngineSpec): Promise<Docker> {
+  // Loaded on first use: `chaos validate` and runs without docker steps never pay for dockerode.
+  const { default: Docker } = await import("dockerode");
   const socketPath = socketOf(spec.host);
   if (socketPath) return new Docker({ socketPath });
   const url = new URL(spec.host.replace(/^tcp:/, "http:"));
