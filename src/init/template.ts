@@ -52,3 +52,17 @@ export const PROCESS_QUESTION: Question = {
   prompt: "process to act on (a command-line pattern, a pid file, or :port)",
   default: "my-service",
 };
+
+/**
+ * The steady state of templates that watch a service's URL: it answers 200, checked every second while the
+ * fault is live, and again within `after` once it is reverted.
+ */
+export function urlAnswersSteadyState(after: string): string {
+  return `steady-state:
+  probes:
+    - name: the service answers 200
+      http: { url: "\${configuration.url}", timeout: 2s }
+      tolerance: { status: 200 }
+  during: { every: 1s }
+  after: { within: ${after} }`;
+}

@@ -1,4 +1,4 @@
-import { quote, type Template, URL_QUESTION } from "../template.js";
+import { quote, type Template, URL_QUESTION, urlAnswersSteadyState } from "../template.js";
 
 /** A container is frozen for a while; the service in front of it must keep answering (timeouts, fallbacks). */
 export const dockerPause: Template = {
@@ -14,13 +14,7 @@ tags: [docker, pause]
 configuration:
   url: ${quote(v.url)}
   # docker: { host: "unix:///var/run/docker.sock" }   # else $DOCKER_HOST, else the default socket
-steady-state:
-  probes:
-    - name: the service answers 200
-      http: { url: "\${configuration.url}", timeout: 2s }
-      tolerance: { status: 200 }
-  during: { every: 1s }
-  after: { within: 20s }
+${urlAnswersSteadyState("20s")}
 method:
   - name: pause the container
     action: docker.pause

@@ -1,4 +1,4 @@
-import { quote, type Template, URL_QUESTION } from "../template.js";
+import { quote, type Template, URL_QUESTION, urlAnswersSteadyState } from "../template.js";
 
 /**
  * `namespace/label=value` (as a person types it) as a pod target; no namespace means `default`.
@@ -28,13 +28,7 @@ tags: [kubernetes, pod-kill]
 configuration:
   url: ${quote(v.url)}
   # kubernetes: { kubeconfig: ~/.kube/config, context: my-cluster }   # else $KUBECONFIG, or in-cluster
-steady-state:
-  probes:
-    - name: the service answers 200
-      http: { url: "\${configuration.url}", timeout: 2s }
-      tolerance: { status: 200 }
-  during: { every: 1s }
-  after: { within: 60s }
+${urlAnswersSteadyState("60s")}
 method:
   - name: kill one pod
     action: kubernetes.pod-kill
