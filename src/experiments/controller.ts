@@ -252,6 +252,8 @@ export class Controller {
     if (!steady) return true;
     this.emit({ type: "phase", phase: "before" });
     const records = await this.checkHypothesis("before");
+    // Checks cut short by an abort (Ctrl-C) judge nothing: the run is aborted, neither unsteady nor blind.
+    if (this.runAbort.signal.aborted) return false;
     const failed = records.filter((r) => !r.ok);
     for (const r of failed) {
       if (isBlind(r)) this.fail(couldNotJudge(r, "before"));
