@@ -1,7 +1,7 @@
 import { figuresText } from "../experiments/checks.js";
 import { formatDuration } from "../experiments/duration.js";
 import type { Journal } from "../experiments/journal.js";
-import { faultRows, probeRows, tallyCell } from "../experiments/report/probe-table.js";
+import { faultRows, probeTableCells } from "../experiments/report/probe-table.js";
 import { STATUS_LABEL } from "../experiments/report/summary.js";
 import type { Paint } from "./event-lines.js";
 
@@ -34,21 +34,12 @@ export function verdictLine(j: Journal, p: Paint): string {
  */
 export function summaryLines(j: Journal, files: string[], p: Paint): string[] {
   const out: string[] = [""];
-  const probes = probeRows(j);
+  const probes = probeTableCells(j);
   if (probes.length) {
     out.push(
-      ...columns([
-        ["probe", "kind", "before", "during", "after", "worst", "tolerance"],
-        ...probes.map((r) => [
-          r.probe,
-          r.kind,
-          tallyCell(r.before),
-          tallyCell(r.during),
-          tallyCell(r.after),
-          r.worst,
-          r.tolerance,
-        ]),
-      ]).map((l, i) => `  ${i === 0 ? p.dim(l) : l}`),
+      ...columns([["probe", "kind", "before", "during", "after", "worst", "tolerance"], ...probes]).map(
+        (l, i) => `  ${i === 0 ? p.dim(l) : l}`,
+      ),
       "",
     );
   }

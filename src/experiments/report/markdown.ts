@@ -1,7 +1,7 @@
 import { figuresText } from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
-import { probeRows, tallyCell } from "./probe-table.js";
+import { probeTableCells } from "./probe-table.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
 import { formatNumber, formatValue } from "./values.js";
 
@@ -78,23 +78,12 @@ function steadyState(j: Journal): string[] {
 
 /** The same summary the terminal ends with: each probe's checks per phase, worst value and tolerance. */
 function summary(j: Journal): string[] {
-  const rows = probeRows(j);
+  const rows = probeTableCells(j);
   if (!rows.length) return [];
   return [
     "## Summary",
     "",
-    ...table(
-      ["Probe", "Kind", "Before", "During", "After", "Worst", "Tolerance"],
-      rows.map((r) => [
-        r.probe,
-        r.kind,
-        tallyCell(r.before),
-        tallyCell(r.during),
-        tallyCell(r.after),
-        r.worst,
-        r.tolerance,
-      ]),
-    ),
+    ...table(["Probe", "Kind", "Before", "During", "After", "Worst", "Tolerance"], rows),
   ];
 }
 

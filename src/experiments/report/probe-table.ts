@@ -83,3 +83,16 @@ export function faultRows(j: Journal): { fault: string; undo: string; window: st
     return { fault: `${f.ref}: ${f.step}`, undo: f.description, window };
   });
 }
+
+/** The probe summary as table cells (probe, kind, before, during, after, worst, tolerance), one row per probe. */
+export function probeTableCells(j: Journal): string[][] {
+  return probeRows(j).map((r) => [
+    r.probe,
+    r.kind,
+    tallyCell(r.before),
+    tallyCell(r.during),
+    tallyCell(r.after),
+    r.worst,
+    r.tolerance,
+  ]);
+}
