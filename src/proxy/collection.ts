@@ -1,14 +1,17 @@
 import { ErrProxyAlreadyExists, ErrProxyNotFound } from "./api-error.js";
-import { type ProxyEnv, type ProxySettings, TcpProxy } from "./proxy.js";
+import { type ProxyEnv, type ProxySettings, sameAddress, TcpProxy } from "./proxy.js";
 
 export interface ProxyInput extends ProxySettings {
   name: string;
 }
 
-/** True when an existing proxy already answers for `input`: same upstream, same listen (port 0 = any port). */
+/**
+ * True when an existing proxy already answers for `input`: same upstream, same listen once resolved
+ * (`localhost:P` is `127.0.0.1:P`; port 0 = any port).
+ */
 function sameAddresses(proxy: TcpProxy, input: ProxyInput): boolean {
   if (proxy.upstream !== input.upstream) return false;
-  if (proxy.listen === input.listen) return true;
+  if (sameAddress(input.listen, proxy.listen)) return true;
   const wanted = input.listen.lastIndexOf(":");
   const have = proxy.listen.lastIndexOf(":");
   return (

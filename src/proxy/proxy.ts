@@ -17,7 +17,10 @@ export interface ProxySettings {
   enabled: boolean;
 }
 
-/** Go's wording for a failed listen, which Toxiproxy answers with a 500. */
+/**
+ * Go's wording for a failed listen, which Toxiproxy answers with a 500. The address is the resolved one
+ * (`127.0.0.1:3310` for `localhost:3310`), as Go's listener reports it.
+ */
 function listenError(listen: string, err: NodeJS.ErrnoException): string {
   const reasons: Record<string, string> = {
     EADDRINUSE: "bind: address already in use",
@@ -28,7 +31,7 @@ function listenError(listen: string, err: NodeJS.ErrnoException): string {
     return `listen tcp: lookup ${(err as { hostname?: string }).hostname ?? listen}: no such host`;
   }
   const reason = (err.code && Object.hasOwn(reasons, err.code) && reasons[err.code]) || err.message;
-  return `listen tcp ${listen}: ${reason}`;
+  return `listen tcp ${resolvedListen(listen)}: ${reason}`;
 }
 
 /**
@@ -43,8 +46,15 @@ function bindAddress(listen: string): { host: string | undefined; port: number }
   return { host: bind.host === "localhost" ? "127.0.0.1" : bind.host || undefined, port: bind.port };
 }
 
+/** `listen` with `localhost` written as the 127.0.0.1 it binds; other addresses as given. */
+function resolvedListen(listen: string): string {
+  const at = splitHostPort(listen);
+  if (typeof at === "string" || at.host !== "localhost") return listen;
+  return `127.0.0.1:${at.port}`;
+}
+
 /** True when `wanted` names the address already bound as `bound` (port 0 asks for a new port). */
-function sameAddress(wanted: string, bound: string): boolean {
+export function sameAddress(wanted: string, bound: string): boolean {
   if (wanted === bound) return true;
   const a = splitHostPort(wanted);
   const b = splitHostPort(bound);

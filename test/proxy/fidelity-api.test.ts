@@ -240,6 +240,29 @@ describe("creating and populating proxies", () => {
     expect(Object.keys(JSON.parse((await call("GET", "/proxies")).body) as object)).toEqual(["twice"]);
   });
 
+  it("keeps a proxy and its toxics when /populate names its address as localhost (TestPopulateExistingProxy)", async () => {
+    const created = await create();
+    await call("POST", "/proxies/t/toxics", { type: "latency", name: "slow", attributes: { latency: 5 } });
+    const res = await call("POST", "/populate", [
+      { name: "t", listen: `localhost:${portOf(created.listen)}`, upstream: upstream.address },
+    ]);
+    expect(res.status).toBe(201);
+    const kept = await show();
+    expect(kept.listen).toBe(created.listen);
+    expect(kept.toxics.map((t) => t.name)).toEqual(["slow"]);
+  });
+
+  it("names the resolved address when localhost cannot be bound (TestCreateProxyPortConflict)", async () => {
+    const port = await takenPort();
+    const res = await call("POST", "/proxies", {
+      name: "clash",
+      listen: `localhost:${port}`,
+      upstream: upstream.address,
+    });
+    expect(res.status).toBe(500);
+    expect(JSON.parse(res.body).error).toBe(`listen tcp 127.0.0.1:${port}: bind: address already in use`);
+  });
+
   it("answers a /populate entry that cannot listen with its error and the proxies created before it", async () => {
     const taken = `127.0.0.1:${await takenPort()}`;
     const res = await call("POST", "/populate", [
