@@ -1,6 +1,6 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { scoreText } from "../experiments/checks.js";
+import { figuresOf, scoreText } from "../experiments/checks.js";
 import { ChaosError } from "../experiments/errors.js";
 import type { Journal } from "../experiments/journal.js";
 import type { Experiment } from "../experiments/model.js";
@@ -126,7 +126,7 @@ function printSuite(
   if (quiet) return;
   for (const l of columns([
     ["experiment", "verdict", "score"],
-    ...journals.map((j) => [j.experiment.file, STATUS_LABEL[j.status], scoreText(j.score)]),
+    ...journals.map((j) => [j.experiment.file, STATUS_LABEL[j.status], scoreText(figuresOf(j).score)]),
   ]))
     say(`  ${l}`);
   say(`  junit: ${join(suite, "junit.xml")}`);

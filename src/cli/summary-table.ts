@@ -1,4 +1,4 @@
-import { figuresText } from "../experiments/checks.js";
+import { figuresOf, figuresText } from "../experiments/checks.js";
 import { formatDuration } from "../experiments/duration.js";
 import type { Journal } from "../experiments/journal.js";
 import { faultRows, probeTableCells } from "../experiments/report/probe-table.js";
@@ -23,9 +23,10 @@ export function columns(rows: string[][]): string[] {
 
 /** The verdict line alone: what `--quiet` prints. */
 export function verdictLine(j: Journal, p: Paint): string {
+  const { score } = figuresOf(j);
   const paint =
     j.status === "held" ? p.green : j.status === "aborted" || j.status === "completed" ? p.yellow : p.red;
-  return `${p.bold("verdict:")} ${paint(p.bold(STATUS_LABEL[j.status]))} ${p.dim(`(exit ${j.exitCode}, ${formatDuration(j.durationMs)}${j.score === undefined ? "" : `, resilience score ${j.score}%`})`)}`;
+  return `${p.bold("verdict:")} ${paint(p.bold(STATUS_LABEL[j.status]))} ${p.dim(`(exit ${j.exitCode}, ${formatDuration(j.durationMs)}${score === undefined ? "" : `, resilience score ${score}%`})`)}`;
 }
 
 /**

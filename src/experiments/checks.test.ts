@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { defaultRegistry } from "../agents/index.js";
-import { countChecks, figuresText, resilienceScore, runFigures } from "./checks.js";
+import { countChecks, figuresOf, figuresText, resilienceScore, runFigures } from "./checks.js";
 import { ValidationErrors } from "./errors.js";
 import type { ProbeRecord } from "./journal.js";
 import { parseExperiment } from "./load.js";
-import { deviatedJournal, heldJournal } from "./report/journals.fixture.js";
+import {
+  abortedJournal,
+  deviatedJournal,
+  errorJournal,
+  heldJournal,
+  notSteadyJournal,
+  unobservedJournal,
+} from "./report/journals.fixture.js";
 
 const check = (probe: string, ok: boolean, weight?: number): ProbeRecord => ({
   probe,
@@ -47,7 +54,19 @@ describe("checks and the resilience score", () => {
     const j = heldJournal();
     j.steadyState = { before: [], during: [], after: [] };
     expect(runFigures(j)).not.toHaveProperty("score");
-    expect(figuresText(j)).toBe("hypothesis: 0 checks, 0 failed · resilience score n/a");
+    expect(figuresText(j)).toBe("hypothesis: 0 checks, 0 failed · resilience score —");
+  });
+
+  it("a run that judged nothing (an error, an abort, nothing observed) has no score, even with checks that held", () => {
+    for (const make of [errorJournal, abortedJournal, unobservedJournal]) {
+      const j = make();
+      expect(j.steadyState.before.length).toBeGreaterThan(0);
+      expect(runFigures(j)).not.toHaveProperty("score");
+      // an older journal that recorded a score for such a run does not show it
+      expect(figuresOf({ ...j, score: 100 })).not.toHaveProperty("score");
+      expect(figuresText({ ...j, score: 100 })).toMatch(/resilience score —$/);
+    }
+    expect(runFigures(notSteadyJournal()).score).toBeDefined();
   });
 
   it("a held run scores 100% and a deviated one less", () => {

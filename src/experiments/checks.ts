@@ -1,4 +1,4 @@
-import type { Journal, ProbeRecord } from "./journal.js";
+import type { Journal, ProbeRecord, RunStatus } from "./journal.js";
 
 /**
  * The one counting rule every output shares (journal, terminal, Markdown, JUnit, HTML): a check is one probe
@@ -56,9 +56,17 @@ export function resilienceScore(checks: readonly ProbeRecord[]): number | undefi
   return all > 0 ? Math.round((held / all) * 1000) / 10 : undefined;
 }
 
-/** The figures a finished run adds to its journal. */
-export function runFigures(j: Journal): Pick<Journal, "checks" | "score"> {
-  const score = resilienceScore(hypothesisChecks(j));
+/**
+ * Whether a run judged its hypothesis: it held, deviated, or was already failing before. A run that ended in
+ * an error, was aborted, or saw nothing while its faults were live judged nothing, so it has no score.
+ */
+export function judged(status: RunStatus): boolean {
+  return status === "held" || status === "deviated" || status === "not-steady";
+}
+
+/** The figures a finished run adds to its journal; `status` is its verdict (no score unless judged). */
+export function runFigures(j: Journal, status: RunStatus = j.status): Pick<Journal, "checks" | "score"> {
+  const score = judged(status) ? resilienceScore(hypothesisChecks(j)) : undefined;
   return { checks: countChecks(j), ...(score === undefined ? {} : { score }) };
 }
 
@@ -67,14 +75,17 @@ export function checksText(t: Tally): string {
   return `${t.total} check${t.total === 1 ? "" : "s"}, ${t.failed} failed`;
 }
 
-/** "87.5%", or "n/a" when the run has no hypothesis check. */
+/** "87.5%", or "—" when the run judged nothing (no hypothesis check, an error, an abort, nothing observed). */
 export function scoreText(score: number | undefined): string {
-  return score === undefined ? "n/a" : `${score}%`;
+  return score === undefined ? "—" : `${score}%`;
 }
 
-/** A journal's figures: as recorded, or counted now for a journal written before they were recorded. */
+/**
+ * A journal's figures: as recorded, or counted now for a journal written before they were recorded. A run
+ * that judged nothing has no score, whatever an older journal recorded.
+ */
 export function figuresOf(j: Journal): { checks: CheckCounts; score?: number } {
-  const score = j.score ?? resilienceScore(hypothesisChecks(j));
+  const score = judged(j.status) ? (j.score ?? resilienceScore(hypothesisChecks(j))) : undefined;
   return { checks: j.checks ?? countChecks(j), ...(score === undefined ? {} : { score }) };
 }
 

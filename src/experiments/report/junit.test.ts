@@ -117,4 +117,12 @@ describe("the JUnit report", () => {
       message: "0.4 is outside tolerance",
     });
   });
+
+  test("a run that judged nothing has no score: its run.score property is —", () => {
+    const score = (xml: string) =>
+      all(suiteOf(xml).suite, "property").find((p) => p.attrs.name === "run.score")?.attrs.value;
+    for (const j of [errorJournal(), abortedJournal(), unobservedJournal()])
+      expect(score(renderJUnit(j))).toBe("—");
+    expect(score(renderJUnit(heldJournal()))).toBe("100");
+  });
 });

@@ -1,4 +1,4 @@
-import { checksText, figuresOf, figuresText, tally } from "../checks.js";
+import { checksText, figuresOf, figuresText, scoreText, tally } from "../checks.js";
 import type { ActivityRecord, Journal, ProbeRecord } from "../journal.js";
 import { escapeAttr, escapeXml } from "./escape.js";
 import { lastOf, namesOf, STATUS_LABEL, steadyProbes } from "./summary.js";
@@ -154,7 +154,7 @@ function suiteOf(j: Journal): Suite {
     ["run.id", j.runId],
     ["run.status", j.status],
     ["run.exitCode", String(j.exitCode)],
-    ["run.score", figures.score === undefined ? "" : String(figures.score)],
+    ["run.score", scoreText(figures.score).replace("%", "")],
     ["checks.total", String(figures.checks.hypothesis.total)],
     ["checks.failed", String(figures.checks.hypothesis.failed)],
     ["experiment.file", j.experiment.file],

@@ -9,6 +9,7 @@ import {
   unobservedJournal,
 } from "./journals.fixture.js";
 import { renderMarkdown } from "./markdown.js";
+import { renderSuiteMarkdown } from "./suite.js";
 
 /** The cells of every table row whose first cell is `first`; escaped pipes stay inside their cell. */
 function rows(md: string, first: string): string[][] {
@@ -116,5 +117,15 @@ describe("the Markdown report", () => {
     const phaseRows = rows(md, "error rate").filter((r) => r[1] !== "hypothesis");
     expect(phaseRows.map((r) => r.slice(1, 4))).toEqual([["before", "FAIL", "0.4"]]);
     expect(md).toMatch(/NOT STEADY \(nothing injected\)\*\* · exit code 1/);
+  });
+
+  test("a run that judged nothing shows no score, and the suite counts only the runs that judged", () => {
+    for (const j of [errorJournal(), abortedJournal(), unobservedJournal()]) {
+      expect(renderMarkdown(j)).toMatch(/resilience score —/);
+      expect(renderMarkdown(j)).not.toMatch(/resilience score \d/);
+    }
+    const suite = renderSuiteMarkdown([heldJournal(), errorJournal()]);
+    expect(suite).toContain("suite resilience score 100%");
+    expect(rows(suite, heldJournal().experiment.title).map((r) => r[5])).toEqual(["100%", "—"]);
   });
 });

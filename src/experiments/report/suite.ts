@@ -1,4 +1,12 @@
-import { checksText, figuresOf, hypothesisChecks, resilienceScore, scoreText, tally } from "../checks.js";
+import {
+  checksText,
+  figuresOf,
+  hypothesisChecks,
+  judged,
+  resilienceScore,
+  scoreText,
+  tally,
+} from "../checks.js";
 import { formatDuration } from "../duration.js";
 import type { Journal } from "../journal.js";
 import { cell, text } from "./markdown.js";
@@ -9,9 +17,12 @@ export function worstExit(journals: readonly Journal[]): number {
   return Math.max(0, ...journals.map((j) => j.exitCode));
 }
 
-/** The suite's resilience score: the weighted share of every run's hypothesis checks that held. */
+/**
+ * The suite's resilience score: the weighted share of the hypothesis checks that held, over the runs that
+ * judged their hypothesis (an errored, aborted or unobserved run adds no evidence either way).
+ */
 export function suiteScore(journals: readonly Journal[]): number | undefined {
-  return resilienceScore(journals.flatMap(hypothesisChecks));
+  return resilienceScore(journals.filter((j) => judged(j.status)).flatMap(hypothesisChecks));
 }
 
 /**
