@@ -9,6 +9,7 @@ import {
   abortedJournal,
   deviatedJournal,
   heldJournal,
+  outageJournal,
 } from "../../src/experiments/report/journals.fixture.js";
 import { STATUS_LABEL } from "../../src/experiments/report/summary.js";
 
@@ -35,9 +36,13 @@ function infrastructureErrorJournal(): Journal {
 const JOURNALS: [string, () => Journal][] = [
   ["held", heldJournal],
   ["deviated", deviatedJournal],
+  ["timed-out", outageJournal],
   ["aborted", abortedJournal],
   ["infrastructure error", infrastructureErrorJournal],
 ];
+/** A laptop and a phone. */
+const WIDTHS = [1280, 390];
+const CASES = WIDTHS.flatMap((w) => JOURNALS.map(([name, make]) => [name, w, make] as const));
 
 describeWithChromium("the HTML report in Chromium", () => {
   let browser: Browser;
@@ -50,12 +55,12 @@ describeWithChromium("the HTML report in Chromium", () => {
     await browser?.close();
   });
 
-  it.each(JOURNALS)(
-    "a %s run renders without errors, with its verdict, every chart and no text cut off",
-    async (_, make) => {
+  it.each(CASES)(
+    "a %s run renders at %ipx without errors, with its verdict, every chart and no text cut off",
+    async (_, width, make) => {
       const j = make();
       const html = renderHtml(j);
-      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const page = await browser.newPage({ viewport: { width, height: width > 600 ? 900 : 844 } });
       const errors: string[] = [];
       page.on("console", (m) => {
         if (m.type() === "error") errors.push(m.text());
@@ -67,6 +72,11 @@ describeWithChromium("the HTML report in Chromium", () => {
       expect(await page.locator(".badge").first().textContent()).toBe(STATUS_LABEL[j.status]);
       expect(await page.locator(".figures").textContent()).toMatch(
         /^hypothesis: \d+ checks?, \d+ failed · resilience score/,
+      );
+      // a score only where the hypothesis was judged: an error or an abort shows none
+      const judged = ["held", "deviated", "not-steady"].includes(j.status);
+      expect(await page.locator(".figures").textContent()).toMatch(
+        judged ? /score \d+(\.\d)?%$/ : /score —$/,
       );
       // a card per probe and stop condition, each with its chart (http probes also chart their latency)
       const names = [
@@ -110,6 +120,63 @@ describeWithChromium("the HTML report in Chromium", () => {
         }),
       );
       expect(outside).toEqual([]);
+
+      // nothing runs off the page: no sideways scroll of the page itself, and every box of text either fits
+      // its box or sits in a box that scrolls (a wide table, a chart on a phone)
+      const overflow = await page.evaluate(() => {
+        const vw = document.documentElement.clientWidth;
+        const problems: string[] = [];
+        if (document.documentElement.scrollWidth > vw + 1)
+          problems.push(`page is ${document.documentElement.scrollWidth}px wide in ${vw}px`);
+        const scrolls = (el: Element) => getComputedStyle(el).overflowX === "auto";
+        for (const el of document.querySelectorAll("main *")) {
+          if (el.closest("svg") || [...ancestors(el)].some(scrolls)) continue;
+          const r = el.getBoundingClientRect();
+          if (r.width && r.right > vw + 1)
+            problems.push(`${el.tagName} "${el.textContent?.slice(0, 40)}" ends at ${r.right}px`);
+          if (!scrolls(el) && el.scrollWidth > el.clientWidth + 1 && el.clientWidth > 0)
+            problems.push(
+              `${el.tagName} "${el.textContent?.slice(0, 40)}" is cut: ${el.scrollWidth} > ${el.clientWidth}`,
+            );
+        }
+        function* ancestors(el: Element) {
+          for (let p = el.parentElement; p; p = p.parentElement) yield p;
+        }
+        return problems;
+      });
+      expect(overflow).toEqual([]);
+
+      // chart text stays readable on a phone: no label rendered smaller than 8px
+      const smallest = await page.evaluate(() =>
+        Math.min(
+          Infinity,
+          ...[...document.querySelectorAll("svg.chart text")].map((t) => {
+            const size = Number(t.getAttribute("font-size") ?? 11);
+            const svg = t.closest("svg") as SVGSVGElement;
+            return (size * svg.getBoundingClientRect().width) / svg.viewBox.baseVal.width;
+          }),
+        ),
+      );
+      if (j.steadyState.before.length) expect(smallest).toBeGreaterThanOrEqual(8);
+
+      // an outage's timeouts are in its charts, in red, at the time they were taken
+      const unanswered = [...j.steadyState.during, ...j.steadyState.before, ...j.steadyState.after].filter(
+        (r) => r.outcome === "no-answer",
+      ).length;
+      if (unanswered) {
+        for (const card of await page.locator("section.card").all()) {
+          const perChart = await card
+            .locator("svg.chart")
+            .evaluateAll((svgs) => svgs.map((s) => s.querySelectorAll(".pt-error").length));
+          expect(perChart).toEqual(perChart.map(() => unanswered));
+          for (const svg of await card.locator("svg.chart").all()) {
+            await expect(svg.locator("text.missing-reason").textContent()).resolves.toBe(
+              "timed out after 1s",
+            );
+            expect(await svg.locator("text.missing-reason").isVisible()).toBe(true);
+          }
+        }
+      }
 
       // a screenshot that is not blank: many distinct colours
       const shot = await page.screenshot({ fullPage: true });

@@ -32,6 +32,16 @@ export interface ChartInput {
   yTitle?: string;
   /** Instant faults (a kill): marked on the time axis, as they have no window. */
   instants?: TimeMarker[];
+  /**
+   * Where samples without a value (no answer, a probe error) go: a lane under the plot (default), or, for a
+   * chart of how long answers took, a lane above it, where a check that got no answer reads as the worst.
+   */
+  missingLane?: { at: "top" | "bottom"; label: string };
+  /**
+   * The values are categories (HTTP status codes), not a scale: each value seen gets a row of its own, and
+   * no line joins the marks.
+   */
+  categorical?: boolean;
 }
 
 export const COLORS = {
@@ -127,6 +137,33 @@ function tooltip(r: ProbeRecord, recovering = false): string {
 
 const f1 = (n: number) => Number(n.toFixed(1));
 
+/** A y scale over the values' range, with round ticks. */
+function valueScale(values: number[], top: number): { y?: (v: number) => number; ticks: number[] } {
+  const bounds = extentOf(values);
+  if (!bounds) return { ticks: [] };
+  const extent = niceDomain(bounds.min, bounds.max, 4);
+  return { y: linear(extent.lo, extent.hi, top + PLOT_H, top), ticks: extent.ticks };
+}
+
+/** A row per value seen (HTTP status codes), lowest at the bottom: codes are names, not quantities. */
+function categoryScale(values: number[], top: number): { y?: (v: number) => number; ticks: number[] } {
+  const seen = [...new Set(values)].sort((a, b) => a - b);
+  if (!seen.length) return { ticks: [] };
+  const row = PLOT_H / Math.max(seen.length, 3);
+  const base = top + PLOT_H - (PLOT_H - row * seen.length) / 2;
+  return { y: (v) => base - (seen.indexOf(v) + 0.5) * row, ticks: seen };
+}
+
+/** The usual time between two checks (the median step), for telling a gap from the rhythm of the probe. */
+function typicalStep(times: number[]): number {
+  const steps = times
+    .slice(1)
+    .map((t, i) => t - (times[i] ?? t))
+    .filter((d) => d > 0)
+    .sort((a, b) => a - b);
+  return steps.length ? (steps[Math.floor(steps.length / 2)] as number) : Number.POSITIVE_INFINITY;
+}
+
 /** Renders one probe's series as an inline SVG chart. Never throws; all text is escaped. */
 export function renderChart(input: ChartInput): string {
   const [t0, t1raw] = input.domain;
@@ -144,7 +181,7 @@ export function renderChart(input: ChartInput): string {
   const numeric = points.filter((p) => p.nums.length && p.r.outcome !== "error");
   const isNumeric = new Set(numeric);
   const others = points.filter((p) => !isNumeric.has(p));
-  const thresholds = thresholdsOf(input.tolerance);
+  const thresholds = input.categorical ? [] : thresholdsOf(input.tolerance);
 
   // Window labels sit above the plot, on as many rows as they need.
   const windows = input.windows.map((w) => {
@@ -157,16 +194,24 @@ export function renderChart(input: ChartInput): string {
     return { w, x0, x1, text, shown, width: shown.length * CHAR_W, lx, place };
   });
   const rows = labelRows(windows.map((w) => ({ x0: w.lx, width: w.width })));
-  const top = 10 + (windows.length ? (Math.max(...rows) + 1) * LABEL_ROW : 0);
-  const laneTop = top + PLOT_H + 6;
-  const bottom = laneTop + (others.length ? LANE_H : 0);
+  const lane = input.missingLane ?? { at: "bottom", label: "no value" };
+  const laneAbove = others.length > 0 && lane.at === "top";
+  const areaTop = 10 + (windows.length ? (Math.max(...rows) + 1) * LABEL_ROW : 0);
+  const top = areaTop + (laneAbove ? LANE_H : 0);
+  const laneTop = laneAbove ? areaTop : top + PLOT_H + 6;
+  const bottom = top + PLOT_H + 6 + (others.length && !laneAbove ? LANE_H : 0);
   const thresholdsRow = bottom + 46;
   const height = bottom + (thresholds.length ? 54 : 36);
 
-  const values = [...numeric.flatMap((p) => p.nums), ...thresholds.flatMap((t) => [t.lo, t.hi ?? t.lo])];
-  const bounds = extentOf(values);
-  const extent = bounds ? niceDomain(bounds.min, bounds.max, 4) : undefined;
-  const y = extent ? linear(extent.lo, extent.hi, top + PLOT_H, top, extent.ticks) : undefined;
+  const { y, ticks } = input.categorical
+    ? categoryScale(
+        numeric.flatMap((p) => p.nums),
+        top,
+      )
+    : valueScale(
+        [...numeric.flatMap((p) => p.nums), ...thresholds.flatMap((t) => [t.lo, t.hi ?? t.lo])],
+        top,
+      );
 
   const out: string[] = [];
   const id = input.id.replace(/[^A-Za-z0-9_-]/g, "_");
@@ -182,7 +227,7 @@ export function renderChart(input: ChartInput): string {
     const ly = 10 + (rows[i] ?? 0) * LABEL_ROW + 10;
     out.push(
       `<g class="fault-window"><title>${escapeXml(w.text)}</title>`,
-      `<rect class="fault" x="${w.x0}" y="${top}" width="${Math.max(2, f1(w.x1 - w.x0))}" height="${bottom - top}" fill="${fill}" fill-opacity="${opacity}"/>`,
+      `<rect class="fault" x="${w.x0}" y="${areaTop}" width="${Math.max(2, f1(w.x1 - w.x0))}" height="${bottom - areaTop}" fill="${fill}" fill-opacity="${opacity}"/>`,
       `<line x1="${w.x0}" y1="${ly - 10}" x2="${w.x0}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="1.5"/>`,
       `<text x="${f1(w.place.x)}" y="${ly}" font-size="11" text-anchor="${w.place.anchor}" fill="#92400e">${escapeXml(w.shown)}</text>`,
       "</g>",
@@ -190,8 +235,8 @@ export function renderChart(input: ChartInput): string {
   });
 
   // Axes and grid.
-  if (y && extent) {
-    for (const v of extent.ticks) {
+  if (y) {
+    for (const v of ticks) {
       const yy = f1(y(v));
       out.push(
         `<line x1="${LEFT}" y1="${yy}" x2="${W - RIGHT}" y2="${yy}" stroke="${COLORS.grid}"/>`,
@@ -208,9 +253,10 @@ export function renderChart(input: ChartInput): string {
     `<text class="y-title" transform="translate(12 ${top + PLOT_H / 2}) rotate(-90)" font-size="11" text-anchor="middle" fill="${COLORS.axis}">${escapeXml(input.yTitle ?? "value")}</text>`,
   );
   if (others.length) {
+    const edge = laneAbove ? laneTop + LANE_H : laneTop;
     out.push(
-      `<line x1="${LEFT}" y1="${laneTop}" x2="${W - RIGHT}" y2="${laneTop}" stroke="${COLORS.grid}" stroke-dasharray="2 3"/>`,
-      `<text x="${LEFT - 6}" y="${laneTop + LANE_H / 2 + 4}" font-size="10" text-anchor="end" fill="${COLORS.empty}">no value</text>`,
+      `<line x1="${LEFT}" y1="${edge}" x2="${W - RIGHT}" y2="${edge}" stroke="${COLORS.grid}" stroke-dasharray="2 3"/>`,
+      `<text class="lane-label" x="${LEFT - 6}" y="${laneTop + LANE_H / 2 + 4}" font-size="10" text-anchor="end" fill="${laneAbove ? COLORS.fail : COLORS.empty}">${escapeXml(lane.label)}</text>`,
     );
   }
   for (const t of timeTicks(span)) {
@@ -226,14 +272,14 @@ export function renderChart(input: ChartInput): string {
     const xx = f1(x(clampT(m.at)));
     const place = inside(xx, m.label, 10);
     out.push(
-      `<line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="${COLORS.axis}" stroke-dasharray="4 3" stroke-opacity="0.6"/>`,
+      `<line x1="${xx}" y1="${areaTop}" x2="${xx}" y2="${bottom}" stroke="${COLORS.axis}" stroke-dasharray="4 3" stroke-opacity="0.6"/>`,
       `<text x="${f1(place.x)}" y="${bottom + 30}" font-size="10" text-anchor="${place.anchor}" fill="${COLORS.axis}">${escapeXml(m.label)}</text>`,
     );
   }
   for (const m of input.instants ?? []) {
     const xx = f1(x(clampT(m.at)));
     out.push(
-      `<g class="instant-fault"><title>${escapeXml(m.label)}</title><line x1="${xx}" y1="${top}" x2="${xx}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="2"/><path d="M${xx - 5},${bottom + 9}L${xx + 5},${bottom + 9}L${xx},${bottom + 1}Z" fill="${COLORS.fault}"/></g>`,
+      `<g class="instant-fault"><title>${escapeXml(m.label)}</title><line x1="${xx}" y1="${areaTop}" x2="${xx}" y2="${bottom}" stroke="${COLORS.fault}" stroke-width="2"/><path d="M${xx - 5},${bottom + 9}L${xx + 5},${bottom + 9}L${xx},${bottom + 1}Z" fill="${COLORS.fault}"/></g>`,
     );
   }
 
@@ -264,16 +310,20 @@ export function renderChart(input: ChartInput): string {
   // The series line joins consecutive numeric samples; a sample without a value breaks it.
   if (y) {
     // The line also breaks between phases: before, during and after are separate stretches of time.
+    // It breaks, too, across a gap: a stretch with no check at all is not drawn as if it had been measured.
     const segments: string[][] = [[]];
     const sorted = [...points].sort((a, b) => a.t - b.t);
+    const gap = 2.5 * typicalStep(sorted.map((p) => p.t));
     let phase = sorted[0]?.r.phase;
+    let last = sorted[0]?.t ?? 0;
     for (const p of sorted) {
       const first = isNumeric.has(p) ? p.nums[0] : undefined;
-      if (first === undefined || p.r.phase !== phase) segments.push([]);
+      if (first === undefined || p.r.phase !== phase || p.t - last > gap) segments.push([]);
       phase = p.r.phase;
+      last = p.t;
       if (first !== undefined) segments[segments.length - 1]?.push(`${f1(x(p.t))},${f1(y(first))}`);
     }
-    for (const s of segments)
+    for (const s of input.categorical ? [] : segments)
       if (s.length > 1)
         out.push(
           `<polyline points="${s.join(" ")}" fill="none" stroke="${COLORS.line}" stroke-width="1.5"/>`,
@@ -288,6 +338,17 @@ export function renderChart(input: ChartInput): string {
     }
   }
   for (const p of others) out.push(laneMarker(p.r, f1(x(p.t)), laneTop + LANE_H / 2, recovering(p.r)));
+  // Above the plot, the first unanswered check says why in words ("timed out after 1s"): the worst a
+  // check can go is not a value the axis could show.
+  const firstMissing = laneAbove ? others.find((p) => !p.r.ok) : undefined;
+  if (firstMissing) {
+    const why =
+      firstMissing.r.reason.length > 60 ? `${firstMissing.r.reason.slice(0, 59)}…` : firstMissing.r.reason;
+    const place = inside(f1(x(firstMissing.t)) + 4, why, 10);
+    out.push(
+      `<text class="missing-reason" x="${f1(place.x)}" y="${laneTop + LANE_H / 2 + 4}" font-size="10" text-anchor="${place.anchor}" fill="${COLORS.fail}">${escapeXml(why)}</text>`,
+    );
+  }
 
   out.push("</svg>");
   return out.join("\n");

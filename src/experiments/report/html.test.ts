@@ -6,6 +6,7 @@ import {
   errorJournal,
   heldJournal,
   notSteadyJournal,
+  outageJournal,
 } from "./journals.fixture.js";
 import { all, parseXml, type XmlElement } from "./xml-reader.fixture.js";
 
@@ -85,5 +86,59 @@ describe("the HTML report", () => {
     const [chart] = charts(renderHtml(abortedJournal()));
     const texts = all(chart as XmlElement, "text").map((t) => t.text);
     expect(texts).toEqual(expect.arrayContaining(["method", "aborted", "after"]));
+  });
+
+  test("an outage's timeouts are failures at their time, above the latency plot, and no line spans them", () => {
+    const [status, latency] = charts(renderHtml(outageJournal())) as [XmlElement, XmlElement];
+    const plotTop = (svg: XmlElement) =>
+      Math.min(
+        ...all(svg, "rect")
+          .filter((r) => r.attrs.fill === "none")
+          .map((r) => Number(r.attrs.y)),
+      );
+    for (const svg of [status, latency]) {
+      const missing = withClass(svg, "pt-error");
+      expect(missing).toHaveLength(5);
+      // drawn above the plot: the worst outcome, at the time each check was taken
+      for (const m of missing)
+        expect(Math.max(...(m.attrs.d?.match(/[\d.]+(?=L|M|$)/g) ?? []).map(Number))).toBeLessThan(
+          plotTop(svg),
+        );
+      expect(all(svg, "text").map((t) => t.text)).toEqual(
+        expect.arrayContaining(["no answer", "timed out after 1s"]),
+      );
+    }
+    // the latency line never joins the 10ms before to the 594ms during, nor 594ms to the 12ms after the timeouts
+    for (const line of all(latency, "polyline")) expect(line.attrs.points?.split(" ").length).toBeLessThan(2);
+    expect(withClass(latency, "pt-fail")).toHaveLength(1); // the slow answer
+    // the status chart shows the one code seen on its own row, not a 180–220 scale
+    const ticks = all(status, "text")
+      .map((t) => t.text)
+      .filter((t) => /^\d+$/.test(t));
+    expect(ticks).toEqual(["200"]);
+    // the time axis covers the checks before and after the fault, not only the fault
+    const [fault] = withClass(latency, "fault");
+    const xs = [...withClass(latency, "pt-ok"), ...withClass(latency, "pt-fail")].map((c) =>
+      Number(c.attrs.cx),
+    );
+    expect(Math.min(...xs)).toBeLessThan(Number(fault?.attrs.x));
+    expect(Math.max(...xs)).toBeGreaterThan(Number(fault?.attrs.x) + Number(fault?.attrs.width));
+  });
+
+  test("a stretch without checks breaks the series line instead of drawing across it", () => {
+    const j = heldJournal();
+    // drop the checks between +9s and +21s: the line must not run across the hole
+    j.steadyState.during = j.steadyState.during.filter((r) => {
+      const s = (Date.parse(r.start) - Date.parse(j.start)) / 1000;
+      return s < 9 || s > 21;
+    });
+    const [errorRate] = charts(renderHtml(j)) as [XmlElement];
+    const xs = all(errorRate, "polyline").map((l) =>
+      (l.attrs.points ?? "").split(" ").map((p) => Number(p.split(",")[0])),
+    );
+    // no segment has two neighbouring points more than 3 checks (6s of 40s on 800px = 120px) apart
+    for (const seg of xs)
+      for (let i = 1; i < seg.length; i++) expect(seg[i]! - seg[i - 1]!).toBeLessThan(120);
+    expect(xs).toHaveLength(2); // during up to +9s, during from +21s (before and after are single checks)
   });
 });

@@ -19,7 +19,11 @@ const STATUS_COLOR: Record<Journal["status"], string> = {
 const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;margin:0;background:#f8fafc}
 main{max-width:940px;margin:0 auto;padding:24px}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
+h1{font-size:22px;margin:0 0 8px;overflow-wrap:anywhere}
+p,li{overflow-wrap:anywhere}
+.scroll{overflow-x:auto;max-width:100%}
+.chart-box{overflow-x:auto;max-width:100%}.chart-box svg{min-width:720px;display:block}
+@media (max-width:600px){main{padding:12px}h1{font-size:19px}}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #e5e7eb;padding-bottom:4px}
 h3{font-size:15px;margin:0 0 2px}
 .badge{display:inline-block;color:#fff;font-weight:700;padding:3px 10px;border-radius:4px;letter-spacing:.03em}
 .meta{color:#4b5563;font-size:13px}.meta code{font-size:12px}
@@ -107,15 +111,23 @@ function yTitle(r: ProbeRecord | undefined): string {
   return r.key === "process.running" ? "running (1 = yes)" : "value";
 }
 
-/** An http probe's latency per check, read from its summary ("200 in 12ms"), as a series of its own. */
+/**
+ * An http probe's latency per check, read from its summary ("200 in 12ms"), as a series of its own. A check
+ * that got no answer (a timeout, a refused connection) stays in the series without a value: the chart draws
+ * it as a failure at its time, never leaves it out.
+ */
 function latencySeries(records: ProbeRecord[]): ProbeRecord[] {
-  return records.flatMap((r) => {
+  const series = records.flatMap((r): ProbeRecord[] => {
+    const tolerance = latencyTolerance(r.tolerance);
+    if (r.outcome === "no-answer" || r.outcome === "error") {
+      const { value: _, ...rest } = r;
+      return [{ ...rest, tolerance }];
+    }
     const m = /\bin (\d+(?:\.\d+)?)(ms|s)\b/.exec(r.summary ?? "");
     if (!m) return [];
-    return [
-      { ...r, value: Number(m[1]) * (m[2] === "s" ? 1000 : 1), tolerance: latencyTolerance(r.tolerance) },
-    ];
+    return [{ ...r, value: Number(m[1]) * (m[2] === "s" ? 1000 : 1), tolerance }];
   });
+  return series.some((r) => r.value !== undefined) ? series : [];
 }
 
 /** The latency criterion of an http tolerance ({ latency: "< 300ms" }) in milliseconds, for the latency chart. */
@@ -129,6 +141,9 @@ function latencyTolerance(tolerance: string | undefined): string | undefined {
     return undefined;
   }
 }
+
+/** For an http probe, a check that got no answer is the worst outcome: drawn above the plot, in red. */
+const NO_ANSWER = { at: "top", label: "no answer" } as const;
 
 function windows(j: Journal): TimeWindow[] {
   return j.faults.map((f) => ({
@@ -185,6 +200,8 @@ function probeCard(
     boundLabel: kind === "stop" ? "stop when" : "tolerance",
     yTitle: yTitle(first),
     instants: instants(j),
+    categorical: yTitle(first) === "HTTP status",
+    ...(first?.key === "http" ? { missingLane: NO_ANSWER } : {}),
   });
   const latency = first?.key === "http" ? latencySeries(records) : [];
   const latencyChart = latency.length
@@ -199,9 +216,15 @@ function probeCard(
         boundLabel: kind === "stop" ? "stop when" : "tolerance",
         yTitle: "latency (ms)",
         instants: instants(j),
+        missingLane: NO_ANSWER,
       })
     : "";
-  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(toleranceText(first.tolerance))}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chart}${latencyChart}</section>`;
+  return `<section class="card"><h3>${esc(name)}</h3><div class="sub"><code>${esc(first?.key ?? "")}</code>${first?.tolerance ? ` · ${kind === "stop" ? "stop when" : "tolerance"} <code>${esc(toleranceText(first.tolerance))}</code>` : ""} · ${records.length} checks${range}</div><div class="sub">${sub}</div>${chartBox(chart)}${latencyChart ? chartBox(latencyChart) : ""}</section>`;
+}
+
+/** A chart keeps a readable size on a phone: its box scrolls sideways instead of shrinking the text. */
+function chartBox(svg: string): string {
+  return `<div class="chart-box">${svg}</div>`;
 }
 
 /** Clock time of a timestamp (the date is in the page header); the full timestamp shows on hover. */
@@ -214,7 +237,8 @@ function clock(iso: string): string {
 function table(header: string[], rows: string[][], wide: number[]): string {
   const head = `<tr>${header.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
   const td = (c: string, i: number) => (wide.includes(i) ? `<td>${c}</td>` : `<td class="n">${c}</td>`);
-  return `<table>${head}${rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</table>`;
+  // On a narrow screen a table scrolls sideways in its own box rather than being cut off.
+  return `<div class="scroll"><table>${head}${rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</table></div>`;
 }
 
 const STATUS_CLASS: Record<string, string> = { succeeded: "ok", skipped: "dim", aborted: "warn" };

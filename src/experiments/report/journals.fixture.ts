@@ -333,3 +333,55 @@ export const ALL_JOURNALS = {
   blindStopJournal,
   completedJournal,
 };
+
+/**
+ * An outage as an http probe sees it: answers in ~10ms before, 5 of 7 checks timed out during the fault (one
+ * slow answer in between), answers again after the rollback.
+ */
+export function outageJournal(): Journal {
+  const j = base("deviated", 1, "checkout survives the payments outage");
+  const tolerance = JSON.stringify({ status: 200, latency: "< 300ms" });
+  const check = (phase: Phase, s: number, ms?: number): ProbeRecord => {
+    const answered = ms !== undefined;
+    const rec = sample("checkout answers", phase, s, answered ? 200 : undefined, answered && ms < 300, {
+      key: "http",
+      tolerance,
+      outcome: answered ? undefined : "no-answer",
+      reason: answered
+        ? ms < 300
+          ? "200 is within tolerance"
+          : `latency ${ms}ms is not < 300ms`
+        : "timed out after 1s",
+    });
+    if (answered) rec.summary = `200 in ${ms}ms`;
+    else rec.durationMs = 1000;
+    return rec;
+  };
+  j.steadyState.before = [check("before", 1, 10)];
+  j.steadyState.during = [
+    check("during", 5),
+    check("during", 7),
+    check("during", 9, 594),
+    check("during", 11),
+    check("during", 13),
+    check("during", 15),
+    check("during", 17, 12),
+  ];
+  j.steadyState.after = [check("after", 22, 11)];
+  j.reasons = [
+    'hypothesis deviated during the method: "checkout answers" failed 6 of 7 checks: timed out after 1s',
+  ];
+  j.method = [activity("kill payments", 4, 0.1, "succeeded"), activity("pause 14s", 4.1, 14, "succeeded")];
+  j.faults = [
+    {
+      step: "stop payments",
+      ref: "docker.stop",
+      description: "start payments again",
+      appliedAt: at(4),
+      revertedAt: at(18.5),
+    },
+  ];
+  j.end = at(24);
+  j.durationMs = 24_000;
+  return j;
+}
