@@ -1,5 +1,5 @@
 import type { CommandModule } from "yargs";
-import type { JsonSchema } from "../agents/agent.js";
+import type { JsonSchema } from "../contract/agent.js";
 import { ChaosError } from "../experiments/errors.js";
 import { didYouMean } from "../experiments/suggest.js";
 import { cliContext, exitWith, type GlobalArgs } from "./context.js";

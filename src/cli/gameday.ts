@@ -130,14 +130,12 @@ function experimentRunner(
         journalPath,
         reports: label !== PRECONDITIONS_ID,
         onEvent: printEvent,
-        guard: (controller) => {
+        guard: (controller, crashRecovery) => {
           const stop = () => controller.abort("signal", String(signal.reason ?? "aborted"));
           if (signal.aborted) stop();
           else signal.addEventListener("abort", stop, { once: true });
           const nets = installSafetyNets();
-          nets.attach(controller, async () => {
-            await recoverFromLedger({ ledger, registry, log, runId });
-          });
+          nets.attach(controller, crashRecovery);
           return () => {
             signal.removeEventListener("abort", stop);
             nets.finished();

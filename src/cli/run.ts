@@ -8,7 +8,6 @@ import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
 import { checkOutputFile } from "../experiments/output-file.js";
-import { recoverFromLedger } from "../experiments/recover.js";
 import { REPORT_FILES } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
 import { createLogger } from "./logger.js";
@@ -136,11 +135,9 @@ async function runExperiment(
     journalPath,
     reports: args.reports,
     onEvent: (e) => view.onEvent(e),
-    guard: (controller) => {
+    guard: (controller, crashRecovery) => {
       // Last resort after a crash: revert from the ledger what this run recorded.
-      nets?.attach(controller, async () => {
-        await recoverFromLedger({ ledger, registry, log, runId });
-      });
+      nets?.attach(controller, crashRecovery);
       return () => nets?.finished();
     },
   });

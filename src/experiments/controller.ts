@@ -1,37 +1,23 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import type { ActivityInput, AgentContext, ProbeResult, RevertDescription } from "../agents/agent.js";
-import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
+import type { AgentContext } from "../contract/agent.js";
 import { runFigures } from "./checks.js";
-import { every, sleep, TimeoutError, withDeadline } from "./clock.js";
+import { sleep, TimeoutError } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
 import { logEvent, type RunEvent } from "./events.js";
-import {
-  type AbortKind,
-  couldNotJudge,
-  failureOutcome,
-  isBlind,
-  judgeStopCheck,
-  verdict,
-} from "./evidence.js";
+import { type AbortKind, couldNotJudge, isBlind, verdict } from "./evidence.js";
+import { Faults } from "./faults.js";
+import { Hypothesis } from "./hypothesis.js";
 import { bindSecrets } from "./interpolate.js";
-import {
-  type ActivityRecord,
-  type ActivityStatus,
-  EXIT_FOR_STATUS,
-  type FaultRecord,
-  type Journal,
-  type Phase,
-  type ProbeRecord,
-  type RollbackRecord,
-} from "./journal.js";
-import type { Ledger, LedgerEntry } from "./ledger.js";
+import { type ActivityRecord, EXIT_FOR_STATUS, type Journal, openJournal } from "./journal.js";
+import type { Ledger } from "./ledger.js";
 import { Locks } from "./locks.js";
-import type { ActionStep, Experiment, ProbeSpec, Step } from "./model.js";
+import type { Experiment, Step } from "./model.js";
 import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
+import { now, type RunScope } from "./run-scope.js";
 import { resolveSecrets } from "./secrets.js";
 
 export type { RunEvent } from "./events.js";
@@ -53,26 +39,6 @@ interface AbortReason {
   message: string;
 }
 
-interface LiveFault {
-  entry: LedgerEntry;
-  revert: RevertDescription;
-  record: FaultRecord;
-  reverted: boolean;
-  /** Its apply outlived the action's timeout and had not settled when the rollback came. */
-  inFlight?: boolean;
-  /** The revert as written to the ledger, to notice when apply() refined it. */
-  recorded: string;
-  /** The leases held for this fault until it is reverted. */
-  locks: string[];
-}
-
-/** How long a timed-out apply may still take to settle before the rollback goes ahead without it. */
-const APPLY_SETTLE_MS = 30_000;
-/** How long one revert attempt may take. */
-const REVERT_DEADLINE_MS = 60_000;
-
-const now = () => new Date().toISOString();
-
 export function newRunId(): string {
   const d = new Date();
   const stamp = d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
@@ -93,7 +59,8 @@ export class Controller {
   private abortReason?: AbortReason;
   private readonly resources: RunResources;
   private readonly locks: Locks;
-  private readonly live: LiveFault[] = [];
+  private faults!: Faults;
+  private hypothesis!: Hypothesis;
   private readonly reasons: string[] = [];
   private deviated = false;
   private errored = false;
@@ -110,28 +77,7 @@ export class Controller {
     this.log = opts.log.child({ runId: this.runId });
     this.resources = new RunResources(this.log);
     this.locks = new Locks(opts.ledger, { runId: this.runId, experiment: experiment.title });
-    this.journal = {
-      $schema: "https://chaoskit.dev/schema/journal-v1.json",
-      tool: { name: "chaoskit", version: opts.toolVersion },
-      runId: this.runId,
-      experiment: {
-        title: experiment.title,
-        file: experiment.file,
-        tags: experiment.tags,
-        document: experiment.document,
-      },
-      start: now(),
-      end: "",
-      durationMs: 0,
-      status: "held",
-      exitCode: 0,
-      reasons: [],
-      steadyState: { before: [], during: [], after: [] },
-      stopConditions: [],
-      method: [],
-      faults: [],
-      rollbacks: [],
-    };
+    this.journal = openJournal(this.runId, experiment, opts.toolVersion);
   }
 
   /** Aborts the run (e.g. on SIGINT): the method stops at once and every fault is rolled back. */
@@ -215,6 +161,26 @@ export class Controller {
       secrets: this.secrets,
       resources: this.resources,
     };
+    const scope: RunScope = {
+      registry: this.opts.registry,
+      log: this.log,
+      journal: this.journal,
+      ctx: this.ctx,
+      runSignal: this.runAbort.signal,
+      signalStop: this.signalStop.signal,
+      bind: (value) => this.bind(value),
+      emit: (event) => this.emit(event),
+      fail: (reason) => this.fail(reason),
+    };
+    const run = { runId: this.runId, experiment: this.experiment.title };
+    this.faults = new Faults(scope, this.opts.ledger, this.locks, run);
+    this.hypothesis = new Hypothesis(scope, this.experiment, {
+      probeTimeoutMs: this.opts.probeTimeoutMs,
+      onDeviation: () => {
+        this.deviated = true; // the reasons summarise these samples per probe when the run ends
+      },
+      abort: (kind, message) => this.abort(kind, message),
+    });
   }
 
   // ── 0. preflight: every probe that can check itself does, before anything is touched ──
@@ -251,7 +217,7 @@ export class Controller {
     const steady = this.experiment.steadyState;
     if (!steady) return true;
     this.emit({ type: "phase", phase: "before" });
-    const records = await this.checkHypothesis("before");
+    const records = await this.hypothesis.check("before");
     // Checks cut short by an abort (Ctrl-C) judge nothing: the run is aborted, neither unsteady nor blind.
     if (this.runAbort.signal.aborted) return false;
     const failed = records.filter((r) => !r.ok);
@@ -265,7 +231,7 @@ export class Controller {
   // ── 2. method, with the hypothesis and the stop conditions watched on their intervals ──
   private async runMethod(): Promise<void> {
     this.emit({ type: "phase", phase: "method" });
-    const monitors = this.startMonitors();
+    const monitors = this.hypothesis.startMonitors();
     const background: Promise<void>[] = [];
     try {
       for (const step of this.experiment.method) {
@@ -282,43 +248,6 @@ export class Controller {
       await Promise.allSettled(background);
       await monitors.stop();
     }
-  }
-
-  private startMonitors(): { stop(): Promise<void> } {
-    const loops: { stop(): Promise<void> }[] = [];
-    const during = this.experiment.steadyState?.during;
-    if (during && during !== "none") {
-      loops.push(
-        every(during.everyMs, async () => {
-          if (this.runAbort.signal.aborted) return;
-          const records = await this.checkHypothesis("during");
-          if (this.runAbort.signal.aborted) return;
-          for (const r of records.filter((x) => !x.ok)) {
-            // A blind probe stops the method: faults must not stay live while nobody can see them.
-            if (isBlind(r)) {
-              this.fail(couldNotJudge(r, "during"));
-              continue;
-            }
-            this.deviated = true; // the reasons summarise these samples per probe when the run ends
-            if (during.failFast)
-              this.abort("fail-fast", `hypothesis deviated (fail-fast): ${r.probe}: ${r.reason}`);
-          }
-        }),
-      );
-    }
-    for (const cond of this.experiment.stopWhen) {
-      loops.push(
-        every(cond.everyMs, async () => {
-          if (this.runAbort.signal.aborted) return;
-          const { record, stop } = judgeStopCheck(cond, await this.measure(cond.probe, "stop-when"));
-          if (this.runAbort.signal.aborted) return;
-          this.journal.stopConditions.push(record);
-          this.emit({ type: "probe", record });
-          if (stop) this.abort(stop.kind, stop.message);
-        }),
-      );
-    }
-    return { stop: async () => void (await Promise.all(loops.map((l) => l.stop()))) };
   }
 
   private async runStep(step: Step): Promise<void> {
@@ -339,7 +268,7 @@ export class Controller {
         await sleep(step.ms, this.runAbort.signal);
         if (this.runAbort.signal.aborted) rec.status = "aborted";
       } else if (step.kind === "probe") {
-        const r = await this.measure(step.probe, "method");
+        const r = await this.hypothesis.measure(step.probe, "method");
         rec.output = { value: r.value, summary: r.summary, outcome: r.outcome, reason: r.reason };
         if (this.runAbort.signal.aborted)
           rec.status = "aborted"; // cut short by the abort: judge nothing
@@ -349,7 +278,7 @@ export class Controller {
           this.fail(`probe "${step.name}" could not be taken: ${r.reason}`);
         } else if (step.probe.tolerance && !r.ok) this.deviate(`method probe "${step.name}": ${r.reason}`);
       } else {
-        const outcome = await this.runAction(step);
+        const outcome = await this.faults.inject(step);
         rec.output = outcome.output;
         rec.status = outcome.status;
       }
@@ -366,213 +295,11 @@ export class Controller {
     this.emit({ type: "activity", record: rec });
   }
 
-  /** Prepare → record the revert in the ledger → apply → (after `duration`) revert. */
-  private async runAction(step: ActionStep): Promise<{ output: unknown; status: ActivityStatus }> {
-    const { agent, action } = this.opts.registry.action(step.ref);
-    const deadline = new AbortController();
-    const signal = AbortSignal.any([this.runAbort.signal, deadline.signal]);
-    const ctx: AgentContext = { ...this.ctx, signal, log: this.log.child({ action: step.ref }) };
-    const input = this.bindInput(step);
-    let live: LiveFault | undefined;
-    let work: Promise<unknown> | undefined;
-    let output: unknown;
-    try {
-      output = await withDeadline(`action "${step.name}"`, step.timeoutMs, deadline, () => {
-        work = (async () => {
-          const prepared = await action.prepare(input, ctx);
-          const locks = prepared.locks ?? [];
-          // The lease comes before the ledger entry: a target another run is faulting is refused untouched.
-          await this.locks.acquire(locks);
-          if (!prepared.revert) {
-            if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
-            return prepared.apply().finally(() => this.locks.release(locks));
-          }
-          if (agent.name !== prepared.revert.agent)
-            throw new ChaosError("agent", `${step.ref} returned a revert for another agent`);
-          live = await this.recordFault(step, prepared.revert, locks).catch(async (err) => {
-            await this.locks.release(locks);
-            throw err;
-          });
-          if (this.runAbort.signal.aborted) throw this.runAbort.signal.reason;
-          return prepared.apply();
-        })();
-        return work;
-      });
-    } catch (err) {
-      // The deadline stops the waiting, not the agent: an apply still in flight would land after its revert.
-      // Let it settle (bounded) so the rollback undoes what it did; if it never settles, keep its ledger
-      // entry so that `chaos rollback` can revert it again later.
-      if (err instanceof TimeoutError && work) {
-        const settled = await Promise.race([
-          work.then(
-            () => true,
-            () => true,
-          ),
-          sleep(APPLY_SETTLE_MS).then(() => false),
-        ]);
-        if (!settled && live) live.inFlight = true;
-      }
-      throw err;
-    }
-    if (live && JSON.stringify(live.revert) !== live.recorded) {
-      // The agent refined its revert while applying (e.g. a proxy turned out to exist already): keep the
-      // ledger exact, so that `chaos rollback` after a crash undoes no more and no less than was done.
-      await this.opts.ledger.rewrite({ ...live.entry, revert: live.revert });
-    }
-    if (live) {
-      live.record.appliedAt = now();
-      this.emit({ type: "fault-applied", fault: live.record });
-    }
-    if (step.durationMs !== undefined && live) {
-      await sleep(step.durationMs, this.runAbort.signal);
-      await this.revertFault(live);
-      return { output, status: this.runAbort.signal.aborted ? "aborted" : "succeeded" };
-    }
-    return { output, status: "succeeded" };
-  }
-
-  private async recordFault(
-    step: ActionStep,
-    revert: RevertDescription,
-    locks: string[],
-  ): Promise<LiveFault> {
-    const entry = await this.opts.ledger.record({
-      runId: this.runId,
-      experiment: this.experiment.title,
-      step: step.name,
-      revert,
-      ...(locks.length ? { locks } : {}),
-    });
-    const record: FaultRecord = {
-      step: step.name,
-      ref: step.ref,
-      description: revert.description,
-      appliedAt: "",
-    };
-    const live: LiveFault = {
-      entry,
-      revert,
-      record,
-      reverted: false,
-      recorded: JSON.stringify(revert),
-      locks,
-    };
-    this.live.push(live);
-    this.journal.faults.push(record);
-    return live;
-  }
-
   // ── 3. rollbacks: every live fault, newest first, then the experiment's own rollback actions ──
   private async rollbacks(): Promise<void> {
-    const pending = this.live.filter((f) => !f.reverted);
-    if (pending.length === 0 && this.experiment.rollbacks.length === 0) return;
+    if (!this.faults.pending(this.experiment.rollbacks)) return;
     this.emit({ type: "phase", phase: "rollbacks" });
-    // One failing revert must never keep the others from running.
-    for (const fault of pending.reverse()) {
-      try {
-        await this.revertFault(fault);
-      } catch (err) {
-        this.fail(`revert of "${fault.revert.description}" failed: ${errorMessage(err)}`);
-      }
-    }
-    for (const step of this.experiment.rollbacks) await this.userRollback(step);
-  }
-
-  private async revertFault(fault: LiveFault): Promise<void> {
-    if (fault.reverted) return;
-    fault.reverted = true;
-    const agent = this.opts.registry.agent(fault.revert.agent)!;
-    const start = Date.now();
-    let error: string | undefined;
-    let note: string | undefined;
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const deadline = new AbortController();
-      const ctx: AgentContext = { ...this.ctx, signal: deadline.signal };
-      try {
-        const outcome = await withDeadline<unknown>(
-          `revert "${fault.revert.description}"`,
-          REVERT_DEADLINE_MS,
-          deadline,
-          () => agent.revert(fault.revert, ctx),
-        );
-        note = revertNote(outcome);
-        error = undefined;
-        break;
-      } catch (err) {
-        error = errorMessage(err);
-        this.log.warn(
-          { attempt, revert: this.redact(fault.revert.description), err: this.redact(error) },
-          "revert failed",
-        );
-        await sleep(200 * attempt);
-      }
-    }
-    if (error) {
-      this.fail(
-        `could not revert "${fault.revert.description}": ${error} (still recorded in ${this.opts.ledger.dir}; run chaos rollback)`,
-      );
-    } else if (fault.inFlight) {
-      fault.record.revertedAt = now();
-      this.fail(
-        `"${fault.revert.description}" was reverted while its apply was still in flight after a timeout; it stays in ${this.opts.ledger.dir}: run chaos rollback once the target settles`,
-      );
-    } else {
-      fault.record.revertedAt = now();
-      try {
-        await this.opts.ledger.remove(fault.entry.id);
-      } catch (err) {
-        // Reverted all the same; a leftover entry only makes `chaos rollback` revert it again, harmlessly.
-        this.log.warn(
-          { entry: fault.entry.id, err: (err as Error).message },
-          "could not remove a ledger entry",
-        );
-      }
-      await this.locks.release(fault.locks);
-    }
-    this.pushRollback({ description: fault.revert.description, source: "automatic", start, error, note });
-  }
-
-  private async userRollback(step: ActionStep): Promise<void> {
-    const start = Date.now();
-    let error: string | undefined;
-    try {
-      const { action } = this.opts.registry.action(step.ref);
-      const ctx: AgentContext = { ...this.ctx, signal: new AbortController().signal };
-      const input = this.bindInput(step);
-      await withDeadline(
-        `rollback "${step.name}"`,
-        step.timeoutMs ?? 60_000,
-        new AbortController(),
-        async () => {
-          await (await action.prepare(input, ctx)).apply();
-        },
-      );
-    } catch (err) {
-      error = errorMessage(err);
-      this.fail(`rollback "${step.name}" failed: ${error}`);
-    }
-    this.pushRollback({ description: step.name, source: "user", start, error });
-  }
-
-  private pushRollback(r: {
-    description: string;
-    source: "automatic" | "user";
-    start: number;
-    error?: string;
-    note?: string;
-  }): void {
-    const record: RollbackRecord = {
-      description: r.description,
-      source: r.source,
-      start: new Date(r.start).toISOString(),
-      end: now(),
-      durationMs: Date.now() - r.start,
-      status: r.error ? "failed" : "succeeded",
-      ...(r.error ? { error: r.error } : {}),
-      ...(r.note ? { note: this.redact(r.note) } : {}),
-    };
-    this.journal.rollbacks.push(record);
-    this.emit({ type: "rollback", record });
+    await this.faults.rollBack(this.experiment.rollbacks);
   }
 
   // ── 4. steady state after: the hypothesis must hold again within the recovery deadline ──
@@ -586,7 +313,7 @@ export class Controller {
     });
     const deadline = Date.now() + steady.after.withinMs;
     while (!this.signalStop.signal.aborted) {
-      const records = await this.checkHypothesis("after");
+      const records = await this.hypothesis.check("after");
       const failed = records.filter((r) => !r.ok);
       if (failed.length === 0) return;
       if (Date.now() + steady.after.everyMs > deadline) {
@@ -625,73 +352,9 @@ export class Controller {
     return journal;
   }
 
-  // ── probes ──
-  private async checkHypothesis(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
-    const probes = this.experiment.steadyState?.probes ?? [];
-    const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
-    // A check that the run's abort cut short measured nothing: keep it out of the series.
-    if (phase === "during" && this.runAbort.signal.aborted) return [];
-    for (const r of records) {
-      this.journal.steadyState[phase].push(r);
-      this.emit({ type: "probe", record: r });
-    }
-    return records;
-  }
-
-  /** Runs one probe and judges it; a probe that cannot be taken is an `error` outcome, never a crash. */
-  private async measure(spec: ProbeSpec, phase: Phase): Promise<ProbeRecord> {
-    const start = Date.now();
-    const base = {
-      probe: spec.name,
-      key: spec.key,
-      phase,
-      start: new Date(start).toISOString(),
-      tolerance: spec.tolerance?.text,
-      ...(spec.weight === undefined ? {} : { weight: spec.weight }),
-    };
-    const deadline = new AbortController();
-    // After the method the run is already aborted (or ended): only a signal may cut the recovery checks short.
-    const stop = phase === "after" ? this.signalStop.signal : this.runAbort.signal;
-    const ctx: AgentContext = { ...this.ctx, signal: AbortSignal.any([deadline.signal, stop]) };
-    try {
-      const { probe } = this.opts.registry.probe(spec.key);
-      const args = this.bind(spec.args) as Record<string, unknown>;
-      const timeout = spec.timeoutMs ?? this.opts.probeTimeoutMs ?? 30_000;
-      const result: ProbeResult = await withDeadline(`probe "${spec.name}"`, timeout, deadline, () =>
-        probe.run(args, ctx),
-      );
-      const j = spec.tolerance?.judge(result) ?? { outcome: "pass" as const, ok: true, reason: "recorded" };
-      return {
-        ...base,
-        end: now(),
-        durationMs: Date.now() - start,
-        ...j,
-        value: sanitize(result.value),
-        summary: result.summary,
-      };
-    } catch (err) {
-      return {
-        ...base,
-        end: now(),
-        durationMs: Date.now() - start,
-        outcome: failureOutcome(err),
-        ok: false,
-        reason: errorMessage(err),
-      };
-    }
-  }
-
   // ── helpers ──
   private bind(value: unknown): unknown {
     return bindSecrets(value, this.secrets, outputRedactor);
-  }
-
-  /** An action step's target and args with every reference resolved, secrets included. */
-  private bindInput(step: ActionStep): ActivityInput {
-    return {
-      target: this.bind(step.target) as Record<string, unknown>,
-      args: this.bind(step.args) as Record<string, unknown>,
-    };
   }
 
   private redact(text: string): string {
@@ -732,10 +395,4 @@ export class Controller {
     logEvent(this.log, safe);
     this.opts.onEvent?.(safe);
   }
-}
-
-/** NaN and ±Infinity do not survive JSON; keep them readable in the journal. */
-function sanitize(v: unknown): unknown {
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return v;
 }

@@ -5,6 +5,7 @@ import { Controller, type RunEvent } from "./controller.js";
 import { type Journal, writeJournal } from "./journal.js";
 import type { Ledger } from "./ledger.js";
 import type { Experiment } from "./model.js";
+import { recoverFromLedger } from "./recover.js";
 import { writeReports } from "./report/index.js";
 
 export interface ExecuteOptions {
@@ -21,10 +22,11 @@ export interface ExecuteOptions {
   reports: boolean;
   onEvent?: (event: RunEvent) => void;
   /**
-   * Called with the controller before it runs (signal handlers, an abort wired to a person's keystroke);
+   * Called with the controller before it runs (signal handlers, an abort wired to a person's keystroke) and
+   * the run's crash recovery (reverts from the ledger what this run recorded, for a last-resort handler);
    * returns what undoes it once the run has reverted its faults.
    */
-  guard?: (controller: Controller) => () => void;
+  guard?: (controller: Controller, crashRecovery: () => Promise<void>) => () => void;
 }
 
 export interface Execution {
@@ -48,7 +50,11 @@ export async function executeExperiment(experiment: Experiment, opts: ExecuteOpt
     runId: opts.runId,
     onEvent: opts.onEvent,
   });
-  const undo = opts.guard?.(controller);
+  const { ledger, registry, log, runId } = opts;
+  const crashRecovery = async () => {
+    await recoverFromLedger({ ledger, registry, log, runId });
+  };
+  const undo = opts.guard?.(controller, crashRecovery);
   let journal: Journal;
   try {
     journal = await controller.run();

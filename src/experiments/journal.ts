@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { CheckCounts } from "./checks.js";
+import type { Experiment } from "./model.js";
 import { writeFileSafely } from "./output-file.js";
 import type { Outcome } from "./tolerance.js";
 
@@ -103,6 +104,36 @@ export interface Journal {
   checks?: CheckCounts;
   /** The resilience score in percent: the weighted share of hypothesis checks that held. */
   score?: number;
+}
+
+/** The journal of a run that starts now: empty series, "held" until the verdict says otherwise. */
+export function openJournal(
+  runId: string,
+  experiment: Pick<Experiment, "title" | "file" | "tags" | "document">,
+  toolVersion: string,
+): Journal {
+  return {
+    $schema: "https://chaoskit.dev/schema/journal-v1.json",
+    tool: { name: "chaoskit", version: toolVersion },
+    runId,
+    experiment: {
+      title: experiment.title,
+      file: experiment.file,
+      tags: experiment.tags,
+      document: experiment.document,
+    },
+    start: new Date().toISOString(),
+    end: "",
+    durationMs: 0,
+    status: "held",
+    exitCode: 0,
+    reasons: [],
+    steadyState: { before: [], during: [], after: [] },
+    stopConditions: [],
+    method: [],
+    faults: [],
+    rollbacks: [],
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import type { RevertDescription } from "../agents/agent.js";
+import type { RevertDescription } from "../contract/agent.js";
 import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
 import { checkEntry } from "./ledger-entry.js";

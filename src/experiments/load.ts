@@ -1,5 +1,5 @@
-import type { JsonSchema } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
+import type { JsonSchema } from "../contract/agent.js";
 import { type DurationKind, parseDuration } from "./duration.js";
 import { ChaosError, ValidationErrors } from "./errors.js";
 import { readInput } from "./input.js";

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
-import { revertNote } from "../agents/agent.js";
 import type { Registry } from "../agents/registry.js";
+import { revertNote } from "../contract/agent.js";
 import { errorMessage } from "./errors.js";
 import type { Ledger, LedgerEntry, MalformedEntry } from "./ledger.js";
 import { releaseLease, sweepStaleLeases } from "./locks.js";

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ResourceScope } from "../agents/agent.js";
+import type { ResourceScope } from "../contract/agent.js";
 
 /** Resources shared for one run, disposed in reverse order of creation. */
 export class RunResources implements ResourceScope {

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import type { ErrorObject, ValidateFunction } from "ajv/dist/2020.js";
-import type { JsonSchema } from "../agents/agent.js";
+import type { JsonSchema } from "../contract/agent.js";
 import { AJV_OPTIONS, schemaKey } from "./schema-key.js";
 import type { Path } from "./source.js";
 import { didYouMean } from "./suggest.js";

@@ -1,4 +1,4 @@
-import type { ProbeResult } from "../agents/agent.js";
+import type { ProbeResult } from "../contract/agent.js";
 import { parseDuration } from "./duration.js";
 
 /**

@@ -1,5 +1,5 @@
 import { dirname, resolve } from "node:path";
-import type { JsonSchema } from "../agents/agent.js";
+import type { JsonSchema } from "../contract/agent.js";
 import { ChaosError, ValidationErrors } from "../experiments/errors.js";
 import {
   interpolateDocument,
