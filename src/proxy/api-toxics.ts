@@ -9,8 +9,9 @@ import { asStruct, decodeBody, numberField, objectField, stringField } from "./g
 import type { Direction } from "./link.js";
 import { json, noContent, type Reply } from "./reply.js";
 import { type Toxic, toxicJson } from "./toxic-collection.js";
+import type { HttpToxicKind } from "./toxics/http-toxic.js";
 import { TOXICS } from "./toxics/index.js";
-import type { Attributes, ToxicKind } from "./toxics/toxic.js";
+import type { ToxicKind } from "./toxics/toxic.js";
 
 /** Stream names Toxiproxy accepts, case-insensitively (the spelling given is kept). */
 const STREAMS = new Map<string, Direction>([
@@ -23,11 +24,12 @@ const STREAMS = new Map<string, Direction>([
  * @throws ApiError 400 for a value Go would not decode, or one the toxic refuses (see ToxicKind.validate).
  */
 function attributesOf(
-  kind: ToxicKind,
+  kind: ToxicKind | HttpToxicKind,
   given: Record<string, unknown> | undefined,
-  base: Attributes,
-): Attributes {
-  const attributes: Attributes = { ...base };
+  base: Toxic["attributes"],
+): Toxic["attributes"] {
+  if (kind.layer === "http") return kind.decode(given, base as Parameters<HttpToxicKind["decode"]>[1]);
+  const attributes = { ...base } as Record<string, number>;
   for (const key of Object.keys(kind.defaults)) {
     const goType = kind.goType === "SlicerToxic" ? "int" : "int64";
     const value = given ? numberField(given, key, `${kind.goType}.attributes`, goType) : undefined;
@@ -58,7 +60,7 @@ export function toxicHandlers(proxies: ProxyCollection) {
       if (!kind) throw ErrInvalidToxicType;
       if (toxics.has(name)) throw ErrToxicAlreadyExists;
       const given = objectField(input, "attributes", "", `toxics.${kind.goType}`);
-      const toxic: Toxic = {
+      const toxic = {
         name,
         type,
         stream,
@@ -66,7 +68,7 @@ export function toxicHandlers(proxies: ProxyCollection) {
         toxicity,
         kind,
         attributes: attributesOf(kind, given, kind.defaults),
-      };
+      } as Toxic;
       toxics.add(toxic);
       return json(200, toxicJson(toxic));
     },

@@ -1,5 +1,6 @@
 import net from "node:net";
 import type { HostPort } from "./address.js";
+import { HttpSession, type HttpToxicSpec } from "./http/session.js";
 import { type ByteCounters, type ConnectionControl, type Direction, Link, type ToxicSpec } from "./link.js";
 
 /** Longest wait for a closing socket to flush before it is destroyed anyway. */
@@ -7,6 +8,11 @@ const FLUSH_DEADLINE_MS = 5000;
 
 export interface ConnectionHooks {
   toxics(direction: Direction): readonly ToxicSpec[];
+  /**
+   * The HTTP toxics, read live for each message; undefined when the proxy has none as the connection
+   * opens, and the connection then stays byte-level (no HTTP stage) for its whole life.
+   */
+  httpToxics(): ((direction: Direction) => readonly HttpToxicSpec[]) | undefined;
   counters(direction: Direction): ByteCounters;
   onUpstreamError(err: Error): void;
 }
@@ -48,13 +54,29 @@ export class Connection implements ConnectionControl {
       if (client.destroyed) return;
       const toxics = [...hooks.toxics("upstream"), ...hooks.toxics("downstream")];
       this.lingerZero = toxics.some((t) => t.kind.lingerZero);
+      const httpToxics = hooks.httpToxics();
+      const http = httpToxics && new HttpSession(httpToxics, this);
       this.links.set(
         "upstream",
-        new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream")),
+        new Link(
+          client,
+          this.server,
+          this,
+          hooks.counters("upstream"),
+          hooks.toxics("upstream"),
+          http && ((out) => http.requestStage(out)),
+        ),
       );
       this.links.set(
         "downstream",
-        new Link(this.server, client, this, hooks.counters("downstream"), hooks.toxics("downstream")),
+        new Link(
+          this.server,
+          client,
+          this,
+          hooks.counters("downstream"),
+          hooks.toxics("downstream"),
+          http && ((out) => http.responseStage(out)),
+        ),
       );
       client.resume();
     });

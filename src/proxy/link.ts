@@ -64,15 +64,27 @@ export class Link {
   private sinkFull = false;
   private paused = false;
   private readBuffer = Buffer.allocUnsafe(FIRST_READ_BUFFER);
+  /** A stage ahead of every toxic, for the life of the link (the HTTP stage), or null. */
+  private readonly front: ToxicStage | null = null;
 
+  /** `front`, when given, builds a stage placed ahead of the toxics; it stays when toxics change. */
   constructor(
     private readonly source: Socket,
     private readonly sink: Socket,
     private readonly control: ConnectionControl,
     private readonly counters: ByteCounters,
     toxics: readonly ToxicSpec[],
+    front?: (out: ToxicOutput) => ToxicStage,
   ) {
     for (const spec of toxics) this.entries.push(this.newEntry(spec));
+    if (front) {
+      this.front = front({
+        push: (chunk) => this.deliver(this.first, chunk),
+        end: () => this.deliverEnd(this.first),
+        close: () => this.control.close(),
+        relieved: () => this.checkPressure(),
+      });
+    }
     this.rewire();
     if (!readIntoOwnBuffers(source, this.nextReadBuffer, this.onRead)) source.on("data", this.onData);
     source.on("end", this.onEnd);
@@ -183,11 +195,11 @@ export class Link {
 
   private readonly onRead = (length: number, buffer: Buffer): void => {
     this.counters.received += length;
-    const first = this.first;
+    const first = this.front ?? this.first?.stage ?? null;
     if (first === null) {
       this.toSink(buffer.subarray(0, length), true);
     } else {
-      first.stage!.write(Buffer.from(buffer.subarray(0, length)));
+      first.write(Buffer.from(buffer.subarray(0, length)));
       this.checkPressure();
     }
     if (length === buffer.length && length < BULK_READ_BUFFER) {
@@ -201,16 +213,19 @@ export class Link {
   /** Fallback where the source cannot read into the link's buffer: each chunk is its own. */
   private readonly onData = (chunk: Buffer): void => {
     this.counters.received += chunk.length;
-    const first = this.first;
+    const first = this.front ?? this.first?.stage ?? null;
     if (first === null) {
       this.toSink(chunk);
     } else {
-      first.stage!.write(chunk);
+      first.write(chunk);
       this.checkPressure();
     }
   };
 
-  private readonly onEnd = (): void => this.deliverEnd(this.first);
+  private readonly onEnd = (): void => {
+    if (this.front) this.front.end();
+    else this.deliverEnd(this.first);
+  };
 
   /** Runs after each write to the sink; once its queue is empty, no queued chunk points into a read buffer. */
   private readonly onWritten = (): void => {
@@ -221,7 +236,7 @@ export class Link {
   };
 
   private checkPressure(): void {
-    let held = 0;
+    let held = this.front?.buffered ?? 0;
     for (let e = this.first; e; e = e.next) held += e.stage!.buffered;
     if (this.sinkFull || held > HELD_LIMIT) this.pause();
     else if (this.paused) {

@@ -238,6 +238,7 @@ export class TcpProxy {
     }
     const conn = new Connection(client, target, {
       toxics: (direction) => this.toxics.specs(direction),
+      httpToxics: () => (this.toxics.hasHttp() ? (direction) => this.toxics.httpSpecs(direction) : undefined),
       counters: (direction) => this.env.counters(direction, this),
       onUpstreamError: (err) =>
         // An unreachable upstream is what chaos experiments cause on purpose: a warning, not an error.

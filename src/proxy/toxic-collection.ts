@@ -1,18 +1,25 @@
 import { ErrToxicAlreadyExists, ErrToxicNotFound } from "./api-error.js";
+import type { HttpToxicSpec } from "./http/session.js";
 import type { Direction, Link, ToxicSpec } from "./link.js";
-import type { Attributes } from "./toxics/toxic.js";
 
-/** A toxic as configured on a proxy. */
-export interface Toxic extends ToxicSpec {
+interface Envelope {
   type: string;
   /** The stream as the client spelled it; `direction` is its meaning. */
   stream: string;
   direction: Direction;
 }
 
+/** A byte toxic as configured on a proxy: a stage on each connection's link. */
+export interface ByteToxic extends ToxicSpec, Envelope {}
+/** An HTTP toxic as configured on a proxy: read per message by the connections' HTTP stage. */
+export interface HttpToxic extends HttpToxicSpec, Envelope {}
+export type Toxic = ByteToxic | HttpToxic;
+
+export const isHttp = (t: Toxic): t is HttpToxic => t.kind.layer === "http";
+
 /** The JSON Toxiproxy answers for a toxic, fields in its order. */
 export function toxicJson(t: Toxic): {
-  attributes: Attributes;
+  attributes: Toxic["attributes"];
   name: string;
   type: string;
   stream: string;
@@ -22,11 +29,14 @@ export function toxicJson(t: Toxic): {
 }
 
 /**
- * The toxics of one proxy, per direction in the order they were added. Every change is applied at once to
- * the live connections' links of that direction.
+ * The toxics of one proxy, per direction in the order they were added. Every change to a byte toxic is
+ * applied at once to the live connections' links of that direction; HTTP toxics are read by the
+ * connections' HTTP stage for each message, so a change applies from the next one.
  */
 export class ToxicCollection {
   private readonly chains: Record<Direction, Toxic[]> = { upstream: [], downstream: [] };
+  private bytes: Record<Direction, ByteToxic[]> = { upstream: [], downstream: [] };
+  private http: Record<Direction, HttpToxic[]> = { upstream: [], downstream: [] };
 
   constructor(private readonly links: (direction: Direction) => Iterable<Link>) {}
 
@@ -35,8 +45,24 @@ export class ToxicCollection {
     return [...this.chains.upstream, ...this.chains.downstream];
   }
 
-  specs(direction: Direction): readonly Toxic[] {
-    return this.chains[direction];
+  specs(direction: Direction): readonly ByteToxic[] {
+    return this.bytes[direction];
+  }
+
+  httpSpecs(direction: Direction): readonly HttpToxic[] {
+    return this.http[direction];
+  }
+
+  hasHttp(): boolean {
+    return this.http.upstream.length > 0 || this.http.downstream.length > 0;
+  }
+
+  /** Splits the chains by layer after a change (the lists are replaced, never changed in place). */
+  private split(): void {
+    for (const d of ["upstream", "downstream"] as const) {
+      this.bytes[d] = this.chains[d].filter((t): t is ByteToxic => !isHttp(t));
+      this.http[d] = this.chains[d].filter(isHttp);
+    }
   }
 
   /** @throws ApiError 404 when no toxic has that name. */
@@ -54,16 +80,18 @@ export class ToxicCollection {
   add(toxic: Toxic): void {
     if (this.has(toxic.name)) throw ErrToxicAlreadyExists;
     this.chains[toxic.direction].push(toxic);
-    for (const link of this.links(toxic.direction)) link.addToxic(toxic);
+    this.split();
+    if (!isHttp(toxic)) for (const link of this.links(toxic.direction)) link.addToxic(toxic);
   }
 
   /** @throws ApiError 404 when no toxic has that name. */
-  update(name: string, attributes: Attributes, toxicity: number): Toxic {
+  update(name: string, attributes: Toxic["attributes"], toxicity: number): Toxic {
     const old = this.get(name);
-    const toxic: Toxic = { ...old, attributes, toxicity };
+    const toxic = { ...old, attributes, toxicity } as Toxic;
     const chain = this.chains[old.direction];
     chain[chain.indexOf(old)] = toxic;
-    for (const link of this.links(toxic.direction)) link.updateToxic(toxic);
+    this.split();
+    if (!isHttp(toxic)) for (const link of this.links(toxic.direction)) link.updateToxic(toxic);
     return toxic;
   }
 
@@ -72,7 +100,8 @@ export class ToxicCollection {
     const toxic = this.get(name);
     const chain = this.chains[toxic.direction];
     chain.splice(chain.indexOf(toxic), 1);
-    for (const link of this.links(toxic.direction)) link.removeToxic(name);
+    this.split();
+    if (!isHttp(toxic)) for (const link of this.links(toxic.direction)) link.removeToxic(name);
   }
 
   reset(): void {

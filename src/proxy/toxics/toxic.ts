@@ -40,6 +40,8 @@ export type Attributes = Record<string, number>;
 
 /** One toxic type: its attributes with their defaults, and how to build a stage for one connection. */
 export interface ToxicKind {
+  /** Byte toxics have none; HTTP toxics (see http-toxic.ts) are told apart by theirs. */
+  layer?: undefined;
   /** The Go struct name, used in decoding error messages (`LatencyToxic`). */
   goType: string;
   defaults: Attributes;
