@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import type { CommandModule } from "yargs";
 import { formatDuration } from "../experiments/duration.js";
+import { blindnessText } from "../experiments/evidence.js";
 import { loadExperiment } from "../experiments/load.js";
 import type { Experiment, ProbeSpec, Step } from "../experiments/model.js";
 import { toleranceText } from "../experiments/report/values.js";
@@ -76,7 +77,7 @@ export function printPlan(e: Experiment): void {
   } else say("  no steady-state hypothesis: a plain injection, nothing is judged");
   for (const c of e.stopWhen)
     say(
-      `  stop when ${c.name}: ${probeDetail(c.probe, "when")} (every ${formatDuration(c.everyMs)}${c.onError === "continue" ? ", ignoring checks that fail" : ", or when a check cannot be taken"})`,
+      `  stop when ${c.name}: ${probeDetail(c.probe, "when")} (every ${formatDuration(c.everyMs)}; ${blindnessText(c)})`,
     );
   say("  method:");
   e.method.forEach((step, i) => {

@@ -1,9 +1,10 @@
 import type { CommandModule } from "yargs";
 import { ValidationErrors } from "../experiments/errors.js";
+import { blindnessText } from "../experiments/evidence.js";
 import { loadExperiment } from "../experiments/load.js";
 import { isRunbookFile, loadRunbook } from "../gameday/load.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, inputFiles, printError } from "./context.js";
-import { green, say } from "./output.js";
+import { dim, green, say } from "./output.js";
 
 interface Args extends GlobalArgs {
   files: string[];
@@ -15,10 +16,15 @@ export async function validateFiles(files: string[], { registry, maxBytes }: Cli
   for (const file of files) {
     try {
       // Standard input is read once, so it can only be an experiment.
-      if (file !== "-" && (await isRunbookFile(file, maxBytes)))
+      if (file !== "-" && (await isRunbookFile(file, maxBytes))) {
         await loadRunbook(file, { registry, maxBytes });
-      else await loadExperiment(file, { registry, maxBytes });
+        say(`${green("✓")} ${file}`);
+        continue;
+      }
+      const experiment = await loadExperiment(file, { registry, maxBytes });
       say(`${green("✓")} ${file === "-" ? "<stdin>" : file}`);
+      // A stop condition that cannot see must not pass silently: say what each does then.
+      for (const c of experiment.stopWhen) say(dim(`  stop condition "${c.name}" ${blindnessText(c)}`));
     } catch (err) {
       bad++;
       printError(err);

@@ -8,7 +8,8 @@ import type { Experiment, StopCondition } from "./model.js";
  *
  *   probe failure ─▶ no-answer: the system under test did not answer; a measurement, judged as a failure
  *                 └▶ error:     the probe could not be taken (e.g. Prometheus down); the run is blind: exit 4
- *   stop check    ─▶ met, or could not see ─▶ stop the method (fail closed), unless `on-error: continue`
+ *   stop check    ─▶ met, or could not see (error, no answer, empty, NaN) ─▶ stop the method (fail closed),
+ *                    unless the condition says `on-error: continue` (or `empty:` / `nan: continue`)
  *   verdict       ─▶ "held" only when a hypothesis check was taken while each fault was live (or the
  *                    experiment says `during: none`); with no hypothesis at all: "completed", nothing judged
  */
@@ -38,11 +39,46 @@ export interface StopDecision {
   stop?: { kind: Extract<AbortKind, "stop-condition" | "failure">; message: string };
 }
 
+/** What a stop-condition check saw that does not tell whether the condition is met, and how it is treated. */
+const UNSEEN = {
+  error: { words: "could not be checked", setting: (c: StopCondition) => c.onError },
+  "no-answer": { words: "got no answer", setting: (c: StopCondition) => c.onError },
+  // The series of an error ratio vanishes exactly when the service dies: nothing seen is not "not met".
+  empty: { words: "saw an empty result", setting: (c: StopCondition) => c.onEmpty },
+  nan: { words: "saw NaN", setting: (c: StopCondition) => c.onNaN },
+} as const;
+
+function unseen(r: ProbeRecord): keyof typeof UNSEEN | undefined {
+  return r.outcome in UNSEEN ? (r.outcome as keyof typeof UNSEEN) : undefined;
+}
+
 /**
- * Judges one stop-condition check. A check that cannot see (the probe failed or the system did not answer)
- * counts as met unless the condition says `on-error: continue`: a stop condition must never fail open.
- * The system not answering stops the run like a met condition (exit 3); a probe that could not be taken
- * (a monitoring outage) stops it as "could not judge" (exit 4), as it does anywhere else in a run.
+ * How a condition treats the checks that cannot see, in words (`chaos validate`, `chaos plan`): e.g.
+ * "stops the run on an error, no answer, an empty result or NaN".
+ */
+export function blindnessText(cond: StopCondition): string {
+  const names = { error: "an error", "no-answer": "no answer", empty: "an empty result", nan: "NaN" };
+  const stops = (Object.keys(UNSEEN) as (keyof typeof UNSEEN)[]).filter(
+    (k) => UNSEEN[k].setting(cond) === "stop",
+  );
+  const goes = (Object.keys(UNSEEN) as (keyof typeof UNSEEN)[]).filter((k) => !stops.includes(k));
+  const list = (ks: (keyof typeof UNSEEN)[]) =>
+    ks.length > 1
+      ? `${ks
+          .slice(0, -1)
+          .map((k) => names[k])
+          .join(", ")} or ${names[ks[ks.length - 1]!]}`
+      : names[ks[0]!];
+  if (goes.length === 0) return `stops the run on ${list(stops)}`;
+  if (stops.length === 0) return `continues blind on ${list(goes)}`;
+  return `stops the run on ${list(stops)}; continues blind on ${list(goes)}`;
+}
+
+/**
+ * Judges one stop-condition check. A check that cannot see (the probe failed, the system did not answer, or
+ * the probe yielded nothing or NaN) counts as met unless the condition says `continue` for it: a stop
+ * condition must never fail open. Seeing nothing stops the run like a met condition (exit 3); a probe that
+ * could not be taken (a monitoring outage) stops it as "could not judge" (exit 4), as it does anywhere else.
  */
 export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecision {
   if (r.outcome === "pass") {
@@ -52,10 +88,11 @@ export function judgeStopCheck(cond: StopCondition, r: ProbeRecord): StopDecisio
       stop: { kind: "stop-condition", message: `stop condition "${cond.name}" met: ${r.reason}` },
     };
   }
-  if (r.outcome === "error" || r.outcome === "no-answer") {
+  const blind = unseen(r);
+  if (blind) {
     const record = { ...r, probe: cond.name, ok: false };
-    if (cond.onError === "continue") return { record };
-    const what = r.outcome === "error" ? "could not be checked" : "got no answer";
+    if (UNSEEN[blind].setting(cond) === "continue") return { record };
+    const what = UNSEEN[blind].words;
     return {
       record: { ...record, reason: `${COULD_NOT_SEE}: ${r.reason}` },
       stop: {
@@ -177,10 +214,14 @@ function duringDeviations(j: Journal): string[] {
 function blindStopConditions(f: RunFacts): string[] {
   return f.experiment.stopWhen.flatMap((cond) => {
     const checks = f.journal.stopConditions.filter((r) => r.probe === cond.name);
-    const unseen = checks.filter((r) => r.outcome === "error" || r.outcome === "no-answer");
-    if (unseen.length === 0 || cond.onError !== "continue") return [];
+    // Only checks the condition let pass while blind: the others stopped the run and say so already.
+    const blind = checks.filter((r) => {
+      const kind = unseen(r);
+      return kind !== undefined && UNSEEN[kind].setting(cond) === "continue";
+    });
+    if (blind.length === 0) return [];
     return [
-      `stop condition "${cond.name}" could not be checked ${unseen.length} of ${checks.length} times (${unseen[0]!.reason})`,
+      `stop condition "${cond.name}" could not be checked ${blind.length} of ${checks.length} times (${blind[0]!.reason})`,
     ];
   });
 }

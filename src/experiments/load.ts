@@ -309,6 +309,8 @@ export class Reader {
       probe,
       everyMs: this.duration(c.every, [...path, "every"], 1000, "interval"),
       onError: c["on-error"] === "continue" ? "continue" : "stop",
+      onEmpty: (c.empty ?? c["on-error"]) === "continue" ? "continue" : "stop",
+      onNaN: (c.nan ?? c["on-error"]) === "continue" ? "continue" : "stop",
       path,
     };
   }

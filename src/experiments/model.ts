@@ -55,6 +55,12 @@ export interface StopCondition {
   everyMs: number;
   /** A check that cannot be taken stops the run (fail closed), unless the experiment says `continue`. */
   onError: "stop" | "continue";
+  /**
+   * A check that saw nothing (an empty result, null) or NaN cannot tell whether the condition is met: it
+   * stops the run unless the experiment says `empty: continue` / `nan: continue`; absent, as `on-error`.
+   */
+  onEmpty: "stop" | "continue";
+  onNaN: "stop" | "continue";
   path: Path;
 }
 
