@@ -80,7 +80,13 @@ describe("pod-kill", () => {
   });
 
   it("reuses kept-alive connections for its calls instead of one connection per call", async () => {
-    cluster.api.addPods("shop", "web", 60, { app: "web" }, { generated: true });
+    cluster.api.addPods(
+      "shop",
+      "web",
+      60,
+      { app: "web" },
+      { generated: true, owner: { kind: "ReplicaSet", name: "web-7d9c5b" } },
+    );
     const fault = await prepare("pod-kill", {
       namespace: "shop",
       labels: { app: "web" },
@@ -110,7 +116,7 @@ describe("pod-kill", () => {
     const fault = await prepare(
       "pod-kill",
       { namespace: "db", names: ["pg-0", "pg-1"] },
-      { "grace-period": "0s" },
+      { "grace-period": "0s", force: true },
     );
     // pg-0 is deleted and recreated by its StatefulSet (new uid); pg-1 simply disappears.
     cluster.api.reconciler.deletePod(cluster.api.object("pods", "db", "pg-0")!, 0);
@@ -151,7 +157,7 @@ describe("pod-kill", () => {
   it("refuses a target that matches nothing, or several without select, or more than max", async () => {
     cluster.api.addPods("shop", "web", 5, { app: "web" });
     const none = await prepareError("pod-kill", { namespace: "shop", selector: "app in (nothing)" });
-    expect(none.message).toBe("no pod matches pods with labels app in (nothing) in namespace shop");
+    expect(none.message).toBe("no Running pod matches pods with labels app in (nothing) in namespace shop");
     const several = await prepareError("pod-kill", { namespace: "shop", labels: { app: "web" } });
     expect(several.message).toContain("5 pods match");
     expect(several.hint).toContain("select");
@@ -260,6 +266,14 @@ describe("partition", () => {
       ],
       egress: [
         { to: [{ podSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["orders"] }] } }] },
+        // DNS stays open, or every lookup would fail before the partition is even reached
+        {
+          to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+          ports: [
+            { protocol: "UDP", port: 53 },
+            { protocol: "TCP", port: 53 },
+          ],
+        },
       ],
     });
     expect(policy.metadata.labels).toEqual({ "app.kubernetes.io/managed-by": "chaoskit" });

@@ -187,7 +187,7 @@ describe("chaos run refusals, before anything is touched", () => {
     const r = await run(await kill("{ namespace: shop, labels: { app: ghost }, select: { mode: one } }"));
     expect(r.code, r.stderr).toBe(4);
     expect(readJournal().reasons.join("\n")).toContain(
-      "no pod matches pods with labels app=ghost in namespace shop",
+      "no Running pod matches pods with labels app=ghost in namespace shop",
     );
     expect(deletes()).toEqual([]);
   });

@@ -178,6 +178,11 @@ describe("deploy/rbac.yaml", () => {
       { "grace-period": "0s" },
     );
     await act("pod-kill", { namespace: "shop", names: ["db-0"] });
+    await act(
+      "pod-kill",
+      { namespace: "shop", labels: { app: "payments" }, select: { mode: "one" } },
+      { mode: "evict" },
+    );
     await act("scale", { namespace: "shop", deployment: "payments" }, { replicas: 1 });
     await act("scale", { namespace: "shop", statefulset: "db" }, { replicas: 2 });
     await act(

@@ -37,6 +37,8 @@ type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
 
 export interface ConnectionPool {
   dispatcher?: Dispatcher;
+  /** Every request keeps the connection the client built for it (credentials that refresh). */
+  disabled?: boolean;
 }
 
 export interface CallOptions {
@@ -72,8 +74,11 @@ function requestOptions(opts: CallOptions, signal: AbortSignal): RequestOptions 
         pre(c) {
           c.setSignal(signal);
           const built = c.getDispatcher();
-          if (built && pool.dispatcher) c.setDispatcher(pool.dispatcher);
-          else pool.dispatcher = built;
+          // With refreshing credentials, keep the client's own connection, built with this moment's certificate.
+          if (!pool.disabled) {
+            if (built && pool.dispatcher) c.setDispatcher(pool.dispatcher);
+            else pool.dispatcher = built;
+          }
           for (const [k, v] of Object.entries(headers)) c.setHeaderParam(k, v);
           return new lib.Observable(Promise.resolve(c));
         },

@@ -1,4 +1,4 @@
-import type { AppsV1Api, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
+import type { AppsV1Api, AutoscalingV2Api, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
 import { ChaosError } from "../../experiments/errors.js";
 import type { AgentContext } from "../agent.js";
 import { type CallSpec, type ConnectionPool, kubeCall, type RequestOptions } from "./call.js";
@@ -7,7 +7,7 @@ import { type ClusterRef, type KubernetesConfig, loadKubeConfig, readConfig } fr
 
 /** The run's view of one cluster: typed API clients and the settings every call obeys. */
 export class Cluster {
-  private readonly pool: ConnectionPool = {};
+  private readonly pool: ConnectionPool;
 
   constructor(
     readonly lib: KubeClient,
@@ -15,8 +15,17 @@ export class Cluster {
     readonly core: CoreV1Api,
     readonly apps: AppsV1Api,
     readonly networking: NetworkingV1Api,
+    readonly autoscaling: AutoscalingV2Api,
     readonly config: KubernetesConfig,
-  ) {}
+    /**
+     * The credentials can change under the run (an exec plugin or auth provider refreshing a client
+     * certificate): each request then gets the connection the client builds for it, never a kept one that
+     * still presents the first certificate.
+     */
+    refreshingCredentials = false,
+  ) {
+    this.pool = { disabled: refreshingCredentials };
+  }
 
   /** Closes the kept-alive connections; called when the run's resources are disposed. */
   async close(): Promise<void> {
@@ -34,10 +43,11 @@ export class Cluster {
     signal: AbortSignal,
     fn: (options: RequestOptions) => Promise<T>,
     headers?: Record<string, string>,
+    tries?: number,
   ): Promise<T> {
     return kubeCall(
       spec,
-      { lib: this.lib, pool: this.pool, signal, timeoutMs: this.config.callTimeoutMs, headers },
+      { lib: this.lib, pool: this.pool, signal, timeoutMs: this.config.callTimeoutMs, headers, tries },
       fn,
     );
   }
@@ -47,13 +57,16 @@ async function connect(ref: Omit<ClusterRef, "server">, config: KubernetesConfig
   const lib = await loadClient();
   const kc = loadKubeConfig(lib, ref.kubeconfig, ref.context);
   const server = kc.getCurrentCluster()!.server;
+  const user = kc.getCurrentUser();
   return new Cluster(
     lib,
-    { ...ref, server },
+    { ...ref, server, context: ref.context ?? kc.getCurrentContext() },
     kc.makeApiClient(lib.CoreV1Api),
     kc.makeApiClient(lib.AppsV1Api),
     kc.makeApiClient(lib.NetworkingV1Api),
+    kc.makeApiClient(lib.AutoscalingV2Api),
     config,
+    Boolean(user?.exec || user?.authProvider),
   );
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { DURATION_PATTERN, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
@@ -96,7 +96,37 @@ function load(what: string, fn: () => void): void {
 }
 
 /**
- * Loads the kubeconfig the experiment names, else $KUBECONFIG, else ~/.kube/config, else the in-cluster
+ * $KUBECONFIG's files merged as kubectl merges them (client-go's loading rules): the first file to set
+ * `current-context` wins, and so does the first definition of each cluster, user and context name; files
+ * that do not exist are skipped. (The client library lets a later file's `current-context` win and throws on
+ * a name defined twice, so a run could act on another cluster than `kubectl` shows.)
+ * @throws Error when no listed file exists or one cannot be parsed.
+ */
+function loadKubeconfigList(lib: KubeClient, kc: KubeConfig, list: string): void {
+  const files = list.split(delimiter).filter((f) => f && existsSync(f));
+  if (files.length === 0) throw new Error(`none of its files exists (${list})`);
+  const clusters = new Map<string, KubeConfig["clusters"][number]>();
+  const users = new Map<string, KubeConfig["users"][number]>();
+  const contexts = new Map<string, KubeConfig["contexts"][number]>();
+  let currentContext = "";
+  for (const file of files) {
+    const one = new lib.KubeConfig();
+    one.loadFromFile(file); // makes the file's relative certificate paths absolute
+    for (const c of one.clusters) if (!clusters.has(c.name)) clusters.set(c.name, c);
+    for (const u of one.users) if (!users.has(u.name)) users.set(u.name, u);
+    for (const c of one.contexts) if (!contexts.has(c.name)) contexts.set(c.name, c);
+    if (!currentContext && one.currentContext) currentContext = one.currentContext;
+  }
+  kc.loadFromOptions({
+    clusters: [...clusters.values()],
+    users: [...users.values()],
+    contexts: [...contexts.values()],
+    currentContext,
+  });
+}
+
+/**
+ * Loads the kubeconfig the experiment names, else $KUBECONFIG (merged as kubectl merges it), else ~/.kube/config, else the in-cluster
  * service account; then switches to `context` when one is given.
  * @throws ChaosError("agent") when none of them exists, a file cannot be parsed, or the context is unknown.
  */
@@ -108,8 +138,10 @@ export function loadKubeConfig(
   const kc = new lib.KubeConfig();
   const home = join(homedir(), ".kube", "config");
   if (kubeconfig) load(kubeconfig, () => kc.loadFromFile(kubeconfig));
-  else if (process.env.KUBECONFIG) load("$KUBECONFIG", () => kc.loadFromDefault());
-  else if (existsSync(home)) load(home, () => kc.loadFromFile(home));
+  else if (process.env.KUBECONFIG) {
+    const list = process.env.KUBECONFIG;
+    load("$KUBECONFIG", () => loadKubeconfigList(lib, kc, list));
+  } else if (existsSync(home)) load(home, () => kc.loadFromFile(home));
   else if (process.env.KUBERNETES_SERVICE_HOST)
     load("the in-cluster service account", () => kc.loadFromCluster());
   else {

@@ -1,11 +1,18 @@
 import { createHash } from "node:crypto";
-import type { V1NetworkPolicy } from "@kubernetes/client-node";
+import type { V1NetworkPolicy, V1NetworkPolicyEgressRule } from "@kubernetes/client-node";
 import { ChaosError } from "../../experiments/errors.js";
 import type { ActionDefinition, JsonSchema, RevertDescription } from "../agent.js";
 import { KubeApiError } from "./call.js";
-import { cluster } from "./cluster.js";
-import { toLabelSelector } from "./selector.js";
-import { assertNotProtected, describePods, listPods, podMatchProperties, readPodTarget } from "./target.js";
+import { type Cluster, cluster } from "./cluster.js";
+import { selectorMatches, toLabelSelector } from "./selector.js";
+import {
+  assertNotProtected,
+  describePods,
+  listPods,
+  type PodInfo,
+  podMatchProperties,
+  readPodTarget,
+} from "./target.js";
 
 const selectorOnly = ["labels", "selector"].map((k) => ({ required: [k], properties: { [k]: true } }));
 
@@ -19,6 +26,45 @@ const peerSchema: JsonSchema = {
 
 /** Marks the policies the toolkit creates, so that an operator can find (and remove) them by label. */
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "chaoskit" };
+
+/** DNS stays open to an egress partition unless told otherwise: without it every lookup fails first. */
+const DNS_EGRESS: V1NetworkPolicyEgressRule = {
+  to: [{ namespaceSelector: {}, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
+};
+
+/**
+ * Other NetworkPolicies that select some of the pods and allow traffic in a direction the partition closes.
+ * Policies add up: whatever any of them allows is allowed, so each of these may let traffic through.
+ * @throws KubeApiError when the policies cannot be listed.
+ */
+async function overlappingPolicies(
+  c: Cluster,
+  namespace: string,
+  pods: PodInfo[],
+  directions: { ingress: boolean; egress: boolean },
+  signal: AbortSignal,
+): Promise<string[]> {
+  const list = await c.call({ verb: "list", resource: "networkpolicies", namespace }, signal, (o) =>
+    c.networking.listNamespacedNetworkPolicy({ namespace }, o),
+  );
+  return (list.items ?? [])
+    .filter(
+      (p) =>
+        p.metadata?.labels?.["app.kubernetes.io/managed-by"] !== MANAGED_BY["app.kubernetes.io/managed-by"],
+    )
+    .filter((p) => pods.some((pod) => selectorMatches(p.spec?.podSelector, pod.labels)))
+    .filter((p) => {
+      const types = p.spec?.policyTypes ?? ["Ingress", ...(p.spec?.egress ? ["Egress"] : [])];
+      const allowsIn = types.includes("Ingress") && (p.spec?.ingress ?? []).length > 0;
+      const allowsOut = types.includes("Egress") && (p.spec?.egress ?? []).length > 0;
+      return (directions.ingress && allowsIn) || (directions.egress && allowsOut);
+    })
+    .map((p) => p.metadata?.name ?? "");
+}
 
 /**
  * Isolates the pods a label selector matches with a NetworkPolicy that allows no ingress, no egress, or
@@ -47,6 +93,11 @@ export const partitionAction: ActionDefinition = {
     properties: {
       direction: { enum: ["ingress", "egress", "both"], default: "both" },
       from: peerSchema,
+      "allow-dns": {
+        type: "boolean",
+        default: true,
+        description: "keep DNS (kube-dns, port 53 UDP and TCP) open to an egress partition",
+      },
     },
   },
   /**
@@ -74,6 +125,8 @@ export const partitionAction: ActionDefinition = {
     const name = `chaoskit-partition-${digest}`;
     const ingress = direction !== "egress";
     const egress = direction !== "ingress";
+    const allowDns = egress && input.args["allow-dns"] !== false;
+    const others = await overlappingPolicies(c, t.namespace, pods, { ingress, egress }, ctx.signal);
     const policy: V1NetworkPolicy = {
       apiVersion: "networking.k8s.io/v1",
       kind: "NetworkPolicy",
@@ -87,7 +140,7 @@ export const partitionAction: ActionDefinition = {
         podSelector,
         policyTypes: [...(ingress ? ["Ingress"] : []), ...(egress ? ["Egress"] : [])],
         ...(ingress ? { ingress: peer ? [{ _from: peer }] : [] } : {}),
-        ...(egress ? { egress: peer ? [{ to: peer }] : [] } : {}),
+        ...(egress ? { egress: [...(peer ? [{ to: peer }] : []), ...(allowDns ? [DNS_EGRESS] : [])] } : {}),
       },
     };
     const revert: RevertDescription = {
@@ -113,11 +166,28 @@ export const partitionAction: ActionDefinition = {
           // Applying twice equals once: the name is derived from the run and the fault.
           if (!(err instanceof KubeApiError && err.status === 409)) throw err;
         }
+        const warnings = [
+          ...(others.length
+            ? [
+                `NetworkPolicy ${others.join(", ")} also selects these pods and allows traffic: policies add up, so it may pass through the partition`,
+              ]
+            : []),
+        ];
         ctx.log.info(
-          { policy: `${t.namespace}/${name}`, direction, pods: pods.length },
-          "partition in place",
+          { policy: `${t.namespace}/${name}`, direction, pods: pods.length, overlapping: others },
+          "partition policy created",
         );
-        return { policy: name, direction, pods: pods.length };
+        for (const w of warnings) ctx.log.warn({ policy: `${t.namespace}/${name}` }, w);
+        return {
+          policy: name,
+          direction,
+          pods: pods.length,
+          ...(allowDns ? { dns: "allowed" } : {}),
+          // The API server accepts a policy whether or not the network plugin enforces it.
+          verified: false,
+          note: "not verified here: a NetworkPolicy takes effect only where the network plugin enforces it; a hypothesis probe across the partition shows whether it holds",
+          ...(warnings.length ? { warnings } : {}),
+        };
       },
     };
   },

@@ -14,7 +14,10 @@ export const podsReadyProbe: ProbeDefinition = {
   /** @throws ChaosError("agent") when the pods cannot be listed. */
   async run(args, ctx) {
     const c = await cluster(ctx);
-    const pods = (await listPods(c, readPodTarget(args), ctx.signal)).filter((p) => !p.terminating);
+    const pods = (await listPods(c, readPodTarget(args), ctx.signal)).filter(
+      // A Failed or Succeeded pod will never be Ready again: counting it would make "all ready" unreachable.
+      (p) => !p.terminating && p.phase !== "Failed" && p.phase !== "Succeeded",
+    );
     const ready = pods.filter((p) => p.ready).length;
     const ratio = pods.length ? ready / pods.length : Number.NaN;
     return {

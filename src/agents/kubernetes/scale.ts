@@ -1,5 +1,6 @@
+import { ChaosError } from "../../experiments/errors.js";
 import type { ActionDefinition, RevertDescription } from "../agent.js";
-import { cluster } from "./cluster.js";
+import { type Cluster, cluster } from "./cluster.js";
 import { assertNotProtected } from "./target.js";
 import { describeWorkload, readReplicas, setReplicas, type Workload } from "./workload.js";
 
@@ -25,6 +26,24 @@ export function readWorkload(raw: Record<string, unknown>): Workload {
   return { kind, namespace: raw.namespace as string, name: (raw.deployment ?? raw.statefulset) as string };
 }
 
+const KIND = { deployment: "Deployment", statefulset: "StatefulSet" } as const;
+
+/**
+ * The HorizontalPodAutoscalers (autoscaling/v2) whose scaleTargetRef is the workload: each rewrites the
+ * replicas within its sync period (15 s by default), so a scale fault would silently stop being one.
+ * @throws KubeApiError when they cannot be listed (a run that cannot see them does not scale blind).
+ */
+async function autoscalersOf(c: Cluster, w: Workload, signal: AbortSignal): Promise<string[]> {
+  const list = await c.call(
+    { verb: "list", resource: "horizontalpodautoscalers", namespace: w.namespace },
+    signal,
+    (o) => c.autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace: w.namespace }, o),
+  );
+  return (list.items ?? [])
+    .filter((h) => h.spec?.scaleTargetRef?.kind === KIND[w.kind] && h.spec.scaleTargetRef.name === w.name)
+    .map((h) => h.metadata?.name ?? "");
+}
+
 /**
  * Scales a Deployment or StatefulSet to `replicas`; the revert scales it back to the replicas it had when the
  * fault was prepared (read, not assumed, and recorded before anything changes).
@@ -37,11 +56,18 @@ export const scaleAction: ActionDefinition = {
     type: "object",
     additionalProperties: false,
     required: ["replicas"],
-    properties: { replicas: { type: "integer", minimum: 0, maximum: 10_000 } },
+    properties: {
+      replicas: { type: "integer", minimum: 0, maximum: 10_000 },
+      force: {
+        type: "boolean",
+        default: false,
+        description: "scale even when a HorizontalPodAutoscaler manages the workload (it will scale it back)",
+      },
+    },
   },
   /**
    * @throws ChaosError("invalid") for a protected namespace; ChaosError("agent") when the workload does not
-   * exist or cannot be read.
+   * exist or cannot be read, or an autoscaler manages it (unless `force`).
    */
   async prepare(input, ctx) {
     const c = await cluster(ctx);
@@ -49,6 +75,14 @@ export const scaleAction: ActionDefinition = {
     assertNotProtected(w.namespace, input.target["allow-protected"] === true, c.config.protectedNamespaces);
     const replicas = input.args.replicas as number;
     const previous = await readReplicas(c, w, ctx.signal);
+    const autoscalers = await autoscalersOf(c, w, ctx.signal);
+    if (autoscalers.length && input.args.force !== true) {
+      throw new ChaosError(
+        "agent",
+        `${describeWorkload(w)} is scaled by HorizontalPodAutoscaler ${autoscalers.join(", ")}, which would overwrite the fault within about 15 s; nothing was touched`,
+        { hint: "target a workload no autoscaler manages, or set force: true in args to scale it anyway" },
+      );
+    }
     const revert: RevertDescription = {
       agent: "kubernetes",
       kind: "scale",
@@ -61,7 +95,15 @@ export const scaleAction: ActionDefinition = {
       async apply() {
         await setReplicas(c, w, replicas, ctx.signal);
         ctx.log.info({ workload: describeWorkload(w), from: previous, to: replicas }, "scaled");
-        return { from: previous, to: replicas };
+        return {
+          from: previous,
+          to: replicas,
+          ...(autoscalers.length
+            ? {
+                warning: `managed by HorizontalPodAutoscaler ${autoscalers.join(", ")}: it may scale it back`,
+              }
+            : {}),
+        };
       },
     };
   },

@@ -56,3 +56,23 @@ export function toLabelSelector(
   if (selector) out.matchExpressions = parseLabelSelector(selector);
   return out;
 }
+
+/** Whether a structured selector (as a NetworkPolicy's podSelector) matches these labels; {} matches all. */
+export function selectorMatches(
+  selector: V1LabelSelector | undefined,
+  labels: Record<string, string>,
+): boolean {
+  const exact = Object.entries(selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  return (
+    exact &&
+    (selector?.matchExpressions ?? []).every((e) => {
+      const has = Object.hasOwn(labels, e.key);
+      const values = e.values ?? [];
+      if (e.operator === "In") return has && values.includes(labels[e.key]!);
+      if (e.operator === "NotIn") return !has || !values.includes(labels[e.key]!);
+      if (e.operator === "Exists") return has;
+      if (e.operator === "DoesNotExist") return !has;
+      return false;
+    })
+  );
+}

@@ -1,4 +1,4 @@
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Pod, V1PodList } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { ChaosError } from "../../experiments/errors.js";
 import type { JsonSchema } from "../agent.js";
@@ -77,8 +77,16 @@ export interface PodInfo {
   namespace: string;
   name: string;
   uid: string;
-  /** The name was generated (a ReplicaSet's, Job's or DaemonSet's pod): it never names another pod later. */
-  generatedName: boolean;
+  /** The kind of the pod's controller ("ReplicaSet", "StatefulSet", …); undefined for a pod nothing owns. */
+  owner?: string;
+  /**
+   * The name may later name another pod: a StatefulSet's pods come back under the same name, and so may a
+   * pod made by hand. Decided from the owner, not from `generateName`, which StatefulSet pods carry too.
+   */
+  nameRecurs: boolean;
+  labels: Record<string, string>;
+  /** The pod's phase; unknown (undefined) in a metadata-only list, which is filtered by phase server-side. */
+  phase?: string;
   node?: string;
   ready: boolean;
   restarts: number;
@@ -126,13 +134,20 @@ export function assertNotProtected(namespace: string, allow: boolean, protectedN
   });
 }
 
+/** Controllers whose pods get fresh generated names: a deleted pod's name never comes back. */
+const FRESH_NAMES = new Set(["ReplicaSet", "Job", "DaemonSet", "ReplicationController"]);
+
 export function podInfo(p: V1Pod): PodInfo {
   const statuses = p.status?.containerStatuses ?? [];
+  const owner = p.metadata?.ownerReferences?.find((o) => o.controller)?.kind;
   return {
     namespace: p.metadata?.namespace ?? "",
     name: p.metadata?.name ?? "",
     uid: p.metadata?.uid ?? "",
-    generatedName: Boolean(p.metadata?.generateName),
+    owner,
+    labels: p.metadata?.labels ?? {},
+    nameRecurs: !(owner && FRESH_NAMES.has(owner) && p.metadata?.generateName),
+    phase: p.status?.phase,
     node: p.spec?.nodeName,
     ready: (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
     restarts: statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0),
@@ -158,7 +173,7 @@ export async function listPods(
   cluster: Cluster,
   t: PodTarget,
   signal: AbortSignal,
-  opts: { metadataOnly?: boolean } = {},
+  opts: { metadataOnly?: boolean; running?: boolean } = {},
 ): Promise<PodInfo[]> {
   const found: PodInfo[] = [];
   if (t.names) {
@@ -175,7 +190,7 @@ export async function listPods(
       }
     });
     const selector = labelSelector(t);
-    for (const p of pods) if (p) found.push(podInfo(p));
+    for (const p of pods) if (p && (!opts.running || p.status?.phase === "Running")) found.push(podInfo(p));
     // Exact names combined with selectors: list the selection and keep the named pods found in both.
     if (selector || t.fields) {
       const matching = new Set(
@@ -185,24 +200,41 @@ export async function listPods(
     }
     return found.sort(byName);
   }
+  // Victims are Running pods: a Failed or Evicted pod has nothing left to hurt, and a metadata-only list has
+  // no phase to filter on here, so the server filters.
+  const fieldSelector = [t.fields, opts.running ? "status.phase=Running" : undefined]
+    .filter(Boolean)
+    .join(",");
   let cont: string | undefined;
-  do {
-    const page = await cluster.call(
-      { verb: "list", resource: "pods", namespace: t.namespace },
-      signal,
-      (o) =>
-        cluster.core.listNamespacedPod(
-          {
-            namespace: t.namespace,
-            labelSelector: labelSelector(t),
-            fieldSelector: t.fields,
-            limit: PAGE,
-            _continue: cont,
-          },
-          o,
-        ),
-      opts.metadataOnly ? METADATA_ONLY : undefined,
-    );
+  let restarts = 0;
+  for (;;) {
+    let page: V1PodList;
+    try {
+      page = await cluster.call(
+        { verb: "list", resource: "pods", namespace: t.namespace },
+        signal,
+        (o) =>
+          cluster.core.listNamespacedPod(
+            {
+              namespace: t.namespace,
+              labelSelector: labelSelector(t),
+              fieldSelector: fieldSelector || undefined,
+              limit: PAGE,
+              _continue: cont,
+            },
+            o,
+          ),
+        opts.metadataOnly ? METADATA_ONLY : undefined,
+      );
+    } catch (err) {
+      // A continue token expires once etcd compacts its revision (a list paged slower than ~5 min): start the
+      // list again from the top, a bounded number of times, as client-go's pager does.
+      if (!(err instanceof KubeApiError && err.status === 410 && cont && restarts < 3)) throw err;
+      restarts++;
+      found.length = 0;
+      cont = undefined;
+      continue;
+    }
     if (!Array.isArray(page.items)) {
       throw new KubeApiError(
         undefined,
@@ -214,7 +246,8 @@ export async function listPods(
     }
     for (const p of page.items) found.push(podInfo(p));
     cont = page.metadata?._continue || undefined;
-  } while (cont);
+    if (!cont) break;
+  }
   return found.sort(byName);
 }
 
@@ -238,10 +271,12 @@ export async function resolvePods(
   log?: Logger,
 ): Promise<{ pods: PodInfo[]; matched: number; seed?: number }> {
   assertNotProtected(t.namespace, t.allowProtected, cluster.config.protectedNamespaces);
-  const live = (await listPods(cluster, t, signal, { metadataOnly: true })).filter((p) => !p.terminating);
+  const live = (await listPods(cluster, t, signal, { metadataOnly: true, running: true })).filter(
+    (p) => !p.terminating,
+  );
   const what = describePods(t);
   if (live.length === 0) {
-    throw new ChaosError("agent", `no pod matches ${what}`, {
+    throw new ChaosError("agent", `no Running pod matches ${what}`, {
       hint: "check the namespace and selectors (kubectl get pods -n NAMESPACE -l SELECTOR); nothing was touched",
     });
   }

@@ -96,3 +96,32 @@ export function parseFieldSelector(text: string | undefined, fields: Record<stri
   });
   return (o: unknown) => tests.every((t) => t(o));
 }
+
+/** A LabelSelector object (`matchLabels` and `matchExpressions`) applied to labels; an empty one matches all. */
+export function matchesLabels(
+  selector: {
+    matchLabels?: Labels;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  } = {},
+  labels: Labels,
+): boolean {
+  const exact = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  return (
+    exact &&
+    (selector.matchExpressions ?? []).every((e) => {
+      const has = Object.hasOwn(labels, e.key);
+      switch (e.operator) {
+        case "In":
+          return has && (e.values ?? []).includes(labels[e.key]!);
+        case "NotIn":
+          return !has || !(e.values ?? []).includes(labels[e.key]!);
+        case "Exists":
+          return has;
+        case "DoesNotExist":
+          return !has;
+        default:
+          return false;
+      }
+    })
+  );
+}

@@ -2,7 +2,13 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { jsonPatch, mergePatch } from "./patch.js";
-import { POD_FIELDS, parseFieldSelector, parseLabelSelector, SelectorError } from "./selectors.js";
+import {
+  matchesLabels,
+  POD_FIELDS,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from "./selectors.js";
 import { REASONS, statusObject } from "./status.js";
 import { type Json, type KubeObject, Store } from "./store.js";
 import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
@@ -11,13 +17,20 @@ import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
  * An HTTP server on 127.0.0.1 that answers like a Kubernetes API server for what the kubernetes agent uses:
  *
  *   /api/v1/namespaces/{ns}/pods[/{name}]                        list (selectors, limit/continue), watch, get, delete
+ *   /api/v1/namespaces/{ns}/pods/{name}/eviction                 create (honours PodDisruptionBudgets: 429)
+ *   /api/v1/namespaces/{ns}/events                               list, create
  *   /api/v1/nodes[/{name}]                                       list, get, patch
  *   /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[/scale]   get; scale get, patch, put
  *   /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies[/{name}]       list, get, create, delete
+ *   /apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers             list, get, create
+ *   /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets                      list, get, create
  *
- * Errors are `Status` objects with the real reasons and messages; a bearer token is required. Tests make it
- * misbehave on demand (`inject`: any status, Retry-After, or a request that is accepted and never answered)
- * and read every call it received (`calls`), as an audit log.
+ * Errors are `Status` objects with the real reasons and messages; a bearer token is required. Where a real
+ * server's behaviour has caught clients out, this one behaves the same: DeleteOptions come from the body when
+ * there is one (the query is then ignored, as in apiserver's handlers/delete.go), continue tokens expire
+ * (410 once `compact()` has run), every controller's pods carry `generateName`, pods come in every phase.
+ * Tests make it misbehave on demand (`inject`: any status, Retry-After, or a request that is accepted and
+ * never answered) and read every call it received (`calls`), as an audit log.
  */
 
 export interface Call {
@@ -59,13 +72,21 @@ const KINDS: Record<string, { group: string; kind: string; namespaced: boolean }
   deployments: { group: "apps", kind: "Deployment", namespaced: true },
   statefulsets: { group: "apps", kind: "StatefulSet", namespaced: true },
   networkpolicies: { group: "networking.k8s.io", kind: "NetworkPolicy", namespaced: true },
+  horizontalpodautoscalers: { group: "autoscaling", kind: "HorizontalPodAutoscaler", namespaced: true },
+  poddisruptionbudgets: { group: "policy", kind: "PodDisruptionBudget", namespaced: true },
+  events: { group: "", kind: "Event", namespaced: true },
 };
 
 class ApiError extends Error {
   constructor(
     readonly code: number,
     message: string,
-    readonly details?: { name?: string; group?: string; kind?: string },
+    readonly details?: {
+      name?: string;
+      group?: string;
+      kind?: string;
+      causes?: { reason: string; message: string }[];
+    },
   ) {
     super(message);
   }
@@ -135,6 +156,10 @@ export class KubeApiServer {
   readonly token: string;
   private readonly rules: FaultRule[] = [];
   private server?: Server;
+  /** Called after each list page is built, before it is sent: lets a test act between pages. */
+  onList?: () => void;
+  /** Continue tokens from before this resourceVersion have expired (etcd compacted their revision). */
+  private compactedRv = 0;
   url = "";
 
   constructor(opts: KubeApiServerOptions = {}) {
@@ -172,6 +197,14 @@ export class KubeApiServer {
     this.rules.length = 0;
   }
 
+  /**
+   * Compacts history up to now, as etcd does every ~5 min on a cluster: continue tokens of an older
+   * resourceVersion expire; one of the current resourceVersion still works.
+   */
+  compact(): void {
+    this.compactedRv = Number(this.store.resourceVersion);
+  }
+
   // ── fixtures ──
 
   addDeployment(
@@ -201,15 +234,67 @@ export class KubeApiServer {
     prefix: string,
     count: number,
     labels: Record<string, string>,
-    extra: { node?: string; generated?: boolean } = {},
+    extra: {
+      node?: string;
+      generated?: boolean;
+      phase?: "Pending" | "Running" | "Succeeded" | "Failed";
+      reason?: string;
+      /** A controller that owns the pods (its uid is made up): a ReplicaSet's pods are replaced when deleted. */
+      owner?: { kind: string; name: string };
+    } = {},
   ) {
     const generateName = extra.generated ? `${prefix}-` : undefined;
+    const owner = extra.owner && { ...extra.owner, uid: `${extra.owner.kind}-${extra.owner.name}-uid` };
     for (let i = 0; i < count; i++) {
       this.store.put(
         "pods",
-        podObject({ namespace, name: `${prefix}-${i}`, labels, ready: true, node: extra.node, generateName }),
+        podObject({
+          namespace,
+          name: `${prefix}-${i}`,
+          labels,
+          ready: (extra.phase ?? "Running") === "Running",
+          node: extra.node,
+          generateName,
+          phase: extra.phase,
+          reason: extra.reason,
+          owner,
+        }),
       );
     }
+  }
+
+  /** A HorizontalPodAutoscaler (autoscaling/v2) scaling the named workload. */
+  addAutoscaler(namespace: string, name: string, target: { kind: string; name: string }, min = 1, max = 10) {
+    return this.store.put("horizontalpodautoscalers", {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: { name, namespace },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", ...target },
+        minReplicas: min,
+        maxReplicas: max,
+      },
+    });
+  }
+
+  /** A PodDisruptionBudget over the pods with these labels: `minAvailable` or `maxUnavailable` (number or "N%"). */
+  addDisruptionBudget(
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+    budget: { minAvailable?: number | string; maxUnavailable?: number | string },
+  ) {
+    return this.store.put("poddisruptionbudgets", {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name, namespace },
+      spec: { selector: { matchLabels: { ...labels } }, ...budget },
+    });
+  }
+
+  /** Any other object (a NetworkPolicy made by someone else, say), stored as given. */
+  addObject(resource: string, obj: KubeObject): KubeObject {
+    return this.store.put(resource, obj);
   }
 
   addNode(name: string, labels: Record<string, string> = {}): void {
@@ -304,6 +389,7 @@ export class KubeApiServer {
     if (!route.name) {
       if (verb === "list") {
         const list = this.list(route, q);
+        this.onList?.();
         // Metadata only, when the client asks for it by content negotiation (as kubectl get does).
         if (/as=PartialObjectMetadataList/.test(req.headers.accept ?? "")) {
           const type = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
@@ -331,6 +417,9 @@ export class KubeApiServer {
     const obj = this.store.get(route.resource, route.namespace, route.name);
     if (!obj) throw notFound(route, route.name);
     if (route.subresource === "scale") return this.send(res, 200, this.scale(route, obj, method, req, body));
+    if (route.resource === "pods" && route.subresource === "eviction" && verb === "create") {
+      return this.send(res, 201, this.evict(route, obj, parseJson(body ?? "")));
+    }
     if (route.subresource) throw new ApiError(404, "the server could not find the requested resource");
     if (verb === "get") return this.send(res, 200, obj);
     if (verb === "delete") return this.send(res, 200, this.remove(route, obj, q, deleteBody));
@@ -362,10 +451,17 @@ export class KubeApiServer {
     const cont = q.get("continue");
     if (cont) {
       let after: string;
+      let rv: number;
       try {
-        after = JSON.parse(Buffer.from(cont, "base64").toString("utf8")).start;
+        ({ start: after, rv } = JSON.parse(Buffer.from(cont, "base64").toString("utf8")));
       } catch {
         throw new ApiError(400, "continue key is not valid: illegal base64 data");
+      }
+      if (rv < this.compactedRv) {
+        throw new ApiError(
+          410,
+          "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+        );
       }
       items = items.filter((o) => `${o.metadata.namespace ?? ""}/${o.metadata.name}` > after);
     }
@@ -416,7 +512,19 @@ export class KubeApiServer {
     });
   }
 
-  private remove(route: Route, obj: KubeObject, q: URLSearchParams, options: Json): KubeObject {
+  /**
+   * DeleteOptions as apiserver's handlers/delete.go reads them: from the body when the request has one, else
+   * from the query — never a mix, so a `gracePeriodSeconds` in the query is ignored next to a body.
+   */
+  private remove(route: Route, obj: KubeObject, q: URLSearchParams, body: Json): KubeObject {
+    const options: Json =
+      body !== undefined
+        ? body
+        : {
+            ...(q.has("gracePeriodSeconds")
+              ? { gracePeriodSeconds: Number(q.get("gracePeriodSeconds")) }
+              : {}),
+          };
     const uid = options?.preconditions?.uid;
     if (uid && uid !== obj.metadata.uid) {
       throw new ApiError(
@@ -426,12 +534,66 @@ export class KubeApiServer {
     }
     if (route.resource !== "pods")
       return this.store.remove(route.resource, route.namespace, obj.metadata.name)!;
-    const raw =
-      options?.gracePeriodSeconds ??
-      q.get("gracePeriodSeconds") ??
-      obj.spec.terminationGracePeriodSeconds ??
-      30;
+    const raw = options?.gracePeriodSeconds ?? obj.spec.terminationGracePeriodSeconds ?? 30;
     return this.reconciler.deletePod(obj, Math.max(0, Number(raw)));
+  }
+
+  /**
+   * The eviction subresource: deletes the pod unless a PodDisruptionBudget selecting it has no disruption
+   * left (429, as the disruption controller's arithmetic gives it); a pod that is not Running is evicted
+   * without a budget check, as on a real server. More than one budget over one pod is a 500 there too.
+   */
+  private evict(route: Route, pod: KubeObject, eviction: Json) {
+    if (eviction?.kind !== "Eviction") {
+      throw new ApiError(
+        400,
+        `the body must be an Eviction (policy/v1), not ${JSON.stringify(eviction?.kind)}`,
+      );
+    }
+    const ns = route.namespace!;
+    const budgets = this.store
+      .list("poddisruptionbudgets", ns)
+      .filter((b) => matchesLabels(b.spec.selector, pod.metadata.labels ?? {}));
+    if (budgets.length > 1) {
+      throw new ApiError(
+        500,
+        "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
+      );
+    }
+    const [budget] = budgets;
+    if (budget && pod.status.phase === "Running" && !pod.metadata.deletionTimestamp) {
+      const covered = this.store
+        .list("pods", ns)
+        .filter((p) => matchesLabels(budget.spec.selector, p.metadata.labels ?? {}));
+      const healthy = covered.filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status.conditions?.some((c: Json) => c.type === "Ready" && c.status === "True"),
+      ).length;
+      const scaled = (v: number | string) =>
+        typeof v === "string" ? Math.ceil((Number.parseInt(v, 10) / 100) * covered.length) : v;
+      const desired =
+        budget.spec.minAvailable !== undefined
+          ? scaled(budget.spec.minAvailable)
+          : covered.length - scaled(budget.spec.maxUnavailable ?? 0);
+      if (healthy - desired < 1) {
+        throw new ApiError(429, "Cannot evict pod as it would violate the pod's disruption budget.", {
+          causes: [
+            {
+              reason: "DisruptionBudget",
+              message: `The disruption budget ${budget.metadata.name} needs ${desired} healthy pods and has ${healthy} currently`,
+            },
+          ],
+        });
+      }
+    }
+    this.remove(
+      { ...route, subresource: undefined },
+      pod,
+      new URLSearchParams(),
+      eviction.deleteOptions ?? {},
+    );
+    return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Success", code: 201 };
   }
 
   private patch(obj: KubeObject, contentType: string | undefined, text: string): KubeObject {

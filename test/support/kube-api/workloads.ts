@@ -26,8 +26,11 @@ export function podObject(opts: {
   ready: boolean;
   owner?: { kind: string; name: string; uid: string };
   restarts?: number;
-  /** The prefix a controller generated the name from (ReplicaSet, Job, DaemonSet pods). */
+  /** The prefix a controller generated the name from (every controller's pods carry one, StatefulSets' too). */
   generateName?: string;
+  /** Running unless said otherwise; a Failed pod may carry a reason such as "Evicted". */
+  phase?: "Pending" | "Running" | "Succeeded" | "Failed";
+  reason?: string;
 }): KubeObject {
   const n = ipCounter++;
   return {
@@ -61,7 +64,8 @@ export function podObject(opts: {
       containers: [{ name: "app", image: "registry.example/app:1.0" }],
     },
     status: {
-      phase: "Running",
+      phase: opts.phase ?? "Running",
+      ...(opts.reason ? { reason: opts.reason } : {}),
       podIP: `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
       conditions: [{ type: "Ready", status: opts.ready ? "True" : "False", lastTransitionTime: now() }],
       containerStatuses: [
@@ -167,7 +171,9 @@ export class Reconciler {
       name,
       labels: w.spec.template.metadata.labels,
       ready,
-      generateName: w.kind === "StatefulSet" ? undefined : `${w.metadata.name}-7d9c5b-`,
+      // A StatefulSet's pods carry generateName too (the controller builds them from the template), though
+      // their names come back: only the owner tells a name that recurs from one that never does.
+      generateName: w.kind === "StatefulSet" ? `${w.metadata.name}-` : `${w.metadata.name}-7d9c5b-`,
       owner: {
         kind: w.kind === "StatefulSet" ? "StatefulSet" : "ReplicaSet",
         name: w.metadata.name,
