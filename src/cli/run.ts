@@ -3,6 +3,7 @@ import { access, mkdir } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
+import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES, type Strategy } from "../experiments/ctk/translate.js";
 import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
@@ -30,6 +31,10 @@ interface Args extends GlobalArgs {
   reports: boolean;
   quiet?: boolean;
   json?: boolean;
+  "hypothesis-strategy": Strategy["hypothesis"];
+  "hypothesis-frequency": number;
+  "fail-fast": boolean;
+  "accept-unobserved": boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -79,6 +84,28 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
       })
+      .option("hypothesis-strategy", {
+        choices: HYPOTHESIS_STRATEGIES,
+        default: "default" as const,
+        describe:
+          "Chaos Toolkit experiments: when the hypothesis is checked (default: before and after the method; continuously: also during it)",
+      })
+      .option("hypothesis-frequency", {
+        type: "number",
+        default: 1,
+        describe: "Chaos Toolkit experiments: seconds between checks during the method",
+      })
+      .option("fail-fast", {
+        type: "boolean",
+        default: false,
+        describe: "Chaos Toolkit experiments: stop the method at the first deviation during it",
+      })
+      .option("accept-unobserved", {
+        type: "boolean",
+        default: false,
+        describe:
+          "Chaos Toolkit experiments: accept a verdict with no check while faults are live (our during: none)",
+      })
       .option("quiet", { type: "boolean", describe: "print only the verdict line" })
       .option("json", {
         type: "boolean",
@@ -102,7 +129,12 @@ async function runExperiment(
   nets = args["dry-run"] ? undefined : installSafetyNets(),
 ): Promise<RunOutcome> {
   const { registry, maxBytes } = cliContext(args);
-  const experiment = await loadExperiment(args.file, { registry, maxBytes, vars });
+  const experiment = await loadExperiment(args.file, {
+    registry,
+    maxBytes,
+    vars,
+    strategy: strategyOf(args),
+  });
   const ledger = new Ledger(args.ledger);
   const runId = newRunId();
   // `--journal -`: stdout carries the journal alone, no file is written and the human lines go to stderr.
@@ -153,6 +185,25 @@ async function runExperiment(
   ];
   view.end(journal, files);
   return { code: journal.exitCode, experiment, journal };
+}
+
+/**
+ * The Chaos Toolkit strategy flags as one value (ignored by our own experiments, which say it in the file).
+ * @throws ChaosError("invalid") for a frequency that is not a positive number of seconds.
+ */
+function strategyOf(args: Args): Strategy {
+  const frequency = args["hypothesis-frequency"];
+  if (!(Number.isFinite(frequency) && frequency > 0 && frequency <= 86_400))
+    throw new ChaosError("invalid", `--hypothesis-frequency ${frequency} is not a number of seconds`, {
+      hint: "e.g. --hypothesis-frequency 1 (up to 86400)",
+    });
+  return {
+    ...DEFAULT_STRATEGY,
+    hypothesis: args["hypothesis-strategy"],
+    frequency,
+    failFast: args["fail-fast"],
+    acceptUnobserved: args["accept-unobserved"],
+  };
 }
 
 /**

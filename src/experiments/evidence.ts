@@ -122,7 +122,10 @@ export interface RunFacts {
 /** The verdict and every reason for it, most important first. */
 export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
   const steady = f.experiment.steadyState;
-  const unobserved = steady && steady.during !== "none" ? unobservedFaults(f.journal, steady.during) : [];
+  const unobserved =
+    steady && steady.during !== "none"
+      ? unobservedFaults(f.journal, steady.during, f.experiment.source?.format === "chaostoolkit")
+      : [];
   let status: RunStatus;
   if (f.errored) status = "error";
   else if (f.abort && f.abort.kind !== "fail-fast") status = "aborted";
@@ -173,11 +176,17 @@ function faultWindows(j: Journal): FaultWindow[] {
 }
 
 /** One reason per fault window in which no hypothesis check was taken (a blind check is no evidence). */
-function unobservedFaults(j: Journal, during: { everyMs: number } | undefined): string[] {
+function unobservedFaults(
+  j: Journal,
+  during: { everyMs: number } | undefined,
+  chaosToolkit = false,
+): string[] {
   const checks = j.steadyState.during.filter((r) => !isBlind(r)).map((r) => Date.parse(r.start));
   const fix = (w: FaultWindow) =>
     !during
-      ? "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)"
+      ? chaosToolkit
+        ? "Chaos Toolkit's default strategy checks the hypothesis only before and after the method (run with --hypothesis-strategy continuously, or --accept-unobserved to accept it)"
+        : "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)"
       : w.instant
         ? `too little of the method was left after it (add a pause after it, longer than during: every ${formatDuration(during.everyMs)})`
         : `it was shorter than the interval (during: every ${formatDuration(during.everyMs)})`;

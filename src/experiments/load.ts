@@ -1,5 +1,6 @@
 import type { Registry } from "../agents/registry.js";
 import type { JsonSchema } from "../contract/agent.js";
+import { isCtkExperiment, type Strategy, translateCtk } from "./ctk/translate.js";
 import { type DurationKind, parseDuration } from "./duration.js";
 import { ChaosError, ValidationErrors } from "./errors.js";
 import { readInput } from "./input.js";
@@ -20,6 +21,8 @@ export interface LoadOptions {
   maxBytes?: number;
   /** `configuration` values set from the command line (`--var`, `--var-file`); see vars.ts. */
   vars?: Record<string, unknown>;
+  /** How a Chaos Toolkit experiment's hypothesis and rollbacks are run (its --hypothesis-strategy …). */
+  strategy?: Strategy;
 }
 
 /** Problems listed in full; past this many, the rest are counted. */
@@ -44,7 +47,8 @@ export class Problems {
   /** Problems found past MAX_PROBLEMS: counted, not located. */
   more = 0;
   private readonly scalarsReported = new Set<string>();
-  constructor(private readonly src: SourceFile) {}
+  /** `src` is the file read, or a document made from it that locates its parts in that file. */
+  constructor(private readonly src: Pick<SourceFile, "data" | "locate">) {}
 
   get count(): number {
     return this.list.length + this.more;
@@ -126,7 +130,50 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     });
     throw new ValidationErrors(problems.list);
   }
+  if (isCtkExperiment(raw)) return readCtkExperiment(file, src, raw, opts);
   if (opts.vars) raw.configuration = withVars(raw.configuration, opts.vars, problems);
+  return readDocument(file, raw, problems, opts);
+}
+
+/**
+ * A Chaos Toolkit experiment, translated into our document and read as one: problems of either step are
+ * located in the Chaos Toolkit file and reported together.
+ * @throws ValidationErrors
+ */
+function readCtkExperiment(file: string, src: SourceFile, raw: Obj, opts: LoadOptions): Experiment {
+  const ctkProblems = new Problems(src);
+  const { document, translation } = translateCtk(raw, ctkProblems, {
+    vars: opts.vars,
+    strategy: opts.strategy,
+  });
+  const problems = new Problems({
+    data: document,
+    locate: (path, o) => src.locate(translation.origin(path), { key: o?.key }),
+  });
+  let experiment: Experiment | undefined;
+  try {
+    experiment = readDocument(file, document, problems, opts);
+  } catch (err) {
+    if (!(err instanceof ValidationErrors)) throw err;
+  }
+  const all = [...ctkProblems.list, ...problems.list];
+  if (all.length || !experiment) {
+    all.sort((a, b) => a.location!.line - b.location!.line || a.location!.col - b.location!.col);
+    throw new ValidationErrors(all, ctkProblems.more + problems.more);
+  }
+  return {
+    ...experiment,
+    source: {
+      format: "chaostoolkit",
+      document: maskCtkSecrets(raw),
+      ignored: translation.ignored,
+      notes: translation.notes,
+    },
+  };
+}
+
+/** Reads our own experiment document (already parsed). @throws ValidationErrors */
+function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOptions): Experiment {
   const { data, bound, configuration } = interpolateDocument(raw, opts.env ?? process.env, problems);
   problems.schema(experimentSchema as JsonSchema, data, []);
 
@@ -176,11 +223,33 @@ export function parseExperiment(file: string, text: string, opts: LoadOptions): 
     stopWhen: reader.list(data["stop-when"], ["stop-when"], (c, path) => reader.stopCondition(c, path)),
     method: reader.list(data.method, ["method"], (s, path) => reader.step(s, path)),
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
-    document: raw,
+    document: withMaskedSecrets(raw),
   };
   reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
   problems.throwIfAny();
   return experiment;
+}
+
+/** The document for the journal: a secret written in it (`value`) is masked. */
+function withMaskedSecrets(raw: Obj): Obj {
+  if (!isObj(raw.secrets)) return raw;
+  const secrets = Object.fromEntries(
+    Object.entries(raw.secrets).map(([k, v]) => [k, isObj(v) && "value" in v ? { ...v, value: "***" } : v]),
+  );
+  return { ...raw, secrets };
+}
+
+/** A Chaos Toolkit file for the journal: its inline secrets (`scope: {name: value}`) masked. */
+function maskCtkSecrets(raw: Obj): Obj {
+  if (!isObj(raw.secrets)) return raw;
+  const mask = (v: unknown) => (typeof v === "string" ? "***" : v);
+  const secrets = Object.fromEntries(
+    Object.entries(raw.secrets).map(([scope, s]) => [
+      scope,
+      isObj(s) ? Object.fromEntries(Object.entries(s).map(([k, v]) => [k, mask(v)])) : s,
+    ]),
+  );
+  return { ...raw, secrets };
 }
 
 /** Second-layer validation: resolves agents, actions and probes, and checks their own schemas. */

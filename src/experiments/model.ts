@@ -67,6 +67,8 @@ export interface StopCondition {
 export interface SecretSource {
   env?: string;
   file?: string;
+  /** Written in the experiment itself (Chaos Toolkit's inline secrets); masked in the journal's copy. */
+  value?: string;
 }
 
 export interface SteadyState {
@@ -90,4 +92,14 @@ export interface Experiment {
   rollbacks: ActionStep[];
   /** The experiment as written (secrets as references only), for the journal. */
   document: Record<string, unknown>;
+  /** Set when the file was written for another tool and translated on loading. */
+  source?: {
+    format: "chaostoolkit";
+    /** The file as written. */
+    document: Record<string, unknown>;
+    /** Parts with no equivalent, reported once (e.g. controls). */
+    ignored: string[];
+    /** Where the translation is not one to one, at its path in `document`. */
+    notes: { path: (string | number)[]; text: string }[];
+  };
 }

@@ -20,6 +20,8 @@ export function resolveSecrets(
         });
       }
       out[name] = v;
+    } else if (src.value !== undefined) {
+      out[name] = src.value;
     } else if (src.file !== undefined) {
       try {
         out[name] = readFileSync(src.file, "utf8").replace(/\r?\n$/, "");

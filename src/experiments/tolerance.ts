@@ -1,4 +1,5 @@
 import type { ProbeResult } from "../contract/agent.js";
+import { checkCtkTolerance, ctkTolerance } from "./ctk/tolerance.js";
 import { parseDuration } from "./duration.js";
 
 /**
@@ -193,6 +194,8 @@ function isNaNValue(v: unknown): boolean {
  * @throws ToleranceError when the form is not understood (bad comparison, bad regex, empty range).
  */
 export function parseTolerance(spec: unknown): Tolerance {
+  const ctk = chaosToolkitForm(spec);
+  if (ctk) return ctk;
   const text = typeof spec === "string" ? spec : JSON.stringify(spec);
   let fieldChecks: { field: "status" | "latency"; check: Check }[] = [];
   let valueChecks: Check[] = [];
@@ -278,4 +281,48 @@ export function parseTolerance(spec: unknown): Tolerance {
       return judgeValue(result.value);
     },
   };
+}
+
+const CTK_KEYS = ["chaostoolkit", "chaostoolkit-unmet"];
+
+/**
+ * `{ chaostoolkit: <tolerance> }`: a Chaos Toolkit tolerance, kept with that tool's own rules by an
+ * experiment converted from it; `chaostoolkit-unmet` holds when it is not met (a safeguard's stop condition).
+ * Beside it only `status` (Chaos Toolkit's expected_status) and `output: prometheus` (judge the query's
+ * answer in the shape of the Prometheus API) may appear.
+ * @throws ToleranceError for anything else beside it, or a tolerance Chaos Toolkit itself would refuse.
+ */
+function chaosToolkitForm(spec: unknown): Tolerance | undefined {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) return undefined;
+  const o = spec as Record<string, unknown>;
+  const key = CTK_KEYS.find((k) => k in o);
+  if (!key) return undefined;
+  const other = Object.keys(o).find((k) => k !== key && k !== "status" && k !== "output");
+  if (other !== undefined)
+    throw new ToleranceError(
+      `"${key}" takes only status and output beside it, found "${other}"`,
+      "split the criteria",
+      [other],
+    );
+  const problem = checkCtkTolerance(o[key])[0];
+  if (problem)
+    throw new ToleranceError(problem.message, problem.hint ?? "see chaoslib/hypothesis.py", [
+      key,
+      ...problem.path,
+    ]);
+  if (o.output !== undefined && o.output !== "prometheus")
+    throw new ToleranceError(`unknown output shape ${JSON.stringify(o.output)}`, "output: prometheus", [
+      "output",
+    ]);
+  if (o.status !== undefined && !Number.isInteger(o.status))
+    throw new ToleranceError(
+      "status beside chaostoolkit is one integer (expected_status)",
+      "e.g. status: 200",
+      ["status"],
+    );
+  return ctkTolerance(o[key], {
+    unmet: key === "chaostoolkit-unmet",
+    expectedStatus: o.status as number | undefined,
+    shape: o.output === "prometheus" ? "prometheus" : undefined,
+  });
 }

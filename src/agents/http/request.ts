@@ -176,6 +176,9 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
       latency,
       body: scrub(response.body.subarray(0, BODY_FIELD_BYTES).toString("utf8"), sensitive),
       value,
+      // The whole answer, for tolerances that judge it as Chaos Toolkit does (never journaled).
+      headers: response.headers,
+      text: response.body.toString("utf8"),
     },
     summary: scrub(summary, forText),
   };

@@ -21,6 +21,8 @@ export interface HttpResponse {
   latencyMs: number;
   body: Buffer;
   truncated: boolean;
+  /** Response headers, names in lower case, repeated values joined with ", ". */
+  headers: Record<string, string>;
 }
 
 /** Why a request produced no response, phrased for a journal line; never contains header values. */
@@ -126,6 +128,9 @@ export function sendRequest(req: HttpRequest): Promise<HttpResponse> {
             latencyMs: performance.now() - started,
             body: Buffer.concat(chunks, Math.min(size, req.bodyMax)),
             truncated,
+            headers: Object.fromEntries(
+              Object.entries(res.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]),
+            ),
           }),
         );
       res.on("data", (chunk: Buffer) => {

@@ -1,0 +1,153 @@
+import type { Path } from "../source.js";
+import { isObj, type Obj, type Translation } from "./context.js";
+import type { Mapped } from "./providers.js";
+
+/**
+ * Python providers of the common Chaos Toolkit extensions that mean the same as one of our agents' actions
+ * or probes. Anything else is a validation error naming its module and function: a Python function cannot
+ * run here, and skipping it silently would fake the experiment.
+ *
+ * Faults here are reverted automatically, so the extensions' undo functions (`delete_toxic`,
+ * `enable_proxy`, …) become nothing where they appear in `rollbacks` (see UNDO).
+ */
+type Mapper = (a: Obj, note: (text: string) => void) => Mapped | string;
+
+const ms = (v: unknown) => `${Number(v)}ms`;
+
+function toxic(ref: string, args: (a: Obj) => Obj): Mapper {
+  return (a, note) => {
+    if (typeof a.for_proxy !== "string") return "needs for_proxy, the proxy's name";
+    if (a.toxic_name !== undefined)
+      note(`toxic_name ${JSON.stringify(a.toxic_name)}: the toxic is named and removed by the run itself`);
+    return {
+      kind: "action",
+      ref,
+      target: { proxy: a.for_proxy },
+      // chaostoxi adds its toxics on the downstream stream.
+      args: { ...args(a), stream: "downstream" },
+    };
+  };
+}
+
+function namespace(a: Obj): string {
+  return typeof a.ns === "string" ? a.ns : "default";
+}
+
+const MAPPERS: Record<string, Mapper> = {
+  "chaostoxi.toxic.actions.create_latency_toxic": toxic("toxiproxy.latency", (a) => ({
+    latency: ms(a.latency),
+    ...(a.jitter ? { jitter: ms(a.jitter) } : {}),
+  })),
+  "chaostoxi.toxic.actions.create_bandwith_degradation_toxic": toxic("toxiproxy.bandwidth", (a) => ({
+    rate: Number(a.rate),
+  })),
+  "chaostoxi.toxic.actions.create_timeout_toxic": toxic("toxiproxy.timeout", (a) => ({
+    timeout: ms(a.timeout),
+  })),
+  "chaostoxi.toxic.actions.create_slow_connection_close_toxic": toxic("toxiproxy.slow-close", (a) => ({
+    delay: ms(a.delay),
+  })),
+  "chaostoxi.toxic.actions.create_slicer_toxic": toxic("toxiproxy.slicer", (a) => ({
+    average_size: Number(a.average_size),
+    ...(a.size_variation !== undefined ? { size_variation: Number(a.size_variation) } : {}),
+    ...(a.delay !== undefined ? { delay: `${Number(a.delay)}us` } : {}),
+  })),
+  "chaostoxi.toxic.actions.create_limiter_toxic": toxic("toxiproxy.limit-data", (a) => ({
+    bytes: Number(a.bytes),
+  })),
+  "chaostoxi.proxy.actions.disable_proxy": (a) =>
+    typeof a.proxy_name === "string"
+      ? { kind: "action", ref: "toxiproxy.down", target: { proxy: a.proxy_name }, args: {} }
+      : "needs proxy_name",
+  "chaosprometheus.probes.query": (a, note) => {
+    if (typeof a.query !== "string") return "needs query, a PromQL expression";
+    if (a.when !== undefined) note("when: the query is evaluated at the time of the check");
+    return { kind: "probe", key: "prometheus", args: { query: a.query }, toleranceShape: "prometheus" };
+  },
+  "chaosk8s.pod.actions.terminate_pods": (a, note) => {
+    if (a.name_pattern !== undefined)
+      return "name_pattern (a regex over pod names) has no equivalent; use label_selector";
+    if (typeof a.label_selector !== "string") return "needs label_selector";
+    const qty = Number(a.qty ?? 1);
+    const select =
+      a.all === true
+        ? { mode: "all" }
+        : a.mode === "percentage"
+          ? { mode: "percent", percent: qty }
+          : a.rand === true
+            ? { mode: "count", count: qty }
+            : qty === 1
+              ? { mode: "one" }
+              : { mode: "count", count: qty };
+    if (a.rand !== true && a.all !== true)
+      note("Chaos Toolkit picks pods in alphabetic order without rand: true; here they are picked at random");
+    const grace = Number(a.grace_period ?? -1);
+    return {
+      kind: "action",
+      ref: "kubernetes.pod-kill",
+      target: { namespace: namespace(a), selector: a.label_selector, select },
+      args: grace >= 0 ? { "grace-period": `${grace}s` } : {},
+    };
+  },
+  "chaosk8s.deployment.actions.scale_deployment": (a, note) => {
+    if (typeof a.name !== "string" || !Number.isInteger(a.replicas)) return "needs name and replicas";
+    note("the Deployment is scaled back to its replicas automatically at the end");
+    return {
+      kind: "action",
+      ref: "kubernetes.scale",
+      target: { namespace: namespace(a), deployment: a.name },
+      args: { replicas: a.replicas },
+    };
+  },
+};
+
+/** Undo functions whose work the run does by itself: dropped from `rollbacks`, with a note. */
+export const UNDO = new Set([
+  "chaostoxi.toxic.actions.delete_toxic",
+  "chaostoxi.toxic.actions.reset",
+  "chaostoxi.proxy.actions.enable_proxy",
+  "chaosk8s.deployment.actions.scale_deployment",
+]);
+
+export function pythonName(p: Obj): string {
+  return `${String(p.module ?? "?")}.${String(p.func ?? "?")}`;
+}
+
+export function pythonProvider(
+  p: Obj,
+  activityType: "probe" | "action",
+  at: Path,
+  ours: Path,
+  t: Translation,
+): Mapped | undefined {
+  if (typeof p.module !== "string" || typeof p.func !== "string") {
+    t.problems.add(at, "a python provider needs module and func");
+    return undefined;
+  }
+  const name = pythonName(p);
+  const mapper = MAPPERS[name];
+  if (!mapper) {
+    t.problems.add([...at, "func"], `python provider ${name} has no equivalent here`, {
+      hint: `supported: ${Object.keys(MAPPERS).join(", ")}; or use an http or process provider`,
+    });
+    return undefined;
+  }
+  const args = p.arguments === undefined ? {} : p.arguments;
+  if (!isObj(args)) {
+    t.problems.add([...at, "arguments"], "arguments must be a mapping");
+    return undefined;
+  }
+  const mapped = mapper(args, (text) => t.note(ours, `${name}: ${text}`));
+  if (typeof mapped === "string") {
+    t.problems.add([...at, "arguments"], `${name}: ${mapped}`);
+    return undefined;
+  }
+  if ((mapped.kind === "probe") !== (activityType === "probe")) {
+    t.problems.add(
+      at,
+      `${name} is ${mapped.kind === "probe" ? "a probe" : "an action"}, not ${activityType === "probe" ? "a probe" : "an action"}`,
+    );
+    return undefined;
+  }
+  return mapped;
+}

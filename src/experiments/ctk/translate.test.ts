@@ -1,0 +1,362 @@
+import { describe, expect, test } from "vitest";
+import { httpAgent } from "../../agents/http/index.js";
+import { kubernetesAgent } from "../../agents/kubernetes/index.js";
+import { processAgent } from "../../agents/process/index.js";
+import { prometheusAgent } from "../../agents/prometheus/index.js";
+import { Registry } from "../../agents/registry.js";
+import { toxiproxyAgent } from "../../agents/toxiproxy/index.js";
+import { ValidationErrors } from "../errors.js";
+import { parseExperiment } from "../load.js";
+import { DEFAULT_STRATEGY } from "./translate.js";
+
+const registry = new Registry([httpAgent, processAgent, prometheusAgent, toxiproxyAgent, kubernetesAgent]);
+const env = { BASE: "http://127.0.0.1:9" };
+
+function load(doc: unknown, opts: { vars?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {}) {
+  return parseExperiment("exp.json", JSON.stringify(doc, null, 2), {
+    registry,
+    env: opts.env ?? env,
+    vars: opts.vars,
+  });
+}
+
+function problems(text: string): string[] {
+  try {
+    parseExperiment("exp.yaml", text, { registry, env });
+  } catch (err) {
+    if (err instanceof ValidationErrors) return err.errors.map((e) => e.format());
+    throw err;
+  }
+  return [];
+}
+
+const health = {
+  type: "probe",
+  name: "health",
+  tolerance: 200,
+  provider: { type: "http", url: "${base}/healthz", timeout: 2 },
+};
+
+describe("a Chaos Toolkit experiment read as one of ours", () => {
+  test("configuration from the environment with a default, and ${name} substitution", () => {
+    const e = load({
+      title: "t",
+      configuration: {
+        base: { type: "env", key: "BASE" },
+        other: { type: "env", key: "NOPE", default: "x" },
+      },
+      "steady-state-hypothesis": { title: "h", probes: [health] },
+      method: [
+        { type: "probe", name: "other", provider: { type: "http", url: "http://127.0.0.1:9/${other}" } },
+      ],
+    });
+    expect(e.configuration).toEqual({ base: "http://127.0.0.1:9", other: "x" });
+    expect(e.steadyState!.probes[0]).toMatchObject({
+      key: "http",
+      args: { url: "http://127.0.0.1:9/healthz", timeout: "2s" },
+    });
+    expect(e.steadyState!.probes[0]!.tolerance!.text).toBe('{"status":200}');
+    expect(e.method[0]).toMatchObject({ kind: "probe", probe: { args: { url: "http://127.0.0.1:9/x" } } });
+    expect(e.source?.format).toBe("chaostoolkit");
+  });
+
+  test("--var overrides a configuration value, env ones included, and adds new names", () => {
+    const e = load(
+      {
+        title: "t",
+        configuration: { base: { type: "env", key: "BASE" } },
+        "steady-state-hypothesis": { title: "h", probes: [health] },
+        method: [{ ref: "health" }],
+      },
+      { vars: { base: "http://127.0.0.1:10", extra: 3 } },
+    );
+    expect(e.configuration).toEqual({ base: "http://127.0.0.1:10", extra: 3 });
+  });
+
+  test("inline and env secrets become secrets, masked in the journal's copies", () => {
+    const e = load({
+      title: "t",
+      configuration: { base: "http://127.0.0.1:9" },
+      secrets: { app: { token: "s3cret", key: { type: "env", key: "API_KEY" } } },
+      method: [
+        {
+          type: "probe",
+          name: "p",
+          provider: {
+            type: "http",
+            url: "${base}/",
+            headers: { Authorization: "Bearer ${token}", K: "${key}" },
+          },
+        },
+      ],
+    });
+    expect(e.secrets).toEqual({ token: { value: "s3cret" }, key: { env: "API_KEY" } });
+    expect(JSON.stringify(e.document)).not.toContain("s3cret");
+    expect(JSON.stringify(e.source!.document)).not.toContain("s3cret");
+    expect(JSON.stringify(e.method)).not.toContain("s3cret");
+  });
+
+  test("pauses become pause steps, ref copies an earlier activity, background and rollbacks are kept", () => {
+    const e = load({
+      title: "t",
+      configuration: { base: "http://127.0.0.1:9" },
+      "steady-state-hypothesis": { title: "h", probes: [health] },
+      method: [
+        {
+          type: "action",
+          name: "list",
+          background: true,
+          pauses: { before: 0.5, after: 2 },
+          provider: { type: "process", path: "ls", arguments: { "-d": "/", "": "" }, timeout: 3 },
+        },
+        { ref: "health" },
+      ],
+      rollbacks: [
+        { type: "action", name: "undo", provider: { type: "process", path: "true", arguments: "x y" } },
+      ],
+    });
+    expect(e.method.map((s) => [s.kind, s.name])).toEqual([
+      ["pause", "pause 500ms"],
+      ["action", "list"],
+      ["pause", "pause 2s"],
+      ["probe", "health"],
+    ]);
+    expect(e.method[1]).toMatchObject({
+      ref: "process.exec",
+      background: true,
+      args: { path: "ls", arguments: ["-d", "/"], timeout: "3s" },
+    });
+    expect(e.rollbacks[0]).toMatchObject({ ref: "process.exec", args: { path: "true", shell: "x y" } });
+  });
+
+  test("GET arguments are the query string, other methods send them form-encoded", () => {
+    const e = load({
+      title: "t",
+      method: [
+        {
+          type: "probe",
+          name: "g",
+          provider: { type: "http", url: "http://h:1/a", arguments: { q: "a b", n: 2 } },
+        },
+        {
+          type: "probe",
+          name: "p",
+          provider: {
+            type: "http",
+            method: "post",
+            url: "http://h:1/a",
+            arguments: { q: "a b" },
+            timeout: [1, 2],
+          },
+        },
+      ],
+    });
+    expect(e.method[0]).toMatchObject({ probe: { args: { url: "http://h:1/a?q=a%20b&n=2" } } });
+    expect(e.method[1]).toMatchObject({
+      probe: {
+        args: {
+          method: "POST",
+          body: "q=a%20b",
+          headers: { "Content-Type": "application/x-www-form-urlencoded" },
+          timeout: "3s",
+        },
+      },
+    });
+  });
+
+  test("the continuously strategy checks the hypothesis during the method at the given frequency", () => {
+    const doc = {
+      title: "t",
+      configuration: { base: "http://127.0.0.1:9" },
+      "steady-state-hypothesis": { title: "h", probes: [health] },
+      method: [{ ref: "health" }],
+    };
+    const text = JSON.stringify(doc);
+    const strategy = {
+      ...DEFAULT_STRATEGY,
+      hypothesis: "continuously" as const,
+      frequency: 0.5,
+      failFast: true,
+    };
+    expect(parseExperiment("e.json", text, { registry, env, strategy }).steadyState!.during).toEqual({
+      everyMs: 500,
+      failFast: true,
+    });
+    expect(parseExperiment("e.json", text, { registry, env }).steadyState!.during).toBeUndefined();
+    expect(
+      parseExperiment("e.json", text, {
+        registry,
+        env,
+        strategy: { ...DEFAULT_STRATEGY, acceptUnobserved: true },
+      }).steadyState!.during,
+    ).toBe("none");
+  });
+
+  test("extension providers map to our agents; their undo functions are left to the automatic reverts", () => {
+    const e = load({
+      title: "t",
+      method: [
+        {
+          type: "action",
+          name: "slow",
+          provider: {
+            type: "python",
+            module: "chaostoxi.toxic.actions",
+            func: "create_latency_toxic",
+            arguments: { for_proxy: "payments-gateway", toxic_name: "l", latency: 500, jitter: 10 },
+          },
+        },
+        {
+          type: "action",
+          name: "kill",
+          provider: {
+            type: "python",
+            module: "chaosk8s.pod.actions",
+            func: "terminate_pods",
+            arguments: { label_selector: "app=web", ns: "shop", rand: true, qty: 2 },
+          },
+        },
+      ],
+      rollbacks: [
+        {
+          type: "action",
+          name: "unslow",
+          provider: {
+            type: "python",
+            module: "chaostoxi.toxic.actions",
+            func: "delete_toxic",
+            arguments: {},
+          },
+        },
+      ],
+    });
+    expect(e.method[0]).toMatchObject({
+      ref: "toxiproxy.latency",
+      target: { proxy: "payments-gateway" },
+      args: { latency: "500ms", jitter: "10ms", stream: "downstream" },
+    });
+    expect(e.method[1]).toMatchObject({
+      ref: "kubernetes.pod-kill",
+      target: { namespace: "shop", selector: "app=web", select: { mode: "count", count: 2 } },
+    });
+    expect(e.rollbacks).toEqual([]);
+  });
+
+  test("safeguards become stop conditions met when their tolerance is not; other controls are ignored once", () => {
+    const e = load({
+      title: "t",
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+      controls: [
+        {
+          name: "safeguards",
+          provider: {
+            type: "python",
+            module: "chaosaddons.controls.safeguards",
+            arguments: {
+              probes: [
+                {
+                  type: "probe",
+                  name: "errors low",
+                  frequency: 2,
+                  tolerance: true,
+                  provider: { type: "process", path: "true" },
+                },
+              ],
+            },
+          },
+        },
+        { name: "tracing", provider: { type: "python", module: "chaostracing.control" } },
+      ],
+    });
+    expect(e.stopWhen[0]).toMatchObject({
+      name: "safeguard: errors low",
+      everyMs: 2000,
+      probe: { key: "process.exec" },
+    });
+    const when = e.stopWhen[0]!.probe.tolerance!;
+    expect(when.judge({ value: 0, fields: { status: 0, stdout: "", stderr: "" } }).ok).toBe(true);
+    expect(e.source!.ignored).toEqual([
+      'control "tracing" (chaostracing.control) has no equivalent and is ignored',
+    ]);
+  });
+});
+
+describe("a Chaos Toolkit experiment that cannot run", () => {
+  test("every unsupported provider and malformed part is reported at once, at its line", () => {
+    const text = `title: broken
+steady-state-hypothesis:
+  title: h
+  probes:
+    - type: probe
+      name: no tolerance
+      provider: { type: http, url: "http://h:1/" }
+    - type: probe
+      name: bad regex
+      tolerance: { type: regex, pattern: "[0-9" }
+      provider: { type: http, url: "http://h:1/" }
+method:
+  - type: action
+    name: stop instance
+    provider: { type: python, module: chaosaws.ec2.actions, func: stop_instances }
+  - type: action
+    name: other
+    provider: { type: python, module: chaosgcp.gke.actions, func: delete_cluster }
+  - ref: nowhere
+  - type: action
+    name: weird
+    provider: { type: ftp }
+secrets:
+  s: { v: { type: vault, path: x } }
+`;
+    const found = problems(text);
+    expect(found).toEqual([
+      expect.stringMatching(/^exp\.yaml:5:7: .*hypothesis probe must have a tolerance entry/),
+      expect.stringMatching(/^exp\.yaml:10:42: .*pattern \[0-9 seems invalid/),
+      expect.stringMatching(
+        /^exp\.yaml:15:67: .*python provider chaosaws\.ec2\.actions\.stop_instances has no equivalent/,
+      ),
+      expect.stringMatching(
+        /^exp\.yaml:18:67: .*python provider chaosgcp\.gke\.actions\.delete_cluster has no equivalent/,
+      ),
+      expect.stringMatching(/^exp\.yaml:19:10: .*no earlier activity is named "nowhere"/),
+      expect.stringMatching(/^exp\.yaml:22:23: .*unknown provider type "ftp"/),
+      expect.stringMatching(/^exp\.yaml:24:.*vault secrets are not supported/),
+    ]);
+  });
+
+  test("a probe tolerance, a float tolerance and an unknown tolerance type are refused", () => {
+    const found = problems(`title: t
+steady-state-hypothesis:
+  title: h
+  probes:
+    - { type: probe, name: a, tolerance: 0.5, provider: { type: process, path: "true" } }
+    - { type: probe, name: b, tolerance: { type: boom }, provider: { type: process, path: "true" } }
+    - type: probe
+      name: c
+      tolerance: { type: probe, name: x, provider: { type: python, module: m, func: f } }
+      provider: { type: process, path: "true" }
+method:
+  - { type: action, name: a, provider: { type: process, path: "true" } }
+`);
+    expect(found).toHaveLength(3);
+    expect(found[0]).toMatch(/:5:.*tolerance 0.5 is not an integer/);
+    expect(found[1]).toMatch(/:6:.*tolerance type 'boom' is unsupported/);
+    expect(found[2]).toMatch(/:9:.*a probe tolerance calls a provider/);
+  });
+
+  test("an unknown ${name} and a missing program are located in the Chaos Toolkit file", () => {
+    const found = problems(`title: t
+method:
+  - type: action
+    name: a
+    provider: { type: process, path: /no/such/program }
+  - type: probe
+    name: b
+    provider: { type: http, url: "http://h:1/\${nope}" }
+`);
+    expect(found).toEqual([
+      expect.stringMatching(/^exp\.yaml:5:.*\/no\/such\/program cannot be found/),
+      expect.stringMatching(/^exp\.yaml:8:.*\$\{nope\} names no configuration value and no secret/),
+    ]);
+  });
+});
