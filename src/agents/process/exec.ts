@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
+import { whichProgram } from "../../experiments/program.js";
 import type { ActionDefinition, AgentContext, ProbeDefinition } from "../agent.js";
 
 /** Output kept per stream: enough for a tolerance on a command's answer, never a memory problem. */
@@ -26,22 +25,6 @@ export const execArgsSchema = {
     timeout: { ...durationOf("timeout"), default: "60s" },
   },
 } as const;
-
-/** The program's full path, found as a shell finds it; undefined when there is none to execute. */
-export function whichProgram(path: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const candidates = path.includes("/")
-    ? [path]
-    : (env.PATH ?? "").split(delimiter).map((d) => join(d, path));
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return c;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
 
 interface Ran {
   status: number;

@@ -1,4 +1,4 @@
-import { whichProgram } from "../../agents/process/exec.js";
+import { whichProgram } from "../program.js";
 import type { Path } from "../source.js";
 import { isObj, type Obj, seconds, type Translation } from "./context.js";
 import { pythonProvider } from "./python.js";
