@@ -109,6 +109,12 @@ export interface ActionDefinition {
    * Throws like `prepare`.
    */
   targets?(input: ActivityInput, ctx: AgentContext): Promise<string[]>;
+  /**
+   * Optional: checks, before the steady state and before anything is injected, that the target can take
+   * this fault at all (e.g. that the server knows a toxic type). Touches nothing.
+   * Throws ChaosError("agent") when it cannot: the run then stops with nothing injected (exit 4).
+   */
+  preflight?(input: ActivityInput, ctx: AgentContext): Promise<void>;
 }
 
 /**

@@ -183,7 +183,7 @@ export class Controller {
     });
   }
 
-  // ── 0. preflight: every probe that can check itself does, before anything is touched ──
+  // ── 0. preflight: every probe and action that can check itself does, before anything is touched ──
   private async preflight(): Promise<void> {
     const probes = [
       ...(this.experiment.steadyState?.probes ?? []),
@@ -193,6 +193,15 @@ export class Controller {
     for (const spec of probes) {
       const { probe } = this.opts.registry.probe(spec.key);
       if (probe.preflight) await probe.preflight(this.bind(spec.args) as Record<string, unknown>, this.ctx);
+    }
+    // Every action that can check its target can take the fault does, so a fault that cannot be applied
+    // stops the run before anything else is.
+    for (const step of this.experiment.method) {
+      if (step.kind !== "action") continue;
+      const { action } = this.opts.registry.action(step.ref);
+      if (!action.preflight) continue;
+      const target = this.bind(step.target) as Record<string, unknown>;
+      await action.preflight({ target, args: this.bind(step.args) as Record<string, unknown> }, this.ctx);
     }
   }
 

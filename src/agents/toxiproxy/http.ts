@@ -50,25 +50,38 @@ class BoundedApi {
 
   /** @throws ToxiproxyError for a non-2xx status, no answer within the deadline, an abort, or a network error. */
   private async text(url: string, init: RequestInit): Promise<string> {
-    const deadline = AbortSignal.timeout(this.timeoutMs);
-    const signal = this.signal ? AbortSignal.any([this.signal, deadline]) : deadline;
-    try {
-      const res = await fetch(url, { ...init, signal });
-      if (!res.ok) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new ToxiproxyError("Error", `Request failed with status code ${res.status}`);
-      }
-      return await res.text(); // the deadline covers the body too: a server that drips it is cut off
-    } catch (err) {
-      if (err instanceof ToxiproxyError) throw err;
-      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
-      const why = this.signal?.aborted
-        ? "aborted (the run is stopping)"
-        : deadline.aborted
-          ? `no answer within ${this.timeoutMs}ms`
-          : cause;
-      throw new ToxiproxyError("Error", why);
+    const res = await answer(url, init, this.timeoutMs, this.signal);
+    if (res.status < 200 || res.status > 299) {
+      throw new ToxiproxyError("Error", `Request failed with status code ${res.status}`);
     }
+    return res.text;
+  }
+}
+
+/**
+ * One call with a deadline and the caller's abort signal, whatever its status: the status and the body.
+ * @throws ToxiproxyError when nothing answered within the deadline, on an abort, or on a network error.
+ */
+export async function answer(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string }> {
+  const deadline = AbortSignal.timeout(timeoutMs);
+  const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  try {
+    const res = await fetch(url, { ...init, signal: both });
+    // The deadline covers the body too: a server that drips it is cut off.
+    return { status: res.status, text: await res.text() };
+  } catch (err) {
+    const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+    const why = signal?.aborted
+      ? "aborted (the run is stopping)"
+      : deadline.aborted
+        ? `no answer within ${timeoutMs}ms`
+        : cause;
+    throw new ToxiproxyError("Error", why);
   }
 }
 

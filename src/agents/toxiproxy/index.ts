@@ -10,6 +10,13 @@ import {
 } from "./actions.js";
 import { configurationSchema } from "./config.js";
 import { downAction } from "./down.js";
+import {
+  httpAbortAction,
+  httpBodyAction,
+  httpDelayAction,
+  httpHeaderAction,
+  httpStatusAction,
+} from "./http-actions.js";
 import { partitionAction } from "./partition.js";
 import { proxyProbe, toxicsProbe } from "./probes.js";
 import { revertToxiproxyFault } from "./revert.js";
@@ -22,7 +29,8 @@ import { session } from "./session.js";
  */
 export const toxiproxyAgent: Agent = {
   name: "toxiproxy",
-  description: "network faults (latency, bandwidth, resets, timeouts, down, partition) through Toxiproxy",
+  description:
+    "network faults (latency, bandwidth, resets, timeouts, down, partition) through Toxiproxy; HTTP faults per request through chaoskit's proxy",
   configuration: configurationSchema,
   actions: {
     latency: latencyAction,
@@ -34,6 +42,11 @@ export const toxiproxyAgent: Agent = {
     "limit-data": limitDataAction,
     down: downAction,
     partition: partitionAction,
+    "http-status": httpStatusAction,
+    "http-delay": httpDelayAction,
+    "http-abort": httpAbortAction,
+    "http-header": httpHeaderAction,
+    "http-body": httpBodyAction,
   },
   probes: { proxy: proxyProbe, toxics: toxicsProbe },
   // Reach the configured Toxiproxy (or start the embedded one with its proxies) before the steady state is

@@ -21,15 +21,16 @@ export interface ToxicState {
   type: string;
   stream: string;
   toxicity: number;
-  attributes: Record<string, number>;
+  attributes: Record<string, unknown>;
 }
 
 export interface NewToxic {
   name: string;
-  type: ToxicType;
+  /** Toxiproxy's types, or the HTTP ones only chaoskit's proxy knows (`http_status`). */
+  type: ToxicType | `http_${string}`;
   stream: ToxicDirection;
   toxicity: number;
-  attributes: Record<string, number>;
+  attributes: Record<string, unknown>;
 }
 
 /**
@@ -98,7 +99,8 @@ export class ToxiproxyOps {
   /** @throws ChaosError("agent") when the toxic cannot be added. */
   async addToxic(proxy: string, toxic: NewToxic): Promise<void> {
     try {
-      await this.handle(proxy).addToxic(toxic);
+      // The client's types list only Toxiproxy's own; the server decides what it knows.
+      await this.handle(proxy).addToxic(toxic as Parameters<ToxiproxyProxy["addToxic"]>[0]);
     } catch (err) {
       throw this.fail(`adding toxic ${toxic.name} to ${proxy}`, err);
     }

@@ -1,7 +1,8 @@
-import type { ToxicDirection, ToxicType } from "toxiproxy-node-client";
+import type { ToxicDirection } from "toxiproxy-node-client";
 import type { ActionDefinition, JsonSchema } from "../agent.js";
 import { plannedFault, toxicNamer } from "./fault.js";
-import { ToxiproxyOps } from "./ops.js";
+import { requireHttpToxics } from "./http-support.js";
+import { type NewToxic, ToxiproxyOps } from "./ops.js";
 import { session } from "./session.js";
 import { resolveProxies, targetNames, targetSchema } from "./target.js";
 
@@ -19,19 +20,58 @@ export const toxicitySchema: JsonSchema = {
   description: "share of connections affected, drawn per connection (default 1)",
 };
 
+/** Which requests an HTTP toxic acts on (the proxy's `match` attribute, passed on as written). */
+export const matchSchema: JsonSchema = {
+  type: "object",
+  description: "requests to act on; every field given must match (a response is matched by its request)",
+  properties: {
+    method: {
+      oneOf: [
+        { type: "string", pattern: "^[A-Za-z-]+$" },
+        { type: "array", items: { type: "string", pattern: "^[A-Za-z-]+$" }, minItems: 1 },
+      ],
+      description: "POST, or [GET, HEAD]",
+    },
+    path: {
+      type: "string",
+      pattern: "^/",
+      description: "exact path without the query, or a glob: * within a segment, ** across (/users/*/orders)",
+    },
+    path_prefix: { type: "string", pattern: "^/", description: "/api matches /api and /api/v1/x" },
+    headers: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "header values by name; a value may be a glob with *",
+    },
+  },
+  additionalProperties: false,
+};
+
+const percentSchema: JsonSchema = {
+  type: "number",
+  minimum: 0,
+  maximum: 100,
+  description: "share of matching requests affected, in percent, drawn per request (default 100)",
+};
+
 export const streamsOf = (stream: Stream): ToxicDirection[] =>
   stream === "both" ? ["upstream", "downstream"] : [stream];
 
 export interface ToxicActionSpec {
   name: string;
-  type: ToxicType;
+  type: NewToxic["type"];
   description: string;
   /** The action's own arguments (stream and toxicity are added). */
   args: Record<string, JsonSchema>;
   required?: string[];
   defaultStream?: Stream;
   /** The toxic's attributes from the validated args. @throws ChaosError("invalid") for a bad duration. */
-  attributes(args: Record<string, unknown>): Record<string, number>;
+  attributes(args: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * An HTTP toxic: it takes `match` and `percent` (per request) instead of `toxicity` (per connection), and
+   * the preflight asks the server whether it knows the type before anything is injected.
+   */
+  perRequest?: boolean;
   /** For humans: "latency 300ms". */
   label(args: Record<string, unknown>): string;
 }
@@ -42,6 +82,17 @@ export interface ToxicActionSpec {
  */
 export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
   const defaultStream = spec.defaultStream ?? "downstream";
+  const share: Record<string, JsonSchema> = spec.perRequest
+    ? { match: matchSchema, percent: percentSchema }
+    : { toxicity: toxicitySchema };
+  const toxicityOf = (args: Record<string, unknown>): number =>
+    spec.perRequest
+      ? ((args.percent as number | undefined) ?? 100) / 100
+      : ((args.toxicity as number | undefined) ?? 1);
+  const attributesOf = (args: Record<string, unknown>): Record<string, unknown> => {
+    const attributes = spec.attributes(args);
+    return spec.perRequest && args.match ? { ...attributes, match: args.match } : attributes;
+  };
   return {
     name: spec.name,
     description: spec.description,
@@ -51,16 +102,16 @@ export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
       properties: {
         ...spec.args,
         stream: { ...streamSchema, default: defaultStream },
-        toxicity: toxicitySchema,
+        ...share,
       },
       required: spec.required ?? [],
       additionalProperties: false,
     },
     /** @throws ChaosError("agent") when Toxiproxy is unreachable or a proxy is unknown; "invalid" for bad args. */
     async prepare(input, ctx) {
-      const attributes = spec.attributes(input.args);
+      const attributes = attributesOf(input.args);
       const streams = streamsOf((input.args.stream as Stream | undefined) ?? defaultStream);
-      const toxicity = (input.args.toxicity as number | undefined) ?? 1;
+      const toxicity = toxicityOf(input.args);
       const s = await session(ctx);
       const ops = new ToxiproxyOps(s.url, s.client);
       const proxies = await resolveProxies(s, ops, targetNames(s, input.target));
@@ -71,8 +122,16 @@ export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
           toxic: { name: name(spec.type, stream), type: spec.type, stream, toxicity, attributes },
         })),
       );
-      const label = `${spec.label(input.args)} (${streams.join("+")}${toxicity < 1 ? `, toxicity ${toxicity}` : ""})`;
+      const share = spec.perRequest ? `, ${toxicity * 100}% of requests` : `, toxicity ${toxicity}`;
+      const label = `${spec.label(input.args)} (${streams.join("+")}${toxicity < 1 ? share : ""})`;
       return plannedFault(s, ops, { label, proxies, toxics }, ctx);
     },
+    ...(spec.perRequest && {
+      /** @throws ChaosError("agent") when the server does not know HTTP toxics (Toxiproxy itself does not). */
+      async preflight(input, ctx) {
+        const s = await session(ctx);
+        await requireHttpToxics(s, targetNames(s, input.target), ctx.signal);
+      },
+    }),
   };
 }
