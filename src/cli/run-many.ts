@@ -69,7 +69,7 @@ export async function expandFiles(patterns: readonly string[]): Promise<string[]
 }
 
 /**
- * Runs experiment files in order. One file: its own journal and reports. Several: each in its own folder
+ * Runs experiment files in order. One file: its own journal and reports (in `--out` when given). Several: each in its own folder
  * under the suite folder, then one combined junit.xml and summary.md there; the exit code is the worst
  * verdict, and a run stopped by a signal stops the suite. In GitHub Actions, each deviation becomes an
  * `::error` annotation at the experiment's line and the Markdown summary is appended to the step summary.
@@ -81,7 +81,10 @@ export async function runFiles(
 ): Promise<number> {
   const files = await expandFiles(patterns);
   if (files.length === 1) {
-    const one = await runOne(files[0]!, args.journal, {});
+    // One file with --out: the run's journal, log and reports go straight into that folder (a CI job's
+    // artifacts), unless --journal names the journal itself.
+    const journal = args.journal ?? (args.out ? join(args.out, "journal.json") : undefined);
+    const one = await runOne(files[0]!, journal, {});
     if (one.journal) await publish([one], renderMarkdown(one.journal), args.json);
     return one.code;
   }

@@ -52,7 +52,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       .option("out", {
         type: "string",
         describe:
-          "with several files: the suite folder (default .chaos/suites/<time>) for each run, junit.xml and summary.md",
+          "the folder for the files: with one file, its journal, run.log and reports; with several, a folder per run plus one junit.xml and summary.md (default .chaos/runs/<run id>, or .chaos/suites/<time>)",
       })
       .option("var", {
         type: "string",

@@ -37,6 +37,24 @@ function expectRefused(r: Awaited<ReturnType<typeof run>>, path: string, kind: s
 }
 
 describe("the files chaos run writes", () => {
+  it("writes one file's journal, log and reports into --out DIR, and nothing under .chaos/runs", async () => {
+    const out = join(dir, "artifacts");
+    const r = await runCli(["run", await experiment(), "--ledger", join(dir, "ledger"), "--out", out], {
+      cwd: dir,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([
+      "journal.json",
+      "junit.xml",
+      "report.html",
+      "report.md",
+      "run.log",
+    ]);
+    expect((JSON.parse(readFileSync(join(out, "journal.json"), "utf8")) as Journal).status).toBe("completed");
+    expect(existsSync(join(dir, ".chaos", "runs"))).toBe(false);
+    expect(r.stdout).toContain(`journal: ${join(out, "journal.json")}`);
+  });
+
   it("refuses a journal that is a symlink, and leaves the file it points to alone", async () => {
     const victim = join(dir, "victim.txt");
     await writeFile(victim, "keep me");
