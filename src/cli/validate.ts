@@ -1,10 +1,13 @@
+import { readFile } from "node:fs/promises";
 import type { CommandModule } from "yargs";
 import { ValidationErrors } from "../experiments/errors.js";
 import { blindnessText } from "../experiments/evidence.js";
 import { loadExperiment } from "../experiments/load.js";
+import { unobservableFaults, type Warning } from "../experiments/observability.js";
+import { SourceFile } from "../experiments/source.js";
 import { isRunbookFile, loadRunbook } from "../gameday/load.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, inputFiles, printError } from "./context.js";
-import { dim, green, say } from "./output.js";
+import { dim, green, say, yellow } from "./output.js";
 
 interface Args extends GlobalArgs {
   files: string[];
@@ -25,6 +28,7 @@ export async function validateFiles(files: string[], { registry, maxBytes }: Cli
       say(`${green("✓")} ${file === "-" ? "<stdin>" : file}`);
       // A stop condition that cannot see must not pass silently: say what each does then.
       for (const c of experiment.stopWhen) say(dim(`  stop condition "${c.name}" ${blindnessText(c)}`));
+      await printWarnings(file, unobservableFaults(experiment));
     } catch (err) {
       bad++;
       printError(err);
@@ -32,6 +36,23 @@ export async function validateFiles(files: string[], { registry, maxBytes }: Cli
     }
   }
   return bad ? 2 : 0;
+}
+
+/** Warnings do not fail validation: each says where (file:line:col) and how to fix it. */
+async function printWarnings(file: string, warnings: Warning[]): Promise<void> {
+  if (!warnings.length) return;
+  const source =
+    file === "-"
+      ? undefined
+      : await readFile(file, "utf8").then(
+          (t) => new SourceFile(file, t),
+          () => undefined,
+        );
+  for (const w of warnings) {
+    const at = source?.locate(w.path, { key: true });
+    say(`  ${yellow("⚠ warning")} ${at ? `${file}:${at.line}:${at.col}: ` : ""}${w.message}`);
+    say(`    ${w.hint}`);
+  }
 }
 
 export const validateCommand: CommandModule<GlobalArgs, Args> = {

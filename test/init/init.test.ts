@@ -87,6 +87,8 @@ describe("chaos init", () => {
       expect((await runCli(["init", "--template", t.name], { cwd: work })).code).toBe(0);
     const v = await runCli(["validate", ...TEMPLATES.map((t) => `${t.name}.yaml`)], { cwd: work });
     expect(v.code, v.stderr).toBe(0);
+    // and none has a fault that no check could see
+    expect(v.stdout).not.toContain("warning");
   }, 60_000);
 
   it("never overwrites a file unless given --force", async () => {
