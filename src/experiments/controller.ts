@@ -323,6 +323,7 @@ export class Controller {
     const deadline = Date.now() + steady.after.withinMs;
     while (!this.signalStop.signal.aborted) {
       const records = await this.hypothesis.check("after");
+      if (this.signalStop.signal.aborted) return; // a signal cut the checks short: aborted, not blind
       const failed = records.filter((r) => !r.ok);
       if (failed.length === 0) return;
       if (Date.now() + steady.after.everyMs > deadline) {

@@ -29,8 +29,9 @@ export class Hypothesis {
   async check(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
     const probes = this.experiment.steadyState?.probes ?? [];
     const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
-    // A check that the run's abort cut short measured nothing: keep it out of the series.
-    if (phase === "during" && this.scope.runSignal.aborted) return [];
+    // A check that the run's own abort cut short measured nothing: keep it out of the series (it is no
+    // probe error either). After the method only a signal cuts the checks short.
+    if (this.stopFor(phase).aborted) return [];
     for (const r of records) {
       this.scope.journal.steadyState[phase].push(r);
       this.scope.emit({ type: "probe", record: r });
@@ -89,9 +90,10 @@ export class Hypothesis {
       ...(spec.weight === undefined ? {} : { weight: spec.weight }),
     };
     const deadline = new AbortController();
-    // After the method the run is already aborted (or ended): only a signal may cut the recovery checks short.
-    const stop = phase === "after" ? this.scope.signalStop : this.scope.runSignal;
-    const ctx: AgentContext = { ...this.scope.ctx, signal: AbortSignal.any([deadline.signal, stop]) };
+    const ctx: AgentContext = {
+      ...this.scope.ctx,
+      signal: AbortSignal.any([deadline.signal, this.stopFor(phase)]),
+    };
     try {
       const { probe } = this.scope.registry.probe(spec.key);
       const args = this.scope.bind(spec.args) as Record<string, unknown>;
@@ -118,6 +120,12 @@ export class Hypothesis {
         reason: errorMessage(err),
       };
     }
+  }
+
+  /** What cuts a check of this phase short: after the method the run is already aborted (or ended), so
+   * only a signal may cut the recovery checks short. */
+  private stopFor(phase: Phase): AbortSignal {
+    return phase === "after" ? this.scope.signalStop : this.scope.runSignal;
   }
 }
 

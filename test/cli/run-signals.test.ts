@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -34,7 +35,11 @@ const isStopped = (s: string | undefined) => s === "T";
 const isRunning = (s: string | undefined) => s !== undefined && s !== "T" && s !== "t";
 
 /** Starts `chaos run` on an experiment that freezes the target (30 s by default). */
-async function startFreezeRun(duration = "30s", env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+async function startFreezeRun(
+  duration = "30s",
+  env: NodeJS.ProcessEnv = {},
+  opts: { probeUrl?: string; after?: string } = {},
+): Promise<CliProcess> {
   const file = join(dir, "freeze.yaml");
   await writeFile(
     file,
@@ -43,9 +48,10 @@ title: the target is frozen for ${duration}
 steady-state:
   probes:
     - name: target answers
-      http: { url: "${target.url}/health", timeout: 1s }
+      http: { url: "${opts.probeUrl ?? `${target.url}/health`}", timeout: ${opts.probeUrl ? "10s" : "1s"} }
       tolerance: { status: 200 }
   during: none
+${opts.after ?? ""}
 method:
   - action: process.suspend
     target: { pid-file: "${target.pidFile}" }
@@ -117,18 +123,39 @@ describe("chaos run signalled twice, or late", () => {
     expect(ledgerFiles()).toEqual([]);
   });
 
-  it("exits with the journal's verdict when signals arrive after the method", async () => {
-    const run = await startFreezeRun("300ms");
-    await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
-    run.child.kill("SIGTERM");
-    await new Promise((res) => setTimeout(res, 20));
-    run.child.kill("SIGTERM");
-    const r = await run.result;
-    expect(r.signal).toBeNull();
-    expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
-    expect(r.code, r.stderr).toBe(readJournal().exitCode);
-    expect(isRunning(target.state())).toBe(true);
-    expect(ledgerFiles()).toEqual([]);
+  it("exits 3 when signals cut a recovery check short after its deadline, as aborted and not blind", async () => {
+    // A health endpoint that answers at once until the test holds its answers back.
+    let hold = false;
+    let held = 0;
+    const health = createServer((_req, res) => {
+      if (!hold) return void res.writeHead(200).end("ok");
+      held++;
+    });
+    await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
+    try {
+      const url = `http://127.0.0.1:${(health.address() as { port: number }).port}/health`;
+      const run = await startFreezeRun("300ms", {}, { probeUrl: url, after: "  after: { within: 300ms }" });
+      await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
+      hold = true;
+      // The recovery check is in flight (held), and its 300 ms deadline passes before the signals come.
+      await expect.poll(() => held, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
+      await new Promise((res) => setTimeout(res, 600));
+      run.child.kill("SIGTERM");
+      await new Promise((res) => setTimeout(res, 20));
+      run.child.kill("SIGTERM");
+      const r = await run.result;
+      expect(r.signal).toBeNull();
+      expect(existsSync(`${journalPath()}.tmp`)).toBe(false);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      const j = readJournal();
+      expect(j).toMatchObject({ status: "aborted", exitCode: 3 });
+      expect(j.reasons.join("\n")).not.toMatch(/could not judge/);
+      expect(isRunning(target.state())).toBe(true);
+      expect(ledgerFiles()).toEqual([]);
+    } finally {
+      health.closeAllConnections();
+      await new Promise<void>((r) => health.close(() => r()));
+    }
   });
 });
 

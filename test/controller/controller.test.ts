@@ -286,6 +286,28 @@ stop-when:
     expect(state.live.size).toBe(0);
   });
 
+  test("a signal that cuts a recovery check short after its deadline is an abort (exit 3), not a blind probe", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: recovers
+      memory.recovery-hangs: {}
+      tolerance: "< 10"
+  during: none
+  after: { within: 0s }
+method:
+  - action: memory.fault
+    target: { id: a }
+`);
+    // The check is in flight, its recovery deadline long past, when the signal comes.
+    state.onHang = () => setImmediate(() => controller.abort("signal", "received SIGTERM"));
+    const j = await controller.run();
+    expect(j.status).toBe("aborted");
+    expect(j.exitCode).toBe(3);
+    expect(j.reasons).toEqual(["received SIGTERM"]);
+    expect(j.steadyState.after).toEqual([]);
+    expect(state.live.size).toBe(0);
+  });
+
   test("a stop condition told to continue when blind is named in the reasons", async () => {
     const { controller } = setup(`stop-when:
   - name: blind

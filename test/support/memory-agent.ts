@@ -16,6 +16,8 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
     revertFailures: 0,
     gauge: 0 as unknown,
     gaugeAfter: [] as unknown[],
+    /** Called when `recovery-hangs` starts hanging: a test aborts the run from here, at a known moment. */
+    onHang: undefined as (() => void) | undefined,
   };
   const agent: Agent = {
     name: "memory",
@@ -123,6 +125,20 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
         args: { type: "object" },
         async run() {
           throw new NoAnswerError("GET http://127.0.0.1/ failed: timed out after 1ms");
+        },
+      },
+      "recovery-hangs": {
+        name: "recovery-hangs",
+        description: "answers 0 until the faults are reverted, then hangs until its check is cut short",
+        args: { type: "object" },
+        async run(_args, ctx) {
+          const recovering = state.applyOrder.length > 0 && live.size === 0;
+          if (!recovering) return { value: 0 };
+          await new Promise<void>((resolve) => {
+            ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+            state.onHang?.();
+          });
+          throw new ChaosError("agent", "probe cut short");
         },
       },
       faults: {
