@@ -1,4 +1,3 @@
-import { mkdir } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { Argv, CommandModule } from "yargs";
@@ -7,6 +6,7 @@ import { newRunId } from "../experiments/controller.js";
 import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
+import { makeDir } from "../experiments/make-dir.js";
 import type { Experiment } from "../experiments/model.js";
 import { recoverFromLedger } from "../experiments/recover.js";
 import { loadAnswers, RecordedAnswers, requireAnswers } from "../gameday/answers.js";
@@ -56,7 +56,7 @@ async function runGameDay(args: RunArgs): Promise<number> {
 
   const id = newRunId();
   const dir = resolve(args.out ?? join(".chaos", "gamedays", id));
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const operator = args.operator ?? runbook.roles.facilitator ?? userInfo().username;
   const session = new AbortController();
   const abort = (reason: string) => {
@@ -119,9 +119,9 @@ function experimentRunner(
       const runId = newRunId();
       runIds.push(runId);
       const journalPath = join(dir, `${runIds.length}-${label}`, "journal.json");
-      await mkdir(dirname(journalPath), { recursive: true });
+      await makeDir(dirname(journalPath));
       say(dim(`  ▶ ${experiment.title} (run ${runId})`));
-      return executeExperiment(experiment, {
+      const execution = await executeExperiment(experiment, {
         registry,
         log,
         ledger,
@@ -143,6 +143,8 @@ function experimentRunner(
           };
         },
       });
+      for (const problem of execution.problems) say(yellow(`  warning: ${problem}`));
+      return execution;
     },
     revertLeftovers: async () => {
       const problems: string[] = [];

@@ -1,3 +1,5 @@
+import { closeSync, readFileSync } from "node:fs";
+import { isatty } from "node:tty";
 import type { Redactor } from "../experiments/redact.js";
 
 /** Control characters a terminal would act on; `\n` and `\t` are kept. */
@@ -34,26 +36,81 @@ export function terminalSafe(text: string, keepColors = false): string {
  * the exit code never depend on it.
  */
 export function guardOutput(redactor: Redactor): void {
+  ttyFds = [0, 1, 2].filter((fd) => isatty(fd));
+  process.once("exit", releaseDeadTerminal);
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: string, ...rest: unknown[]) => boolean;
     const keepColors = stream.isTTY === true;
     redrawers.set(stream, (control, text) => {
       try {
-        if (!stream.destroyed) write(control + terminalSafe(redactor.text(text), keepColors));
+        if (!closed(stream)) write(control + terminalSafe(redactor.text(text), keepColors));
       } catch {
         // Output is best effort, as below.
       }
     });
-    stream.on("error", () => undefined);
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      // The terminal or the reader is gone: every later write would fail the same way, so none is made.
+      if (err.code === "EIO" || err.code === "EPIPE") {
+        dead.add(stream);
+        if (stream.isTTY) terminalGone = true;
+      }
+    });
     stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
       try {
-        if (stream.destroyed) return true;
+        if (closed(stream)) return true;
         const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
         return write(terminalSafe(redactor.text(text), keepColors), ...rest);
       } catch {
         return true;
       }
     }) as typeof stream.write;
+  }
+}
+
+const dead = new WeakSet<NodeJS.WriteStream>();
+let terminalGone = false;
+const closed = (stream: NodeJS.WriteStream) => stream.destroyed || dead.has(stream);
+
+/** Whether `stream` can no longer be written (EIO from a closed terminal, EPIPE): a redraw loop stops. */
+export function isClosed(stream: NodeJS.WriteStream): boolean {
+  return closed(stream);
+}
+
+/**
+ * The controlling terminal hung up (SIGHUP, or EIO on a write): nothing more is written to it, and at exit
+ * its descriptors are closed first. Node restores a terminal's modes on exit and aborts with a native stack
+ * trace when that fails with EIO; a closed descriptor it skips.
+ */
+export function terminalHungUp(): void {
+  if (!lostControllingTerminal()) return;
+  terminalGone = true;
+  for (const stream of [process.stdout, process.stderr]) if (stream.isTTY) dead.add(stream);
+}
+
+/**
+ * A hung-up terminal is taken from its session, so /proc shows no controlling terminal any more (tty_nr 0);
+ * a SIGHUP sent by hand leaves it in place, and the run keeps printing.
+ */
+function lostControllingTerminal(): boolean {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[4] === "0";
+  } catch {
+    return false;
+  }
+}
+
+/** The standard descriptors that were a terminal at start (after a hang-up, isatty() says no). */
+let ttyFds: number[] = [];
+
+function releaseDeadTerminal(): void {
+  if (!ttyFds.length || (!terminalGone && !lostControllingTerminal())) return;
+  for (const fd of ttyFds) {
+    try {
+      closeSync(fd);
+    } catch {
+      // Already closed.
+    }
   }
 }
 

@@ -1,8 +1,9 @@
-import { mkdirSync, openSync, writeSync } from "node:fs";
+import { openSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Writable } from "node:stream";
 import type { Logger } from "pino";
+import { makeDirSync } from "../experiments/make-dir.js";
 import { outputRedactor } from "../experiments/redact.js";
 
 /** pino and pino-pretty are loaded when the first logger is made: commands that never log start faster. */
@@ -55,7 +56,7 @@ export function createLogger(level = "info", format?: LogFormat, file?: string):
 
 /** A log file written synchronously, each line through the output redactor; a failed write is dropped. */
 function redactedFile(file: string): Writable {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirSync(dirname(file));
   const fd = openSync(file, "a", 0o600);
   return new Writable({
     write(chunk: Buffer | string, _encoding, done) {

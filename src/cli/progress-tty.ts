@@ -3,7 +3,7 @@ import { formatDuration } from "../experiments/duration.js";
 import type { Experiment } from "../experiments/model.js";
 import { type ProgressView, RunProgress } from "../experiments/progress.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
-import { writeRedrawn } from "./guard.js";
+import { isClosed, writeRedrawn } from "./guard.js";
 import { columns } from "./summary-table.js";
 
 const ESC = "\x1b[";
@@ -93,6 +93,11 @@ export class TtyProgress {
   }
 
   private draw(lasting: string[]): void {
+    // A terminal that is gone (EIO, EPIPE) is never drawn again: the redraw timer stops with it.
+    if (isClosed(this.out)) {
+      if (this.timer) clearInterval(this.timer);
+      return;
+    }
     const width = Math.max(20, (this.out.columns || 100) - 3);
     const block = liveBlock(this.model.view(Date.now()), Date.now() - this.started, width).map(
       (l) => `  ${l}`,

@@ -1,7 +1,7 @@
-import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { CommandModule } from "yargs";
 import { ChaosError } from "../experiments/errors.js";
+import { checkWritableFolder, writeFileSafely } from "../experiments/output-file.js";
 import {
   REPORT_FORMATS,
   type ReportFormat,
@@ -36,8 +36,11 @@ export async function runReport(args: ReportArgs): Promise<{ format: string; pat
   if (args.out === "") args = { ...args, out: "-" };
   const journals = await Promise.all(args.journals.map(readJournal));
   const formats = args.format?.length ? [...new Set(args.format.map(formatOf))] : undefined;
-  if (journals.length === 1 && args.out !== "-")
-    return writeReports(journals[0]!, args.out ?? dirname(args.journals[0]!), formats ?? REPORT_FORMATS);
+  if (journals.length === 1 && args.out !== "-") {
+    const dir = args.out ?? dirname(args.journals[0]!);
+    await checkWritableFolder(dir, "reports", "pass --out with a writable folder");
+    return writeReports(journals[0]!, dir, formats ?? REPORT_FORMATS);
+  }
   const combined: Partial<Record<ReportFormat, { file: string; text: () => string }>> = {
     markdown: { file: "summary.md", text: () => renderSuiteMarkdown(journals) },
     junit: { file: "junit.xml", text: () => renderJUnit(journals) },
@@ -62,12 +65,13 @@ export async function runReport(args: ReportArgs): Promise<{ format: string; pat
     return [];
   }
   const dir = args.out ?? ".";
-  await mkdir(dir, { recursive: true });
+  await checkWritableFolder(dir, "reports", "pass --out with a writable folder");
   const written: { format: string; path: string }[] = [];
   for (const f of wanted) {
     const r = combined[f]!;
     const path = join(dir, r.file);
-    await writeFile(path, r.text());
+    // Never through a symlink planted in the folder, nor over a FIFO or a device.
+    await writeFileSafely(path, r.text(), `${f} report`);
     written.push({ format: f, path });
   }
   return written;

@@ -1,8 +1,9 @@
-import { mkdir, readdir, writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { figuresOf, scoreText } from "../experiments/checks.js";
 import { ChaosError } from "../experiments/errors.js";
 import type { Journal } from "../experiments/journal.js";
+import { makeDir } from "../experiments/make-dir.js";
 import type { Experiment } from "../experiments/model.js";
 import { renderJUnit, renderMarkdown } from "../experiments/report/index.js";
 import { renderSuiteMarkdown, suiteScore, worstExit } from "../experiments/report/suite.js";
@@ -105,7 +106,7 @@ export async function runFiles(
   const journals = done.flatMap((d) => (d.journal ? [d.journal] : []));
   if (!journals.length) return Math.max(0, ...done.map((d) => d.code)); // dry runs: nothing to report
   const markdown = renderSuiteMarkdown(journals);
-  await mkdir(suite, { recursive: true });
+  await makeDir(suite);
   await writeFile(join(suite, "junit.xml"), renderJUnit(journals));
   await writeFile(join(suite, "summary.md"), markdown);
   await publish(done, markdown, args.json);

@@ -1,5 +1,3 @@
-import { constants } from "node:fs";
-import { access, mkdir } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
@@ -8,11 +6,11 @@ import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
-import { checkOutputFile } from "../experiments/output-file.js";
+import { checkOutputFile, checkWritableFolder } from "../experiments/output-file.js";
 import { REPORT_FILES } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
 import { createLogger } from "./logger.js";
-import { linesToStderr, say } from "./output.js";
+import { linesToStderr, say, yellow } from "./output.js";
 import { printPlan } from "./plan.js";
 import { type RunOutcome, runFiles } from "./run-many.js";
 import { createRunView, viewMode } from "./run-view.js";
@@ -158,7 +156,7 @@ async function runExperiment(
   }
 
   view.begin(`${experiment.title}  (run ${runId})`);
-  const { journal, reports } = await executeExperiment(experiment, {
+  const execution = await executeExperiment(experiment, {
     registry,
     log,
     ledger,
@@ -170,20 +168,23 @@ async function runExperiment(
     guard: (controller, crashRecovery) => {
       // Last resort after a crash: revert from the ledger what this run recorded.
       nets?.attach(controller, crashRecovery);
-      return () => nets?.finished();
+      return (j) => nets?.finished(j?.exitCode);
     },
   });
+  const { journal, reports } = execution;
   if (!journalPath) {
     process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
     view.end(journal, ["journal: stdout"]);
     return { code: journal.exitCode, experiment, journal };
   }
   const files = [
-    `journal: ${journalPath}`,
+    `journal: ${execution.journalPath ?? "stderr"}`,
     `log: ${relativePath(runLog ?? "")}`,
     ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`),
   ];
   view.end(journal, files);
+  // Said once, after the verdict: an output that could not be written never changes the exit code.
+  for (const problem of execution.problems) process.stderr.write(`${yellow("warning:")} ${problem}\n`);
   return { code: journal.exitCode, experiment, journal };
 }
 
@@ -214,14 +215,7 @@ function strategyOf(args: Args): Strategy {
  */
 async function checkOutputPaths(journalPath: string, reports: boolean, runLog?: string): Promise<void> {
   const dir = dirname(journalPath);
-  try {
-    await mkdir(dir, { recursive: true });
-    await access(dir, constants.W_OK);
-  } catch (err) {
-    throw new ChaosError("invalid", `cannot write the journal in ${dir}: ${(err as Error).message}`, {
-      hint: "pass --journal PATH in a writable folder",
-    });
-  }
+  await checkWritableFolder(dir, "journal", "pass --journal PATH in a writable folder");
   await checkOutputFile(journalPath, "journal");
   if (runLog) await checkOutputFile(runLog, "log");
   if (reports) for (const file of REPORT_FILES) await checkOutputFile(join(dir, file), "report");

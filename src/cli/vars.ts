@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { parse } from "yaml";
 import { ChaosError } from "../experiments/errors.js";
+import { inputCap, readRegularFile } from "../experiments/input.js";
 
 /**
  * The configuration overrides of `--var-file vars.yaml` (a mapping) and then `--var name=value` (later wins).
@@ -16,7 +16,9 @@ export async function readVars(
   for (const file of files) {
     let data: unknown;
     try {
-      data = parse(await readFile(file, "utf8"));
+      data = parse(
+        await readRegularFile(file, inputCap(), "a YAML mapping of configuration names to values"),
+      );
     } catch (err) {
       throw new ChaosError("invalid", `--var-file ${file}: ${(err as Error).message}`, {
         hint: "a YAML mapping of configuration names to values",

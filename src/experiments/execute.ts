@@ -1,9 +1,9 @@
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { Registry } from "../agents/registry.js";
 import { Controller, type RunEvent } from "./controller.js";
 import { type Journal, writeJournal } from "./journal.js";
-import type { Ledger } from "./ledger.js";
+import { type Ledger, stateFolder } from "./ledger.js";
 import type { Experiment } from "./model.js";
 import { recoverFromLedger } from "./recover.js";
 import { writeReports } from "./report/index.js";
@@ -24,22 +24,29 @@ export interface ExecuteOptions {
   /**
    * Called with the controller before it runs (signal handlers, an abort wired to a person's keystroke) and
    * the run's crash recovery (reverts from the ledger what this run recorded, for a last-resort handler);
-   * returns what undoes it once the run has reverted its faults.
+   * returns what undoes it once the run has reverted its faults, given the journal when the run ended.
    */
-  guard?: (controller: Controller, crashRecovery: () => Promise<void>) => () => void;
+  guard?: (controller: Controller, crashRecovery: () => Promise<void>) => (journal?: Journal) => void;
 }
 
 export interface Execution {
   journal: Journal;
+  /** Where the journal was written: the path asked for, or the fallback when that failed; absent: nowhere. */
   journalPath?: string;
   reports: { format: string; path: string }[];
+  /**
+   * Outputs that could not be written where asked, and where they went instead: for the caller to say once.
+   * They never change the verdict or the exit code.
+   */
+  problems: string[];
 }
 
 /**
  * Runs one experiment the way `chaos run` does — controller, ledger, journal, reports — so that every
- * caller (a single run, a GameDay step) gets the same lifecycle and the same rollbacks.
- * @throws like Controller.run() before anything is injected; ChaosError("agent") when the journal or the
- *   reports cannot be written (the faults are reverted by then).
+ * caller (a single run, a GameDay step) gets the same lifecycle and the same rollbacks. A journal that cannot
+ * be written where asked (its folder removed, a full disk) goes to the state folder instead, else to stderr;
+ * reports that cannot be written are skipped. Both are said in `problems`, and the verdict stands.
+ * @throws like Controller.run() before anything is injected.
  */
 export async function executeExperiment(experiment: Experiment, opts: ExecuteOptions): Promise<Execution> {
   const controller = new Controller(experiment, {
@@ -55,14 +62,45 @@ export async function executeExperiment(experiment: Experiment, opts: ExecuteOpt
     await recoverFromLedger({ ledger, registry, log, runId });
   };
   const undo = opts.guard?.(controller, crashRecovery);
-  let journal: Journal;
+  let journal: Journal | undefined;
   try {
     journal = await controller.run();
   } finally {
-    undo?.();
+    undo?.(journal);
   }
-  if (!opts.journalPath) return { journal, reports: [] };
-  await writeJournal(opts.journalPath, journal);
-  const reports = opts.reports ? await writeReports(journal, dirname(opts.journalPath)) : [];
-  return { journal, journalPath: opts.journalPath, reports };
+  if (!opts.journalPath) return { journal, reports: [], problems: [] };
+  const problems: string[] = [];
+  const journalPath = await saveJournal(journal, opts.journalPath, problems);
+  let reports: Execution["reports"] = [];
+  if (opts.reports && journalPath) {
+    try {
+      reports = await writeReports(journal, dirname(journalPath));
+    } catch (err) {
+      problems.push(`the reports were not written in ${dirname(journalPath)}: ${(err as Error).message}`);
+    }
+  }
+  return { journal, journalPath, reports, problems };
+}
+
+/** Writes the journal at `path`, else in the state folder, else on stderr; returns the file it went to. */
+async function saveJournal(journal: Journal, path: string, problems: string[]): Promise<string | undefined> {
+  let reason: string;
+  try {
+    await writeJournal(path, journal);
+    return path;
+  } catch (err) {
+    reason = (err as Error).message;
+  }
+  const fallback = join(stateFolder(), "runs", journal.runId, "journal.json");
+  try {
+    await writeJournal(fallback, journal);
+    problems.push(`cannot write the journal to ${path} (${reason}); it was written to ${fallback} instead`);
+    return fallback;
+  } catch (err) {
+    problems.push(
+      `cannot write the journal to ${path} (${reason}) nor to ${fallback} (${(err as Error).message}); it follows on stderr`,
+    );
+    process.stderr.write(`${JSON.stringify(journal, null, 2)}\n`);
+    return undefined;
+  }
 }

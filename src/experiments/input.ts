@@ -44,12 +44,23 @@ async function readStdin(cap: number): Promise<string> {
 /**
  * Reads an experiment: a regular file (through a symlink too), or standard input for `-`, at most `cap`
  * bytes either way. A device (`/dev/zero`), a FIFO, a socket or a folder is refused without reading: it
- * could hang or never end. The file is opened without blocking and checked on the open handle.
+ * could hang or never end.
  * @throws ChaosError("invalid") naming the path and what is wrong with it.
  */
 export async function readInput(file: string, maxBytes?: number): Promise<string> {
   const cap = inputCap(maxBytes);
   if (file === "-") return readStdin(cap);
+  return readRegularFile(file, cap, "name an experiment file, or - to read standard input");
+}
+
+/**
+ * Reads a regular file (through a symlink too) of at most `cap` bytes, for every file the toolkit reads:
+ * experiments, var files, journals, ledger entries. It is opened without blocking and checked on the open
+ * handle, so a FIFO, a device or a socket put in its place is refused instead of read (a FIFO blocks forever).
+ * @throws ChaosError("invalid") naming the path and what is wrong with it; the file system's error is its
+ *   `cause` (ENOENT for a missing file).
+ */
+export async function readRegularFile(file: string, cap: number, hint: string): Promise<string> {
   let fh: Awaited<ReturnType<typeof open>>;
   try {
     fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -58,7 +69,7 @@ export async function readInput(file: string, maxBytes?: number): Promise<string
     throw new ChaosError(
       "invalid",
       `cannot read ${file}: ${code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : (err as Error).message}`,
-      { hint: "check the path" },
+      { hint: "check the path", cause: err },
     );
   }
   try {
@@ -75,7 +86,7 @@ export async function readInput(file: string, maxBytes?: number): Promise<string
         "invalid",
         `cannot read ${file}: ${kind.startsWith("not") ? kind : `it is ${kind}`}`,
         {
-          hint: "name an experiment file, or - to read standard input",
+          hint,
         },
       );
     }

@@ -1,6 +1,6 @@
-import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { CheckCounts } from "./checks.js";
+import { makeDir } from "./make-dir.js";
 import type { Experiment } from "./model.js";
 import { writeFileSafely } from "./output-file.js";
 import type { Outcome } from "./tolerance.js";
@@ -142,6 +142,6 @@ export function openJournal(
  * @throws ChaosError("invalid") for such a path; the file system's error when the write fails.
  */
 export async function writeJournal(path: string, journal: Journal): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDir(dirname(path));
   await writeFileSafely(path, `${JSON.stringify(journal, null, 2)}\n`, "journal");
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { readdir, rename, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { RevertDescription } from "../contract/agent.js";
 import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
+import { readRegularFile } from "./input.js";
 import { checkEntry } from "./ledger-entry.js";
+import { makeDir } from "./make-dir.js";
 import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
 
 /**
@@ -15,10 +17,17 @@ import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
  */
 export function defaultLedgerDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CHAOS_LEDGER) return resolve(env.CHAOS_LEDGER);
-  const xdg = env.XDG_STATE_HOME;
-  const state = xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "state");
-  return join(state, "chaoskit", "ledger");
+  return join(stateFolder(env), "ledger");
 }
+
+/** The per-user state folder: `$XDG_STATE_HOME/chaoskit`, else `~/.local/state/chaoskit`. */
+export function stateFolder(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(homedir(), ".local", "state"), "chaoskit");
+}
+
+/** A ledger entry is a few kilobytes; anything far larger is not one. */
+const MAX_ENTRY_BYTES = 1024 * 1024;
 
 /** One fault that was (or was about to be) applied and is not yet known to be reverted. */
 export interface LedgerEntry extends RunIdentity {
@@ -76,7 +85,7 @@ export class Ledger {
 
   private async write(full: LedgerEntry): Promise<void> {
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await makeDir(this.dir, 0o700);
       const final = join(this.dir, `${full.id}.json`);
       // The writer's pid in the name lets `chaos rollback` remove what a killed writer left half-done.
       const tmp = `${final}.${process.pid}.tmp`;
@@ -145,10 +154,12 @@ export class Ledger {
       const file = join(this.dir, n);
       let raw: unknown;
       try {
-        raw = JSON.parse(await readFile(file, "utf8"));
+        // Regular files only: a FIFO planted here would block the read, and with it every other revert.
+        raw = JSON.parse(await readRegularFile(file, MAX_ENTRY_BYTES, "remove it from the ledger folder"));
       } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === "ENOENT") continue; // reverted and removed meanwhile
+        const cause = (err as Error).cause as NodeJS.ErrnoException | undefined;
+        if (cause?.code === "ENOENT") continue; // reverted and removed meanwhile
+        const code = err instanceof ChaosError ? "read" : undefined;
         malformed.push({
           file,
           problem: code ? (err as Error).message : `not JSON: ${(err as Error).message}`,

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from "node:crypto";
-import { link, mkdir, readdir, readFile, rename, unlink } from "node:fs/promises";
+import { link, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
 import type { Ledger, LedgerEntry } from "./ledger.js";
+import { makeDir } from "./make-dir.js";
 import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
 
 /**
@@ -142,7 +143,7 @@ export class Locks {
   private async linkNew(file: string, lease: Lease): Promise<boolean> {
     const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      await makeDir(this.dir, 0o700);
       await writeSynced(tmp, `${JSON.stringify(lease, null, 2)}\n`, "wx");
       await link(tmp, file);
       await fsyncDir(this.dir);

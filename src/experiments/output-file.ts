@@ -1,6 +1,31 @@
 import { constants } from "node:fs";
 import { lstat, open, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
 import { ChaosError } from "./errors.js";
+import { makeDir } from "./make-dir.js";
+
+/**
+ * Creates `dir` if missing and proves that a file can be made in it, by creating and removing one: `access`
+ * says yes to root for folders no one can write in (`/sys/kernel`, `/proc/1`), so only a real file tells.
+ * @throws ChaosError("invalid") naming the folder and the file system's reason.
+ */
+export async function checkWritableFolder(dir: string, what: string, hint: string): Promise<void> {
+  const probe = join(dir, `.chaos-write-check.${process.pid}.tmp`);
+  try {
+    await makeDir(dir);
+    const fh = await open(
+      probe,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    );
+    await fh.close();
+    await unlink(probe);
+  } catch (err) {
+    await unlink(probe).catch(() => undefined);
+    throw new ChaosError("invalid", `cannot write the ${what} in ${dir}: ${(err as Error).message}`, {
+      hint,
+    });
+  }
+}
 
 /**
  * Refuses a path the toolkit must not write to: a symlink (the file it points to would be replaced), a
@@ -49,8 +74,12 @@ export async function writeFileSafely(path: string, data: string, what?: string)
   try {
     await fh.writeFile(data);
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // A full disk must not leave a half-written temp file behind.
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   await rename(tmp, path);
 }

@@ -1,6 +1,7 @@
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RunStatus } from "../experiments/journal.js";
+import { makeDir } from "../experiments/make-dir.js";
 import type { Prediction, Runbook, RunbookStep } from "./model.js";
 
 /** How a GameDay ended. */
@@ -78,7 +79,7 @@ export function exitCodeOf(status: GameDayStatus, anySurprise: boolean): number 
  * @throws the file system's error.
  */
 export async function writeRecord(dir: string, record: GameDayRecord): Promise<string> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const path = join(dir, "gameday.json");
   await writeFile(`${path}.tmp`, `${JSON.stringify(record, null, 2)}\n`);
   await rename(`${path}.tmp`, path);

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Registry } from "../agents/registry.js";
 import { ChaosError } from "../experiments/errors.js";
 import { parseExperiment } from "../experiments/load.js";
+import { makeDir } from "../experiments/make-dir.js";
 import { didYouMean } from "../experiments/suggest.js";
 import type { Template, TemplateValues } from "./template.js";
 import { TEMPLATES } from "./templates/index.js";
@@ -64,7 +65,7 @@ export function scaffold(
  */
 export async function writeNewFile(path: string, text: string, force: boolean): Promise<void> {
   try {
-    await mkdir(dirname(path), { recursive: true });
+    await makeDir(dirname(path));
     await writeFile(path, text, { flag: force ? "w" : "wx" });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

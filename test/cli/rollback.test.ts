@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -74,6 +75,19 @@ describe("chaos rollback", () => {
     expect(r.stdout).toContain("5 ledger entries could not be reverted or read");
     // The bad files stay for a person to inspect; the reverted entry is gone.
     expect(readdirSync(ledger).sort()).toEqual(Object.keys(bad).sort());
+  });
+
+  it("reverts the entry beside a FIFO planted in the ledger, reports the FIFO, and never blocks on it", async () => {
+    const ledger = join(dir, "ledger");
+    await frozenTargetEntry(ledger, { pid: await deadPid() });
+    execFileSync("mkfifo", [join(ledger, "stuck.json")]);
+    const r = await runCli(["rollback", "--ledger", ledger], { timeoutMs: 15_000 });
+    expect(r.timedOut).toBe(false);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).toContain(`↺ resume pid ${target.pid}`);
+    expect(r.stdout).toContain(`malformed ledger entry ${join(ledger, "stuck.json")}: cannot read`);
+    expect(r.stdout).toContain("it is a FIFO");
+    expect(isRunning(await target.waitForState(isRunning, 5000))).toBe(true);
   });
 
   it("treats a run whose pid now names another process as dead, and reverts its faults", async () => {

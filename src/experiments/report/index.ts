@@ -1,6 +1,6 @@
-import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Journal } from "../journal.js";
+import { makeDir } from "../make-dir.js";
 import { writeFileSafely } from "../output-file.js";
 import { renderHtml } from "./html.js";
 import { renderJUnit } from "./junit.js";
@@ -32,7 +32,7 @@ export async function writeReports(
   dir: string,
   formats: readonly ReportFormat[] = REPORT_FORMATS,
 ): Promise<{ format: string; path: string }[]> {
-  await mkdir(dir, { recursive: true });
+  await makeDir(dir);
   const written: { format: string; path: string }[] = [];
   for (const format of [...new Set(formats)]) {
     const { file, render } = RENDERERS[format];

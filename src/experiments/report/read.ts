@@ -1,7 +1,7 @@
-import { readFile } from "node:fs/promises";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { ChaosError } from "../errors.js";
+import { readRegularFile } from "../input.js";
 import type { Journal } from "../journal.js";
 import journalSchema from "../schema/journal.schema.json" with { type: "json" };
 
@@ -20,6 +20,9 @@ function describe(e: ErrorObject): string {
   return `${where}: ${e.message ?? e.keyword}`;
 }
 
+/** Far above the journal of a long run with many probes; a bound all the same. */
+const MAX_JOURNAL_BYTES = 256 * 1024 * 1024;
+
 /** Checks data against journal.schema.json; returns one line per problem, none when it is a valid journal. */
 export function checkJournal(data: unknown): string[] {
   if (validate(data)) return [];
@@ -34,13 +37,16 @@ export function checkJournal(data: unknown): string[] {
 export async function readJournal(path: string): Promise<Journal> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularFile(path, MAX_JOURNAL_BYTES, "pass the journal.json a run wrote");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ChaosError("invalid", `cannot read journal ${path}: ${code ?? String(err)}`, {
-      hint: "pass the journal.json a run wrote (see the run's output for its path)",
-      cause: err,
-    });
+    throw new ChaosError(
+      "invalid",
+      (err as ChaosError).message.replace(/^cannot read /, "cannot read journal "),
+      {
+        hint: "pass the journal.json a run wrote (see the run's output for its path)",
+        cause: err,
+      },
+    );
   }
   let data: unknown;
   try {
