@@ -2,6 +2,7 @@ import * as hostile from "./hostile.js";
 import * as inputs from "./inputs.js";
 import * as killmatrix from "./killmatrix.js";
 import type { Section, SectionResult } from "./section.js";
+import * as vanishing from "./vanishing.js";
 
 /**
  * `npm run verify`: runs each section against the real toolkit and prints its figures; exits 1 when any
@@ -11,6 +12,7 @@ const SECTIONS: [name: string, section: Section][] = [
   ["killmatrix", killmatrix],
   ["hostile", hostile],
   ["inputs", inputs],
+  ["vanishing", vanishing],
 ];
 
 async function runSection(name: string, section: Section): Promise<SectionResult> {
