@@ -1,6 +1,7 @@
 import { dockerAgent } from "./docker/index.js";
 import { httpAgent } from "./http/index.js";
 import { kubernetesAgent } from "./kubernetes/index.js";
+import { networkAgent } from "./network/index.js";
 import { processAgent } from "./process/index.js";
 import { prometheusAgent } from "./prometheus/index.js";
 import { Registry } from "./registry.js";
@@ -15,5 +16,6 @@ export function defaultRegistry(): Registry {
     prometheusAgent,
     dockerAgent,
     kubernetesAgent,
+    networkAgent,
   ]);
 }

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Loader> = {
   proxy: async () => (await import("./proxy.js")).proxyCommand as never,
   gameday: async () => (await import("./gameday.js")).gamedayCommand as never,
   init: async () => (await import("./init.js")).initCommand as never,
+  intercept: async () => (await import("./intercept.js")).interceptCommand as never,
 };
 const GLOBAL_WITH_VALUE = new Set(["--log-level", "--log-format", "--max-input-bytes"]);
 

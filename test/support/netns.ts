@@ -117,3 +117,53 @@ export function echoServer(
     child.once("exit", (code) => reject(new Error(`echo server exited (${code})`)));
   });
 }
+
+/**
+ * Joins two test namespaces with a veth pair: `a` gets 10.213.N.1/30, `b` 10.213.N.2/30 (N random), so that
+ * traffic between them never reaches the host. Returns the two addresses.
+ */
+export async function vethPair(a: TestNamespace, b: TestNamespace): Promise<{ a: string; b: string }> {
+  const n = 1 + Math.floor(Math.random() * 250);
+  const [ia, ib] = [`ck${randomBytes(3).toString("hex")}`, `ck${randomBytes(3).toString("hex")}`];
+  await run("ip", ["link", "add", ia, "netns", a.name, "type", "veth", "peer", "name", ib, "netns", b.name]);
+  await run("ip", ["-n", a.name, "addr", "add", `10.213.${n}.1/30`, "dev", ia]);
+  await run("ip", ["-n", b.name, "addr", "add", `10.213.${n}.2/30`, "dev", ib]);
+  await run("ip", ["-n", a.name, "link", "set", ia, "up"]);
+  await run("ip", ["-n", b.name, "link", "set", ib, "up"]);
+  return { a: `10.213.${n}.1`, b: `10.213.${n}.2` };
+}
+
+export interface RoundTrips {
+  /** Milliseconds per line sent and answered, in order; empty when the connection failed. */
+  ms: number[];
+  /** The answers received. */
+  replies: string[];
+  /** The socket error's code (ECONNREFUSED, ECONNRESET, TIMEOUT) when the connection failed. */
+  error?: string;
+}
+
+/**
+ * Connects from inside `ns` to host:port (a process of the namespace, as the target itself would) and
+ * sends `count` lines one after the other, timing each answer. Gives up after `timeoutMs`.
+ */
+export async function roundTrips(
+  ns: TestNamespace,
+  host: string,
+  port: number,
+  count = 3,
+  timeoutMs = 5_000,
+): Promise<RoundTrips> {
+  const script = `
+    const net = require("net");
+    const out = { ms: [], replies: [] };
+    const done = () => { console.log(JSON.stringify(out)); process.exit(0); };
+    setTimeout(() => { out.error = out.error || "TIMEOUT"; done(); }, ${timeoutMs});
+    const c = net.connect(${port}, ${JSON.stringify(host)});
+    let sent = 0, t = 0, buf = "";
+    const next = () => { if (sent === ${count}) { c.end(); return done(); } t = performance.now(); c.write("m" + sent++ + "\\n"); };
+    c.on("connect", next);
+    c.on("data", (d) => { buf += d; let i; while ((i = buf.indexOf("\\n")) >= 0) { out.ms.push(performance.now() - t); out.replies.push(buf.slice(0, i)); buf = buf.slice(i + 1); next(); } });
+    c.on("error", (e) => { out.error = e.code || e.message; done(); });
+    c.on("close", () => { if (out.replies.length < ${count}) { out.error = out.error || "CLOSED"; done(); } });`;
+  return JSON.parse(await ns.exec([process.execPath, "-e", script])) as RoundTrips;
+}

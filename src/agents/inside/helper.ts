@@ -211,7 +211,9 @@ export async function findHelpers(tag: string): Promise<FoundHelper[]> {
   for (const pid of await listPids()) {
     if (pid === process.pid) continue;
     const cmdline = await readCmdline(pid);
-    if (!cmdline?.includes(` ${TAG_FLAG} ${tag}`)) continue;
+    const args = cmdline?.split(" ") ?? [];
+    const at = args.indexOf(TAG_FLAG);
+    if (at < 0 || args[at + 1] !== tag) continue;
     const stat = await readStat(pid);
     if (!stat || stat.state === "Z") continue;
     found.push({ pid, startTime: stat.startTime, netns: await readNetns(pid) });

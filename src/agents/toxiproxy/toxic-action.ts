@@ -76,42 +76,65 @@ export interface ToxicActionSpec {
   label(args: Record<string, unknown>): string;
 }
 
+/** The spec each toxic action was built from, so that other agents (network) offer the same toxics. */
+const specs = new WeakMap<ActionDefinition, ToxicActionSpec>();
+
+/** The toxic spec behind an action made by `toxicAction`, if it is one. */
+export function toxicSpecOf(action: ActionDefinition): ToxicActionSpec | undefined {
+  return specs.get(action);
+}
+
+/** JSON Schema of a toxic action's arguments: its own, stream, toxicity (or match and percent), plus `extra`. */
+export function toxicArgsSchema(spec: ToxicActionSpec, extra: Record<string, JsonSchema> = {}): JsonSchema {
+  const share: Record<string, JsonSchema> = spec.perRequest
+    ? { match: matchSchema, percent: percentSchema }
+    : { toxicity: toxicitySchema };
+  return {
+    type: "object",
+    properties: {
+      ...spec.args,
+      stream: { ...streamSchema, default: spec.defaultStream ?? "downstream" },
+      ...share,
+      ...extra,
+    },
+    required: spec.required ?? [],
+    additionalProperties: false,
+  };
+}
+
+/**
+ * Reads a toxic action's validated arguments: the toxic's attributes (with `match` for an HTTP toxic), its
+ * streams, toxicity (per connection, or per request from `percent`) and a label.
+ * @throws ChaosError("invalid") for a bad duration.
+ */
+export function readToxicArgs(
+  spec: ToxicActionSpec,
+  args: Record<string, unknown>,
+): { attributes: Record<string, unknown>; streams: ToxicDirection[]; toxicity: number; label: string } {
+  const own = spec.attributes(args);
+  const attributes = spec.perRequest && args.match ? { ...own, match: args.match } : own;
+  const streams = streamsOf((args.stream as Stream | undefined) ?? spec.defaultStream ?? "downstream");
+  const toxicity = spec.perRequest
+    ? ((args.percent as number | undefined) ?? 100) / 100
+    : ((args.toxicity as number | undefined) ?? 1);
+  const share = spec.perRequest ? `, ${toxicity * 100}% of requests` : `, toxicity ${toxicity}`;
+  const label = `${spec.label(args)} (${streams.join("+")}${toxicity < 1 ? share : ""})`;
+  return { attributes, streams, toxicity, label };
+}
+
 /**
  * An action that adds one toxic type to the target proxies (one toxic per proxy and stream). prepare()
  * resolves the proxies and names every toxic; apply() adds them; the revert removes exactly those.
  */
 export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
-  const defaultStream = spec.defaultStream ?? "downstream";
-  const share: Record<string, JsonSchema> = spec.perRequest
-    ? { match: matchSchema, percent: percentSchema }
-    : { toxicity: toxicitySchema };
-  const toxicityOf = (args: Record<string, unknown>): number =>
-    spec.perRequest
-      ? ((args.percent as number | undefined) ?? 100) / 100
-      : ((args.toxicity as number | undefined) ?? 1);
-  const attributesOf = (args: Record<string, unknown>): Record<string, unknown> => {
-    const attributes = spec.attributes(args);
-    return spec.perRequest && args.match ? { ...attributes, match: args.match } : attributes;
-  };
-  return {
+  const action: ActionDefinition = {
     name: spec.name,
     description: spec.description,
     target: targetSchema,
-    args: {
-      type: "object",
-      properties: {
-        ...spec.args,
-        stream: { ...streamSchema, default: defaultStream },
-        ...share,
-      },
-      required: spec.required ?? [],
-      additionalProperties: false,
-    },
+    args: toxicArgsSchema(spec),
     /** @throws ChaosError("agent") when Toxiproxy is unreachable or a proxy is unknown; "invalid" for bad args. */
     async prepare(input, ctx) {
-      const attributes = attributesOf(input.args);
-      const streams = streamsOf((input.args.stream as Stream | undefined) ?? defaultStream);
-      const toxicity = toxicityOf(input.args);
+      const { attributes, streams, toxicity, label } = readToxicArgs(spec, input.args);
       const s = await session(ctx);
       const ops = new ToxiproxyOps(s.url, s.client);
       const proxies = await resolveProxies(s, ops, targetNames(s, input.target));
@@ -122,8 +145,6 @@ export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
           toxic: { name: name(spec.type, stream), type: spec.type, stream, toxicity, attributes },
         })),
       );
-      const share = spec.perRequest ? `, ${toxicity * 100}% of requests` : `, toxicity ${toxicity}`;
-      const label = `${spec.label(input.args)} (${streams.join("+")}${toxicity < 1 ? share : ""})`;
       return plannedFault(s, ops, { label, proxies, toxics }, ctx);
     },
     ...(spec.perRequest && {
@@ -134,4 +155,6 @@ export function toxicAction(spec: ToxicActionSpec): ActionDefinition {
       },
     }),
   };
+  specs.set(action, spec);
+  return action;
 }

@@ -1,0 +1,139 @@
+import { readFile } from "node:fs/promises";
+import net from "node:net";
+import type { Logger } from "pino";
+import type { HostPort } from "../../proxy/address.js";
+import { Connection } from "../../proxy/connection.js";
+import type { ByteCounters, Direction, ToxicSpec } from "../../proxy/link.js";
+import { TOXICS } from "../../proxy/toxics/index.js";
+import type { PlannedToxic } from "./plan.js";
+
+/**
+ * The interceptor: a listener inside the target's namespace that receives the connections the nat rules
+ * redirect to it, finds where each was going (the conntrack entry the REDIRECT left), and joins it to that
+ * destination through the embedded proxy's data path, toxics and all:
+ *
+ *   target ──connect 10.0.0.5:5432──▶ nat REDIRECT ──▶ interceptor :P ──conntrack: orig 10.0.0.5:5432──▶
+ *          Connection(client, 10.0.0.5:5432, toxics)  (its own connection is not redirected: helper gid)
+ *
+ * A connection with no redirect behind it (someone dialled the port itself) is refused.
+ */
+
+/** One conntrack line's two tuples: as sent (orig) and as answered (reply). */
+interface Tuples {
+  orig: { src: string; dst: string; sport: number; dport: number };
+  reply: { src: string; dst: string; sport: number; dport: number };
+}
+
+/** Parses the tcp lines of /proc/net/nf_conntrack. */
+export function parseConntrack(text: string): Tuples[] {
+  const out: Tuples[] = [];
+  for (const line of text.split("\n")) {
+    if (!/\btcp\b/.test(line)) continue;
+    const get = (key: string) => [...line.matchAll(new RegExp(`\\b${key}=(\\S+)`, "g"))].map((m) => m[1]!);
+    const [src, dst, sport, dport] = [get("src"), get("dst"), get("sport"), get("dport")];
+    if (src.length < 2 || dst.length < 2 || sport.length < 2 || dport.length < 2) continue;
+    out.push({
+      orig: { src: src[0]!, dst: dst[0]!, sport: Number(sport[0]), dport: Number(dport[0]) },
+      reply: { src: src[1]!, dst: dst[1]!, sport: Number(sport[1]), dport: Number(dport[1]) },
+    });
+  }
+  return out;
+}
+
+const plainV4 = (a: string | undefined) => (a ?? "").replace(/^::ffff:/, "");
+
+/** Where an accepted, redirected connection was going; `undefined` when it was not redirected to us. */
+export async function originalDestination(
+  socket: net.Socket,
+  ownPort: number,
+): Promise<HostPort | undefined> {
+  const text = await readFile("/proc/self/net/nf_conntrack", "utf8").catch(() => "");
+  const peer = plainV4(socket.remoteAddress);
+  const peerPort = socket.remotePort;
+  for (const t of parseConntrack(text)) {
+    if (t.reply.sport !== ownPort || t.reply.dport !== peerPort || t.reply.dst !== peer) continue;
+    if (t.orig.dport === ownPort && t.orig.dst === t.reply.src) return undefined; // dialled us directly
+    return { host: t.orig.dst, port: t.orig.dport };
+  }
+  return undefined;
+}
+
+/** Builds the proxy's toxic specs from the plan. @throws Error for a toxic type the proxy does not know. */
+export function toxicSpecs(planned: PlannedToxic[]): Record<Direction, ToxicSpec[]> {
+  const out: Record<Direction, ToxicSpec[]> = { upstream: [], downstream: [] };
+  planned.forEach((t, i) => {
+    const kind = TOXICS.get(t.type);
+    if (!kind) throw new Error(`unknown toxic type ${t.type}`);
+    out[t.stream].push({
+      name: `${t.type}-${t.stream}-${i}`,
+      kind,
+      attributes: { ...kind.defaults, ...t.attributes },
+      toxicity: t.toxicity,
+    });
+  });
+  return out;
+}
+
+export class Interceptor {
+  private readonly connections = new Set<Connection>();
+  private readonly counters: Record<Direction, ByteCounters> = {
+    upstream: { received: 0, sent: 0 },
+    downstream: { received: 0, sent: 0 },
+  };
+  private server: net.Server | undefined;
+  port = 0;
+  accepted = 0;
+
+  constructor(
+    private readonly toxics: Record<Direction, ToxicSpec[]>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Listens on every address of the namespace (ingress redirects arrive at the interface's address). */
+  async listen(): Promise<number> {
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (s) =>
+      this.accept(s),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: "0.0.0.0", port: 0 }, () => resolve());
+    });
+    server.on("error", (err) => this.log.warn({ err: err.message }, "interceptor listener error"));
+    this.server = server;
+    this.port = (server.address() as net.AddressInfo).port;
+    return this.port;
+  }
+
+  /** Stops listening and closes every intercepted connection. */
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const c of this.connections) c.destroy();
+    await Promise.all([
+      server ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined,
+      ...[...this.connections].map((c) => c.closed),
+    ]);
+  }
+
+  private accept(client: net.Socket): void {
+    client.on("error", () => undefined);
+    void originalDestination(client, this.port).then((target) => {
+      if (!target || !this.server) {
+        client.destroy();
+        return;
+      }
+      this.accepted++;
+      const conn = new Connection(client, target, {
+        toxics: (direction) => this.toxics[direction],
+        counters: (direction) => this.counters[direction],
+        onUpstreamError: (err) =>
+          this.log.warn(
+            { upstream: `${target.host}:${target.port}`, err: err.message },
+            "upstream unreachable",
+          ),
+      });
+      this.connections.add(conn);
+      void conn.closed.then(() => this.connections.delete(conn));
+    });
+  }
+}
