@@ -3,6 +3,7 @@ import net from "node:net";
 import type { Logger } from "pino";
 import type { HostPort } from "../../proxy/address.js";
 import { Connection } from "../../proxy/connection.js";
+import type { HttpToxicSpec } from "../../proxy/http/session.js";
 import type { ByteCounters, Direction, ToxicSpec } from "../../proxy/link.js";
 import { TOXICS } from "../../proxy/toxics/index.js";
 import type { PlannedToxic } from "./plan.js";
@@ -58,18 +59,32 @@ export async function originalDestination(
   return undefined;
 }
 
-/** Builds the proxy's toxic specs from the plan. @throws Error for a toxic type the proxy does not know. */
-export function toxicSpecs(planned: PlannedToxic[]): Record<Direction, ToxicSpec[]> {
-  const out: Record<Direction, ToxicSpec[]> = { upstream: [], downstream: [] };
+/** The proxy's toxic specs for one redirected connection, byte-level and HTTP, per direction. */
+export interface InterceptToxics {
+  bytes: Record<Direction, ToxicSpec[]>;
+  http: Record<Direction, HttpToxicSpec[]>;
+}
+
+/**
+ * Builds the proxy's toxic specs from the plan, decoding each toxic's attributes as the proxy's API does.
+ * @throws Error for a toxic type the proxy does not know; ApiError 400 for attributes it refuses.
+ */
+export function toxicSpecs(planned: PlannedToxic[]): InterceptToxics {
+  const out: InterceptToxics = {
+    bytes: { upstream: [], downstream: [] },
+    http: { upstream: [], downstream: [] },
+  };
   planned.forEach((t, i) => {
     const kind = TOXICS.get(t.type);
     if (!kind) throw new Error(`unknown toxic type ${t.type}`);
-    out[t.stream].push({
-      name: `${t.type}-${t.stream}-${i}`,
-      kind,
-      attributes: { ...kind.defaults, ...t.attributes },
-      toxicity: t.toxicity,
-    });
+    const name = `${t.type}-${t.stream}-${i}`;
+    if (kind.layer === "http") {
+      const attributes = kind.decode(t.attributes, kind.defaults);
+      out.http[t.stream].push({ name, kind, attributes, toxicity: t.toxicity });
+    } else {
+      const attributes = { ...kind.defaults, ...(t.attributes as Record<string, number>) };
+      out.bytes[t.stream].push({ name, kind, attributes, toxicity: t.toxicity });
+    }
   });
   return out;
 }
@@ -85,7 +100,7 @@ export class Interceptor {
   accepted = 0;
 
   constructor(
-    private readonly toxics: Record<Direction, ToxicSpec[]>,
+    private readonly toxics: InterceptToxics,
     private readonly log: Logger,
   ) {}
 
@@ -123,8 +138,10 @@ export class Interceptor {
         return;
       }
       this.accepted++;
+      const hasHttp = this.toxics.http.upstream.length + this.toxics.http.downstream.length > 0;
       const conn = new Connection(client, target, {
-        toxics: (direction) => this.toxics[direction],
+        toxics: (direction) => this.toxics.bytes[direction],
+        httpToxics: () => (hasHttp ? (direction) => this.toxics.http[direction] : undefined),
         counters: (direction) => this.counters[direction],
         onUpstreamError: (err) =>
           this.log.warn(

@@ -34,7 +34,8 @@ export interface PlannedToxic {
   /** upstream = from the connecting side to the accepting side; downstream = back. */
   stream: "upstream" | "downstream";
   toxicity: number;
-  attributes: Record<string, number>;
+  /** As the proxy's API takes them: numbers for byte toxics; HTTP toxics also take strings, maps, `match`. */
+  attributes: Record<string, unknown>;
 }
 
 const owner = (gid: number) => ["-m", "owner", "!", "--gid-owner", String(gid)];
