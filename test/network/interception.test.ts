@@ -1,9 +1,7 @@
-import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { AgentContext, RevertDescription } from "../../src/agents/agent.js";
-import { findHelpers, identify, launchHelper } from "../../src/agents/inside/index.js";
+import { findHelpers } from "../../src/agents/inside/index.js";
 import { networkAgent } from "../../src/agents/network/index.js";
-import type { NetworkPlan } from "../../src/agents/network/plan.js";
 import { testContext } from "../support/agent-context.js";
 import { ensureCliBuilt } from "../support/cli.js";
 import {
@@ -200,7 +198,7 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     await networkAgent.revert(revert, ctx);
   });
 
-  it("an HTTP toxic of the embedded proxy works through interception: http_status answers 503 for the app", async () => {
+  it("network.http-status: an HTTP toxic of the embedded proxy through interception answers 503 to an app never pointed at a proxy", async () => {
     const http = ns.spawn([
       process.execPath,
       "-e",
@@ -216,27 +214,13 @@ describeWithNamespaces("network interception inside a process's own namespace", 
         `require("http").get("http://127.0.0.1:${port}/pay", (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => console.log(r.statusCode, b)); })`,
       ]);
     expect((await get()).trim()).toBe("200 ok");
-    const tag = `http.${Date.now()}`;
-    const plan: NetworkPlan = {
-      tag,
-      intercept: {
-        egress: [{ cidr: "127.0.0.1/32", port }],
-        toxics: [
-          { type: "http_status", stream: "upstream", toxicity: 1, attributes: { status: 503, body: "down" } },
-        ],
-      },
-    };
-    const helper = await launchHelper({
-      target: (await identify(faulted.pid))!,
-      args: ["intercept", "--tag", tag, "--plan", JSON.stringify(plan)],
-      deadline: Date.now() + 60_000,
-      log: pino({ enabled: false }),
-    });
-    try {
-      expect((await get()).trim()).toBe("503 down");
-    } finally {
-      expect(await helper.stop(10_000)).toEqual({ how: "stopped", code: 0 });
-    }
+    const { revert } = await apply(
+      "http-status",
+      { to: [`127.0.0.1:${port}`], status: 503, body: "down", match: { path: "/pay" } },
+      { process: { pid: faulted.pid } },
+    );
+    expect((await get()).trim()).toBe("503 down");
+    await networkAgent.revert(revert, ctx);
     expect((await get()).trim()).toBe("200 ok");
     expect(await ns.rules()).not.toContain("chaos:");
   });
