@@ -72,7 +72,13 @@ async function measure(dir: string, experiment: string): Promise<Measure> {
  * namespace of Deployments.
  */
 function refill(api: KubeApiServer, namespace: string, count: number): void {
-  api.addPods(namespace, "web", count, { app: "web" }, { generated: true });
+  api.addPods(
+    namespace,
+    "web",
+    count,
+    { app: "web" },
+    { generated: true, owner: { kind: "ReplicaSet", name: "web-7d9c5b" } },
+  );
 }
 
 export async function benchKubernetes(): Promise<void> {

@@ -67,6 +67,8 @@ export function eventLine(e: RunEvent, p: Paint): string | undefined {
       return `    ${e.record.status === "succeeded" ? p.green("↺") : p.red("✗")} ${e.record.description}${e.record.error ? p.red(` — ${e.record.error}`) : ""}${e.record.note ? p.yellow(` — ${e.record.note}`) : ""}`;
     case "abort":
       return p.yellow(`  ■ aborting: ${e.reason}`);
+    case "acting-on":
+      return `  ${p.dim(`◦ ${e.agent} acts on ${e.where}`)}`;
     case "probe":
       return undefined;
   }

@@ -19,22 +19,30 @@ export async function printTargets(e: Experiment, registry: Registry, log: Logge
   if (resolvable.length === 0) return 0;
   say("  targets (resolved now; with the same seeds, a run touches these):");
   const resources = new RunResources(log);
+  const context = () => ({
+    runId: "plan",
+    log,
+    signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS),
+    configuration: e.configuration,
+    secrets: {},
+    resources,
+  });
   let code = 0;
   try {
+    for (const name of new Set(resolvable.map(({ s }) => s.agent))) {
+      const agent = registry.agents().find((a) => a.name === name);
+      if (!agent?.whereItActs) continue;
+      try {
+        say(`    ${bold(name)} acts on ${await agent.whereItActs(context())}`);
+      } catch (err) {
+        say(red(`    ${name}: cannot tell where it would act: ${errorMessage(err)}`));
+        code ||= exitCodeFor(err);
+      }
+    }
     for (const { s, i } of resolvable) {
       const { action } = registry.action(s.ref);
       try {
-        const targets = await action.targets!(
-          { target: s.target, args: s.args },
-          {
-            runId: "plan",
-            log,
-            signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS),
-            configuration: e.configuration,
-            secrets: {},
-            resources,
-          },
-        );
+        const targets = await action.targets!({ target: s.target, args: s.args }, context());
         say(`    ${i + 1}. ${bold(s.ref)} ${dim(`would touch ${targets.length}:`)}`);
         for (const t of targets) say(`       ${t}`);
       } catch (err) {

@@ -165,6 +165,12 @@ export interface Agent {
    */
   prepareRun?(ctx: AgentContext): Promise<void>;
   /**
+   * Optional: which system the agent will act on, in words ("cluster https://10.0.0.1:6443, context prod"),
+   * so that a person sees it before anything is touched; `chaos run` prints it after `prepareRun`, `chaos plan`
+   * with the targets. Touches nothing. Throws like `prepareRun`.
+   */
+  whereItActs?(ctx: AgentContext): Promise<string>;
+  /**
    * Undoes one fault this agent described. Idempotent: reverting twice equals once; reverting a fault whose
    * target is already gone succeeds, and may say so in a note the journal keeps with the rollback.
    * Throws ChaosError("agent") when the undo could not be done.

@@ -217,7 +217,10 @@ export class Controller {
       ...e.rollbacks.map((s) => s.agent),
     ]);
     for (const agent of this.opts.registry.agents()) {
-      if (used.has(agent.name) && agent.prepareRun) await agent.prepareRun(this.ctx);
+      if (!used.has(agent.name)) continue;
+      if (agent.prepareRun) await agent.prepareRun(this.ctx);
+      if (agent.whereItActs)
+        this.emit({ type: "acting-on", agent: agent.name, where: await agent.whereItActs(this.ctx) });
     }
   }
 

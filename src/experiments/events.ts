@@ -10,13 +10,18 @@ export type RunEvent =
   | { type: "activity"; record: ActivityRecord }
   | { type: "fault-applied"; fault: FaultRecord }
   | { type: "rollback"; record: RollbackRecord }
-  | { type: "abort"; reason: string };
+  | { type: "abort"; reason: string }
+  /** Which system an agent acts on (a cluster and context), said before anything is touched. */
+  | { type: "acting-on"; agent: string; where: string };
 
 /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
 export function logEvent(log: Logger, e: RunEvent): void {
   switch (e.type) {
     case "phase":
       log.info({ phase: e.phase }, "phase started");
+      return;
+    case "acting-on":
+      log.info({ agent: e.agent, where: e.where }, "acting on");
       return;
     case "fault-applied":
       log.info({ step: e.fault.step, action: e.fault.ref, revert: e.fault.description }, "fault applied");

@@ -109,6 +109,8 @@ export class RunProgress {
       case "abort":
         this.aborting = e.reason;
         return;
+      case "acting-on":
+        return;
     }
   }
 

@@ -95,6 +95,10 @@ describe("chaos run against the API server", () => {
 `);
     const r = await run(file);
     expect(r.code, r.stderr).toBe(0);
+    // The cluster and context are said before anything is touched.
+    const said = r.stdout.indexOf(`kubernetes acts on cluster ${cluster.api.url}, context test`);
+    expect(said, r.stdout).toBeGreaterThan(-1);
+    expect(said).toBeLessThan(r.stdout.indexOf("method"));
     const j = readJournal();
     expect(j.status).toBe("held");
     expect((j.method[0]!.output as { killed: string[] }).killed).toHaveLength(1);
@@ -251,6 +255,7 @@ describe("chaos plan", () => {
 `);
     const plan = await runCli(["plan", file]);
     expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain(`kubernetes acts on cluster ${cluster.api.url}, context test`);
     const planned = [...plan.stdout.matchAll(/pod\/shop\/(\S+)/g)].map((m) => m[1]).sort();
     expect(planned).toHaveLength(2);
     expect(deletes()).toEqual([]);

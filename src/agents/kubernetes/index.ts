@@ -1,4 +1,5 @@
 import type { Agent } from "../agent.js";
+import { cluster } from "./cluster.js";
 import { configurationSchema } from "./config.js";
 import { cordonAction } from "./cordon.js";
 import { partitionAction } from "./partition.js";
@@ -33,4 +34,10 @@ export const kubernetesAgent: Agent = {
     restarts: restartsProbe,
   },
   revert: revertKubernetesFault,
+  // The cluster a kubeconfig resolves to is easy to get wrong (several files, a changed current-context):
+  // say it before anything is touched.
+  async whereItActs(ctx) {
+    const c = await cluster(ctx);
+    return `cluster ${c.ref.server}, context ${c.ref.context ?? "(none)"}`;
+  },
 };
