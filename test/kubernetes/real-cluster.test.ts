@@ -329,3 +329,42 @@ describe("several kubeconfig files", () => {
     }
   });
 });
+
+describe("credentials that refresh", () => {
+  it("gives each call the connection built with the credentials of its moment when an exec plugin supplies them", async () => {
+    cluster.api.addPods(
+      "shop",
+      "web",
+      20,
+      { app: "web" },
+      { generated: true, owner: { kind: "ReplicaSet", name: "w" } },
+    );
+    // An exec plugin as cloud providers ship them: it prints an ExecCredential (here with the server's token).
+    const plugin = join(cluster.dir, "credential.cjs");
+    await writeFile(
+      plugin,
+      `process.stdout.write(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: ${JSON.stringify(cluster.api.token)} } }));`,
+    );
+    const kubeconfig = join(cluster.dir, "exec.yaml");
+    await writeFile(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "current-context: exec",
+        `clusters:\n- name: c\n  cluster: { server: "${cluster.api.url}", insecure-skip-tls-verify: true }`,
+        `users:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: ${process.execPath}\n      args: ["${plugin}"]\n      interactiveMode: Never`,
+        "contexts:\n- name: exec\n  context: { cluster: c, user: u }",
+        "",
+      ].join("\n"),
+    );
+    const before = cluster.api.connections;
+    const fault = await kubernetesAgent.actions["pod-kill"]!.prepare(
+      { target: { namespace: "shop", labels: { app: "web" }, select: { mode: "all" } }, args: {} },
+      cluster.context({ kubernetes: { kubeconfig } }),
+    );
+    await fault.apply();
+    // A kept connection would still present the first credentials after a refresh; none is kept here.
+    expect(cluster.api.connections - before).toBe(21);
+  });
+});
