@@ -1,4 +1,5 @@
 import { benchCliStart } from "./cli-start.js";
+import { benchHttpProxy } from "./http-proxy.js";
 import { benchKubernetes } from "./kubernetes.js";
 import { benchProxy } from "./proxy.js";
 
@@ -6,6 +7,7 @@ import { benchProxy } from "./proxy.js";
 const BENCHMARKS: [string, () => Promise<void>][] = [
   ["cli start", benchCliStart],
   ["proxy", benchProxy],
+  ["http proxy", benchHttpProxy],
   ["kubernetes", benchKubernetes],
 ];
 
