@@ -5,6 +5,7 @@ import { networkAgent } from "./network/index.js";
 import { processAgent } from "./process/index.js";
 import { prometheusAgent } from "./prometheus/index.js";
 import { Registry } from "./registry.js";
+import { stressAgent } from "./stress/index.js";
 import { toxiproxyAgent } from "./toxiproxy/index.js";
 
 /** The registry of every agent the toolkit ships. */
@@ -17,5 +18,6 @@ export function defaultRegistry(): Registry {
     dockerAgent,
     kubernetesAgent,
     networkAgent,
+    stressAgent,
   ]);
 }

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Loader> = {
   gameday: async () => (await import("./gameday.js")).gamedayCommand as never,
   init: async () => (await import("./init.js")).initCommand as never,
   intercept: async () => (await import("./intercept.js")).interceptCommand as never,
+  stress: async () => (await import("./stress.js")).stressCommand as never,
 };
 const GLOBAL_WITH_VALUE = new Set(["--log-level", "--log-format", "--max-input-bytes"]);
 

@@ -51,6 +51,8 @@ export interface AgentContext {
   /** Resolved secrets by name; never log them. */
   secrets: Record<string, string>;
   resources: ResourceScope;
+  /** The ledger folder: a fault must never fill the filesystem the run's own state is written to. */
+  stateDir?: string;
 }
 
 /** What a revert wants the journal to know, e.g. that a target was removed by someone else meanwhile. */
@@ -72,6 +74,11 @@ export interface ActivityInput {
   target: Record<string, unknown>;
   /** The step's `args` block (already validated against the definition's `args` schema). */
   args: Record<string, unknown>;
+  /**
+   * The step's `duration`, when it has one: the fault is reverted after it. A helper started for the fault
+   * takes it (plus a grace) as its own deadline, so it never outlives a run that hangs.
+   */
+  durationMs?: number;
 }
 
 export interface PreparedFault {

@@ -160,6 +160,7 @@ export class Controller {
       configuration: this.bind(this.experiment.configuration) as Record<string, unknown>,
       secrets: this.secrets,
       resources: this.resources,
+      stateDir: this.opts.ledger.dir,
     };
     const scope: RunScope = {
       registry: this.opts.registry,

@@ -132,6 +132,7 @@ export class Faults {
     return {
       target: this.scope.bind(step.target) as Record<string, unknown>,
       args: this.scope.bind(step.args) as Record<string, unknown>,
+      ...(step.durationMs !== undefined ? { durationMs: step.durationMs } : {}),
     };
   }
 
