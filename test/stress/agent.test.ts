@@ -115,6 +115,22 @@ describeWithCgroups("the stress agent on real cgroups (v1)", () => {
     expect(target.state()).toBeDefined();
   }, 60_000);
 
+  it("measures the pressure through the usage probes of the target's cgroup", async () => {
+    const group = await cgroup({ cpuCores: 0.5, memoryLimit: 256 * 2 ** 20 });
+    const target = await targetIn(group);
+    const named = { target: { process: { pid: target.pid } } };
+    await start("memory", named.target, { size: "64Mi" });
+    await start("cpu", named.target, { workers: 1 });
+    const memory = await stressAgent.probes["memory-usage"]!.run(named, ctx);
+    expect(memory.value).toBeGreaterThanOrEqual(64 * 2 ** 20);
+    expect(memory.fields).toMatchObject({ limit: 256 * 2 ** 20 });
+    expect(memory.summary).toMatch(/^\d+(\.\d)?Mi \(\d+% of 256Mi\)$/);
+    const cpu = await stressAgent.probes["cpu-usage"]!.run({ ...named, window: "1s" }, ctx);
+    expect(cpu.value).toBeGreaterThan(0.02);
+    expect(cpu.value).toBeLessThanOrEqual(0.5 * 1.2);
+    expect(cpu.fields).toMatchObject({ limit: 0.5, limited: true });
+  }, 60_000);
+
   it("refuses to ask for more than the target's limit minus a margin, before anything starts", async () => {
     const group = await cgroup({ memoryLimit: 128 * 2 ** 20 });
     const target = await targetIn(group);
