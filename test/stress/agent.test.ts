@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { PreparedFault } from "../../src/agents/agent.js";
+import { findHelpers } from "../../src/agents/inside/index.js";
 import { stressAgent } from "../../src/agents/stress/index.js";
-import { findTagged } from "../../src/agents/stress/launch.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { testContext } from "../support/agent-context.js";
 import { describeWithCgroups, makeCgroup, type TestCgroup } from "../support/cgroup.js";
@@ -92,7 +92,7 @@ describeWithCgroups("the stress agent on real cgroups (v1)", () => {
     expect(counted).toBeLessThanOrEqual(0.5 * elapsed * 1.15 + 0.05);
     const outcome = await revert();
     expect(outcome?.note).toMatch(/pid \d+ \(node\)'s cgroup used \d+\.\d\d cores on average/);
-    expect(await findTagged(tagOf(fault))).toEqual([]);
+    expect(await findHelpers(tagOf(fault))).toEqual([]);
     expect(await group.pids()).toEqual([target.pid]);
   }, 60_000);
 

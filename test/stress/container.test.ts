@@ -52,7 +52,7 @@ describeWithDocker("the stress agent on a container", () => {
     );
     const cpuOut = (await cpu.apply()) as { stressor: number; workers: number; limitCores: number };
     try {
-      expect(cpuOut).toMatchObject({ workers: 1, limitCores: 0.5, target: `container ${name}` });
+      expect(cpuOut).toMatchObject({ workers: 1, limitCores: 0.5, target: `container ${name} (pid ${pid})` });
       expect(controllerLines(cpuOut.stressor)).toEqual(controllerLines(pid));
       const acct = join(cgroups.v1.cpuacct!, "cpuacct.usage");
       const before = Number(readFileSync(acct, "utf8")) / 1e9;

@@ -1,10 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import { ChaosError } from "../../experiments/errors.js";
-import { listPids, readCmdline, readStat } from "../process/proc.js";
+import { chaosEntry, findHelpers, stopHelpers, TAG_FLAG } from "../inside/index.js";
+import { readStat } from "../process/proc.js";
 import type { StressorSpec } from "./stressor.js";
 
 /**
@@ -29,17 +27,9 @@ export interface Stressor {
 
 const started = new Map<string, Stressor>();
 
-/** The built CLI: beside this module in dist/, or dist/ of the repository when running from the sources. */
-export function cliEntry(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const built = resolve(here, "../../cli/main.js");
-  if (existsSync(built)) return built;
-  return resolve(here, "../../../dist/src/cli/main.js");
-}
-
 /** The command line of a stressor: readable in `ps`, and carrying the tag `chaos rollback` looks for. */
 export function stressorArgs(spec: StressorSpec, tag: string): string[] {
-  const args = ["stress", spec.kind, "--tag", tag, "--for", `${Math.ceil(spec.deadlineMs)}ms`];
+  const args = ["stress", spec.kind, TAG_FLAG, tag, "--for", `${Math.ceil(spec.deadlineMs)}ms`];
   if (spec.tied) args.push("--tied");
   for (const dir of spec.cgroups) args.push("--cgroup", dir);
   if (spec.workers !== undefined) args.push("--workers", String(spec.workers));
@@ -62,7 +52,7 @@ export async function launchStressor(
   log: Logger,
   opts: { waitHeldMs?: number; signal?: AbortSignal } = {},
 ): Promise<Stressor> {
-  const child = spawn(process.execPath, [cliEntry(), ...stressorArgs(spec, tag)], {
+  const child = spawn(process.execPath, [chaosEntry(), ...stressorArgs(spec, tag)], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1" },
   });
@@ -176,38 +166,11 @@ export function describeExit(s: Stressor): string {
   return `exited with code ${s.exit.code}`;
 }
 
-/** Pids of stressors carrying `tag` on their command line (they outlive a killed run). */
-export async function findTagged(tag: string): Promise<number[]> {
-  const mine: number[] = [];
-  for (const pid of await listPids()) {
-    const cmd = await readCmdline(pid);
-    if (cmd && / stress (cpu|memory|disk) /.test(cmd) && cmd.includes(` --tag ${tag} `)) mine.push(pid);
-  }
-  return mine;
-}
-
-async function gone(pid: number, startTime: number | undefined, ms: number): Promise<boolean> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const stat = await readStat(pid);
-    if (!stat || stat.state === "Z" || (startTime !== undefined && stat.startTime !== startTime)) return true;
-    if (Date.now() > until) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
-  }
-}
-
 /**
- * Stops every stressor tagged `tag`: SIGTERM (it removes its own fill file and exits), SIGKILL after 3 s.
- * A recorded pid is only signalled while it still names the same process (start time).
- * @throws ChaosError("agent") when one cannot be stopped (not permitted).
+ * Stops every stressor tagged `tag` (found on its command line, as `chaos rollback` must find those of a dead
+ * run, and the one this process started): SIGTERM, on which it removes its own fill file and exits; SIGKILL
+ * after 3 s. A recorded pid is only signalled while it still names the same process (start time).
+ * @throws ChaosError("agent") when one cannot be signalled (not permitted).
  */
 export async function stopStressor(
   tag: string,
@@ -215,24 +178,19 @@ export async function stopStressor(
   log: Logger,
 ): Promise<void> {
   const own = started.get(tag);
-  const pids = new Set(await findTagged(tag));
-  if (own && !own.exit) pids.add(own.pid);
-  if (recorded?.pid !== undefined) {
-    const stat = await readStat(recorded.pid);
-    if (stat && (recorded.startTime === undefined || stat.startTime === recorded.startTime))
-      pids.add(recorded.pid);
-  }
   if (own) own.stopRequested = true;
+  const found = await findHelpers(tag);
+  const add = async (pid: number, startTime?: number) => {
+    const stat = await readStat(pid);
+    if (!stat || stat.state === "Z" || found.some((f) => f.pid === pid)) return;
+    if (startTime === undefined || stat.startTime === startTime)
+      found.push({ pid, startTime: stat.startTime });
+  };
+  if (own && !own.exit) await add(own.pid, own.startTime);
+  if (recorded?.pid !== undefined) await add(recorded.pid, recorded.startTime);
   try {
-    for (const pid of pids) {
-      const startTime = (await readStat(pid))?.startTime;
-      signal(pid, "SIGTERM");
-      if (!(await gone(pid, startTime, 3_000))) {
-        log.warn({ pid, tag }, "the stressor did not stop on SIGTERM: SIGKILL");
-        signal(pid, "SIGKILL");
-        await gone(pid, startTime, 2_000);
-      }
-    }
+    const killed = await stopHelpers(found, 3_000);
+    if (killed.length) log.warn({ tag, pids: killed }, "the stressor did not stop on SIGTERM: killed");
   } catch (err) {
     throw new ChaosError("agent", `cannot stop the stressor ${tag}: ${(err as Error).message}`, {
       cause: err,

@@ -1,54 +1,27 @@
 import type { Logger } from "pino";
 import { ChaosError } from "../../experiments/errors.js";
 import type { AgentContext, JsonSchema } from "../agent.js";
-import { reasonOf } from "../docker/engine.js";
-import { engineFor, lockKey } from "../docker/session.js";
-import { findContainers } from "../docker/target.js";
-import { readBootId, readStat } from "../process/proc.js";
+import { type Cgroups, insideTargetSchema, readInsideTarget, resolveInside } from "../inside/index.js";
 import { lockKeys } from "../process/signal.js";
-import {
-  targetSchema as processSchema,
-  readTarget as readProcessTarget,
-  resolveTargets,
-} from "../process/target.js";
-import { type CgroupSet, cgroupsOf, pathOf } from "./cgroup.js";
+import { type CgroupSet, cgroupMounts, cgroupsOf, locate, pathOf } from "./cgroup.js";
 
 /**
- * What a stress fault (or a usage probe) acts on: nothing (the host), `{ process: { pid | pid-file | name |
- * port } }` or `{ container: NAME }`. A process or a container is reduced to its cgroups, which the stressor
- * joins so that it competes inside the same limits.
+ * What a stress fault (or a usage probe) acts on: nothing (the host), or one of the shared forms of a target
+ * a fault acts inside of (`src/agents/inside/`): `{ process: { pid | pid-file | name | port } }`,
+ * `{ container: NAME }`. A process or a container is reduced to its cgroups, which the stressor joins so that
+ * it competes inside the same limits.
  */
-const processForm = processSchema.properties as Record<string, unknown>;
 export const targetSchema: JsonSchema = {
   type: "object",
   additionalProperties: false,
   description: "omit for the host; else one of process, container",
-  properties: {
-    process: {
-      type: "object",
-      additionalProperties: false,
-      description: "a local process, as the process agent names it; the stressor joins its cgroups",
-      properties: {
-        "pid-file": processForm["pid-file"],
-        name: processForm.name,
-        port: processForm.port,
-        pid: processForm.pid,
-      },
-      oneOf: ["pid-file", "name", "port", "pid"].map((k) => ({ required: [k], properties: { [k]: true } })),
-    },
-    container: {
-      type: "string",
-      minLength: 1,
-      description:
-        "the exact name of a running container on the local Docker engine; the stressor joins its cgroups",
-    },
-  },
+  properties: (insideTargetSchema as { properties: Record<string, JsonSchema> }).properties,
   maxProperties: 1,
 };
 
 /** A target reduced to what a stressor needs. */
 export interface StressTarget {
-  /** "the host", "pid 4242 (node)", "container payments": for messages and the ledger. */
+  /** "the host", "pid 4242 (node)", "container payments (pid 4242)": for messages and the ledger. */
   label: string;
   kind: "host" | "process" | "container";
   /** The process whose cgroups are the target's (none for the host). */
@@ -67,10 +40,19 @@ export const CONTROLLERS: Record<"cpu" | "memory" | "disk", string[]> = {
   disk: ["blkio", "io"],
 };
 
+/** The shared module's cgroup paths ("cpu,cpuacct" ▶ path) as folders per controller. */
+async function folders(cgroups: Cgroups): Promise<CgroupSet> {
+  const v1: Record<string, string> = {};
+  for (const [controllers, path] of Object.entries(cgroups.v1))
+    for (const c of controllers.split(",")) v1[c] = path;
+  return locate({ v1, v2: cgroups.v2 }, await cgroupMounts());
+}
+
 /**
  * Resolves a validated target block, touching nothing.
- * @throws ChaosError("agent") when the process or container cannot be found or is not running;
- * ChaosError("invalid") when it is the toolkit itself, or sits in the toolkit's own cgroup for `controllers`.
+ * @throws ChaosError("agent") when the process or container cannot be found or is not running, or names
+ * several; ChaosError("invalid") when it is the toolkit itself, or sits in the toolkit's own cgroup for
+ * `controllers`.
  */
 export async function resolveStressTarget(
   raw: Record<string, unknown> | undefined,
@@ -78,68 +60,33 @@ export async function resolveStressTarget(
   controllers: string[],
 ): Promise<StressTarget> {
   const own = await cgroupsOf("self");
-  if (raw?.process) {
-    const [p] = await resolveTargets(readProcessTarget(raw.process as Record<string, unknown>), ctx.log);
-    const found = p!;
-    const target: StressTarget = {
-      label: `pid ${found.pid} (${found.comm})`,
-      kind: "process",
-      pid: found.pid,
-      cgroups: await cgroupsOf(found.pid),
-      join: true,
-      locks: lockKeys([found], await readBootId()),
-    };
-    refuseOwnCgroup(target, own, controllers);
-    return target;
+  if (!raw || Object.keys(raw).length === 0) {
+    return { label: "the host", kind: "host", cgroups: own, join: false, locks: [] };
   }
-  if (typeof raw?.container === "string") {
-    const target = await containerTarget(raw.container, ctx);
-    refuseOwnCgroup(target, own, controllers);
-    return target;
-  }
-  return { label: "the host", kind: "host", cgroups: own, join: false, locks: [] };
-}
-
-async function containerTarget(name: string, ctx: AgentContext): Promise<StressTarget> {
-  const engine = await engineFor(ctx);
-  if (!engine.spec.host.startsWith("unix://")) {
+  const found = await resolveInside(readInsideTarget(raw), ctx);
+  if (found.length !== 1) {
     throw new ChaosError(
-      "invalid",
-      `container ${name}: the engine at ${engine.spec.host} is not on this machine`,
+      "agent",
+      `the target names ${found.length} processes: ${found.map((t) => t.label).join(", ")}`,
       {
-        hint: "stress joins a container's cgroups, so it needs the engine's local socket (unix://)",
+        hint: "a stress fault acts inside one target's cgroups: narrow the target (one stress step per target)",
       },
     );
   }
-  const [found] = (await findContainers(engine, { name, all: false }, ctx.signal)).filter(
-    (c) => c.name === name,
-  );
-  if (!found) {
-    throw new ChaosError("agent", `no container named ${name}`, { hint: "check the name with `docker ps`" });
-  }
-  let pid: number;
-  try {
-    const info = await engine.call(`inspect ${name}`, ctx.signal, (abortSignal) =>
-      engine.docker.getContainer(found.id).inspect({ abortSignal }),
-    );
-    pid = info.State.Running ? info.State.Pid : 0;
-  } catch (err) {
-    if (err instanceof ChaosError) throw err;
-    throw new ChaosError("agent", `cannot inspect container ${name}: ${reasonOf(err)}`, { cause: err });
-  }
-  if (!(pid > 0) || !(await readStat(pid))) {
-    throw new ChaosError("agent", `container ${name} is not running (${found.state})`, {
-      hint: "start it first; nothing was touched",
-    });
-  }
-  return {
-    label: `container ${name}`,
-    kind: "container",
-    pid,
-    cgroups: await cgroupsOf(pid),
+  const t = found[0]!;
+  const target: StressTarget = {
+    label: t.label,
+    kind: t.container ? "container" : "process",
+    pid: t.identity.pid,
+    cgroups: await folders(t.cgroups),
     join: true,
-    locks: [lockKey(engine, found.id)],
+    // Not the namespace's lease: pressure on a process may well come together with a network fault on it.
+    locks: t.container
+      ? t.locks.filter((k) => !k.startsWith("netns:"))
+      : lockKeys([t.identity], t.identity.bootId),
   };
+  refuseOwnCgroup(target, own, controllers);
+  return target;
 }
 
 /**
