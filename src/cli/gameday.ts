@@ -19,6 +19,7 @@ import { TerminalPrompts } from "../gameday/terminal.js";
 import { type CliContext, cliContext, exitWith, type GlobalArgs, VERSION } from "./context.js";
 import { COLOURS, eventLine, NO_COLOURS, probeLine } from "./event-lines.js";
 import { printGameDayEvent, printRunbookPlan, printSummary } from "./gameday-print.js";
+import { interactiveOutput } from "./guard.js";
 import { bold, color, dim, say, yellow } from "./output.js";
 import { installSafetyNets } from "./safety-nets.js";
 
@@ -69,7 +70,7 @@ async function runGameDay(args: RunArgs): Promise<number> {
     ? undefined
     : new TerminalPrompts({
         input: process.stdin,
-        output: process.stdout,
+        output: interactiveOutput(process.stdout),
         operator,
         onAbort: abort,
         timeline: () => timeline,

@@ -41,7 +41,7 @@ export function guardOutput(redactor: Redactor): void {
   for (const stream of [process.stdout, process.stderr]) {
     const write = stream.write.bind(stream) as (chunk: string, ...rest: unknown[]) => boolean;
     const keepColors = stream.isTTY === true;
-    redrawers.set(stream, (control, text) => {
+    redrawers.set(stream, (control, text = "") => {
       try {
         if (!closed(stream)) write(control + terminalSafe(redactor.text(text), keepColors));
       } catch {
@@ -114,7 +114,7 @@ function releaseDeadTerminal(): void {
   }
 }
 
-const redrawers = new WeakMap<NodeJS.WriteStream, (control: string, text: string) => void>();
+const redrawers = new WeakMap<NodeJS.WriteStream, (control: string, text?: string) => void>();
 
 /**
  * Writes `control` — a renderer's own cursor moves and clears, for a block redrawn in place on a terminal —
@@ -125,4 +125,37 @@ export function writeRedrawn(stream: NodeJS.WriteStream, control: string, text =
   const redraw = redrawers.get(stream);
   if (redraw) redraw(control, text);
   else stream.write(control + text);
+}
+
+/** What a line editor and an in-place countdown move the cursor with: carriage returns and CSI sequences. */
+const CURSOR = /\r|\u001b\[[0-9;?]*[A-Za-z]/g;
+
+/**
+ * `stream` as a prompt writes to it (readline, a countdown redrawn with `\r`): its own carriage returns and
+ * cursor moves pass as they are, every piece of text between them is made safe like any other byte. Give it
+ * to `createInterface({ output })`; on a stream the guard does not hold, the stream itself.
+ */
+export function interactiveOutput(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  const redraw = redrawers.get(stream);
+  if (!redraw) return stream;
+  const write = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    const text = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+    let last = 0;
+    for (const m of text.matchAll(CURSOR)) {
+      if (m.index > last) redraw("", text.slice(last, m.index));
+      redraw(m[0]);
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) redraw("", text.slice(last));
+    const done = rest.find((r) => typeof r === "function") as (() => void) | undefined;
+    done?.();
+    return true;
+  };
+  return new Proxy(stream, {
+    get(target, prop) {
+      if (prop === "write") return write;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }

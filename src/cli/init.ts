@@ -5,6 +5,7 @@ import { findTemplate, scaffold, writeNewFile } from "../init/scaffold.js";
 import type { Template, TemplateValues, ValueName } from "../init/template.js";
 import { TEMPLATES } from "../init/templates/index.js";
 import { cliContext, exitWith, type GlobalArgs } from "./context.js";
+import { interactiveOutput } from "./guard.js";
 import { bold, dim, green, say } from "./output.js";
 
 interface Args extends GlobalArgs {
@@ -17,15 +18,36 @@ interface Args extends GlobalArgs {
   force: boolean;
 }
 
+/** A person at a terminal can be asked; a script or a pipe never is. */
+const interactive = () => Boolean(process.stdin.isTTY && process.stdout.isTTY);
+const prompt = () => createInterface({ input: process.stdin, output: interactiveOutput(process.stdout) });
+
+/** Lists the templates, numbered, and asks which one: a number or a name (the first is the default). */
+async function pickTemplate(): Promise<string> {
+  say("Which experiment do you want to start from?");
+  const width = Math.max(...TEMPLATES.map((t) => t.name.length));
+  for (const [i, t] of TEMPLATES.entries())
+    say(`  ${i + 1}. ${bold(t.name.padEnd(width))}  ${dim(t.description)}`);
+  const rl = prompt();
+  try {
+    for (;;) {
+      const answer = (await rl.question(`template ${dim(`[1-${TEMPLATES.length}, default 1]`)}: `)).trim();
+      const n = Number(answer || "1");
+      const picked = Number.isInteger(n) ? TEMPLATES[n - 1] : TEMPLATES.find((t) => t.name === answer);
+      if (picked) return picked.name;
+      say(`  type a number from 1 to ${TEMPLATES.length}, or a template's name`);
+    }
+  } finally {
+    rl.close();
+  }
+}
+
 /** The values from flags; in a terminal, asks for the ones the template needs and no flag gave. */
 async function values(template: Template, args: Args): Promise<TemplateValues> {
   const given: Partial<TemplateValues> = { url: args.url, query: args.query, target: args.target };
   const out: TemplateValues = { url: "", query: "", target: "" };
-  const ask =
-    process.stdin.isTTY &&
-    process.stdout.isTTY &&
-    template.questions.some((q) => given[q.name] === undefined);
-  const rl = ask ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
+  const ask = interactive() && template.questions.some((q) => given[q.name] === undefined);
+  const rl = ask ? prompt() : undefined;
   try {
     for (const q of template.questions) {
       const flag = given[q.name as ValueName];
@@ -47,18 +69,19 @@ async function init(args: Args): Promise<number> {
     for (const t of TEMPLATES) say(`${bold(t.name.padEnd(20))} ${t.description}`);
     return 0;
   }
-  if (!args.template) {
+  const name = args.template ?? (interactive() ? await pickTemplate() : undefined);
+  if (!name) {
     throw new ChaosError("invalid", "name a template with --template NAME", {
       hint: `one of: ${TEMPLATES.map((t) => t.name).join(", ")} (chaos init --list)`,
     });
   }
-  const template = findTemplate(args.template);
+  const template = findTemplate(name);
   const out = args.out ?? `${template.name}.yaml`;
   const text = scaffold(template, await values(template, args), out, cliContext(args).registry);
   await writeNewFile(out, text, args.force);
-  say(
-    `${green("✓")} wrote ${out} ${dim(`(${template.name}; check it with chaos validate ${out}, run it with chaos run ${out})`)}`,
-  );
+  say(`${green("✓")} wrote ${out} ${dim(`(${template.name})`)}`);
+  say(dim(`  check it: chaos validate ${out}`));
+  say(dim(`  run it:   chaos run ${out}`));
   return 0;
 }
 
@@ -67,7 +90,10 @@ export const initCommand: CommandModule<GlobalArgs, Args> = {
   describe: "scaffold an experiment from a template (asks a few questions in a terminal)",
   builder: (y) =>
     y
-      .option("template", { type: "string", describe: "the template (see --list)" })
+      .option("template", {
+        type: "string",
+        describe: "the template (see --list); in a terminal, without it, you pick one",
+      })
       .option("list", { type: "boolean", default: false, describe: "list the templates" })
       .option("out", { type: "string", describe: "the file to write (default <template>.yaml)" })
       .option("url", { type: "string", describe: "the service's health URL" })

@@ -63,7 +63,7 @@ method:
   return file;
 }
 
-async function start(file: string): Promise<Terminal> {
+async function start(file: string, columns?: number): Promise<Terminal> {
   terminal = await startInTerminal(
     [
       "gameday",
@@ -78,7 +78,7 @@ async function start(file: string): Promise<Terminal> {
       "--log-level",
       "error",
     ],
-    { cwd: dir, dir },
+    { cwd: dir, dir, columns },
   );
   return terminal;
 }
@@ -182,4 +182,27 @@ describeWithTerminal("chaos gameday run at a terminal", () => {
     expect(existsSync(join(dir, "record", "1-freeze"))).toBe(false);
     expect(ledgerFiles()).toEqual([]);
   }, 30_000);
+
+  it.each([150, 80])(
+    "at %i columns, the countdown of a wait updates in place and answers echo without a stray \\r",
+    async (columns) => {
+      const file = join(dir, "wait.yaml");
+      await writeFile(
+        file,
+        "title: a wait\nsteps:\n  - id: ready\n    manual: start the clock\n  - id: settle\n    wait: 4s\n",
+      );
+      const t = await start(file, columns);
+      await t.waitFor(/start the clock\s+type "done"/);
+      await t.type("done");
+      await t.waitFor(/waiting [34]s/);
+      await t.waitFor(/waiting [12]s/);
+      expect(await t.exitCode()).toBe(0);
+      const rows = await t.rows();
+      expect(rows.join("\n")).not.toContain("\\r");
+      // one row for the whole countdown, rewritten each second
+      expect(rows.filter((r) => r.includes("waiting"))).toHaveLength(1);
+      expect(rows).toContainEqual(expect.stringMatching(/type "done" to confirm, or "abort" › done$/));
+    },
+    30_000,
+  );
 });

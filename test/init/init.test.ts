@@ -150,4 +150,36 @@ describeWithTerminal("chaos init in a terminal", () => {
     expect(text).toContain('target: { name: "my-service", select: { mode: one, max: 1 } }');
     expect((await runCli(["validate", out])).code).toBe(0);
   }, 30_000);
+
+  it.each([150, 80])(
+    "at %i columns, plain chaos init lets you pick a template, and answers echo without a stray \\r",
+    async (columns) => {
+      const out = join(work, `picked-${columns}.yaml`);
+      const t = await startInTerminal(["init", "--out", out], { cwd: work, dir: work, columns });
+      try {
+        await t.waitFor(/template \[1-\d, default 1\]: $/m);
+        const screen = await t.screen();
+        for (const [i, tpl] of TEMPLATES.entries()) expect(screen).toContain(`${i + 1}. ${tpl.name}`);
+        await t.type(String(TEMPLATES.findIndex((x) => x.name === "process-kill") + 1));
+        await t.waitFor(/URL of the service's health endpoint .*: $/m);
+        await t.type("http://127.0.0.1:9999/ready");
+        await t.waitFor(/process to act on .*: $/m);
+        await t.type("orders");
+        expect(await t.exitCode()).toBe(0);
+        const rows = await t.rows();
+        expect(rows.join("\n")).not.toContain("\\r");
+        // each answer follows its own prompt, as typed (a long one wraps as typed input does)
+        const screen2 = await t.screen();
+        expect(screen2).toMatch(/health endpoint .*: http:\/\/127\.0\.0\.1:9999\/ready$/m);
+        expect(screen2).toMatch(/process to act on .*: orders$/m);
+        expect(screen2).toMatch(/^✓ wrote .*picked-\d+\.yaml \(process-kill\)$/m);
+      } finally {
+        await t.close();
+      }
+      const text = readFileSync(out, "utf8");
+      expect(text).toContain("action: process.kill");
+      expect(text).toContain('target: { name: "orders", select: { mode: one, max: 1 } }');
+    },
+    30_000,
+  );
 });

@@ -24,6 +24,8 @@ export const describeWithTerminal = hasTmux() || process.env.CI ? describe : des
 export interface Terminal {
   /** The whole screen and its scroll-back, lines joined as the program wrote them. */
   screen(): Promise<string>;
+  /** The screen and its scroll-back as a person sees it: one entry per row, wrapped lines apart. */
+  rows(): Promise<string[]>;
   /** Types text and presses Enter. */
   type(text: string): Promise<void>;
   /** Presses one key, in tmux's names (`C-c`, `Enter`). */
@@ -48,19 +50,37 @@ function tmux(socket: string, args: string[]): Promise<string> {
 }
 
 /**
- * Starts `node dist/src/cli/main.js ...args` in a 160×50 terminal; `dir` receives its exit code.
+ * Starts `node dist/src/cli/main.js ...args` in a terminal of `columns`×`rows` (default 160×50); `dir`
+ * receives its exit code.
  * @throws Error when tmux cannot start.
  */
-export async function startInTerminal(args: string[], opts: { cwd: string; dir: string }): Promise<Terminal> {
+export async function startInTerminal(
+  args: string[],
+  opts: { cwd: string; dir: string; columns?: number; rows?: number; env?: Record<string, string> },
+): Promise<Terminal> {
   const socket = `chaos-test-${process.pid}-${++sessions}`;
   const exitFile = join(opts.dir, `exit-${sessions}`);
   const command = [
     `cd ${quote(opts.cwd)}`,
-    `env -u CHAOS_LEDGER NO_COLOR=1 ${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(" ")}`,
+    `env -u CHAOS_LEDGER NO_COLOR=1 ${Object.entries(opts.env ?? {})
+      .map(([k, v]) => `${k}=${quote(v)} `)
+      .join("")}${quote(process.execPath)} ${quote(CLI)} ${args.map(quote).join(" ")}`,
     `echo $? > ${quote(exitFile)}`,
     "exec sleep 600",
   ].join("; ");
-  await tmux(socket, ["-f", "/dev/null", "new-session", "-d", "-x", "160", "-y", "50", "-c", ROOT, command]);
+  await tmux(socket, [
+    "-f",
+    "/dev/null",
+    "new-session",
+    "-d",
+    "-x",
+    String(opts.columns ?? 160),
+    "-y",
+    String(opts.rows ?? 50),
+    "-c",
+    ROOT,
+    command,
+  ]);
   let closed = false;
   const screen = () => tmux(socket, ["capture-pane", "-p", "-J", "-S", "-3000"]);
   const poll = async <T>(what: string, read: () => Promise<T | undefined>, timeoutMs: number): Promise<T> => {
@@ -75,6 +95,8 @@ export async function startInTerminal(args: string[], opts: { cwd: string; dir: 
   };
   return {
     screen,
+    rows: async () =>
+      (await tmux(socket, ["capture-pane", "-p", "-S", "-3000"])).replace(/\n+$/, "").split("\n"),
     type: async (text) => {
       await tmux(socket, ["send-keys", "-l", text]);
       await tmux(socket, ["send-keys", "Enter"]);
