@@ -10,9 +10,12 @@ describe("the kill matrix", () => {
     const cases = Number(process.env.KILL_MATRIX_CASES ?? 60);
     // Printed first, so that a failure can be replayed: KILL_MATRIX_SEED=<seed> npx vitest run test/killmatrix
     console.log(`kill matrix: seed ${seed}, ${cases} cases (replay with KILL_MATRIX_SEED=${seed})`);
+    // KILL_MATRIX_SCENARIOS=stress,docker replays the cases of some scenarios only.
+    const only = process.env.KILL_MATRIX_SCENARIOS?.split(",").filter(Boolean);
     const result = await runMatrix({
       seed,
       cases,
+      only,
       concurrency: 2,
       onCase: (r) => console.log(describeCase(r)),
     });

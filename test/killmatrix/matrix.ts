@@ -18,6 +18,8 @@ export interface MatrixOptions {
   seed?: number;
   cases?: number;
   concurrency?: number;
+  /** Only these scenarios (by name); all of them when absent. */
+  only?: string[];
   /** Told about each case as it ends. */
   onCase?: (r: CaseResult) => void;
 }
@@ -199,7 +201,7 @@ export function describeCase(r: CaseResult): string {
  */
 export async function runMatrix(opts: MatrixOptions = {}): Promise<MatrixResult> {
   const seed = opts.seed ?? matrixSeed();
-  const scenarios = allScenarios();
+  const scenarios = allScenarios().filter((s) => !opts.only?.length || opts.only.includes(s.name));
   const byName = new Map(scenarios.map((s) => [s.name, s]));
   const planned = planCases(
     seed,

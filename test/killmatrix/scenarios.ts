@@ -1,10 +1,10 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
-import { readStat } from "../../src/agents/process/proc.js";
+import { listPids, readCmdline, readStat } from "../../src/agents/process/proc.js";
 import { connect } from "../proxy/helpers.js";
 import { type CliProcess, startCli, stopCli } from "../support/cli.js";
 import { hasDocker, startDockerSuite, type TestContainers } from "../support/docker.js";
@@ -307,6 +307,55 @@ function kubernetesScenario(): Scenario {
   };
 }
 
+/**
+ * A disk fill on the host: once the run (or `chaos rollback`) is over, no fill file and no stressor may be
+ * left, whichever way the run was interrupted (the stressor also stops by itself when its run dies).
+ */
+const stressScenario: Scenario = {
+  name: "stress",
+  async arrange(caseId) {
+    const dir = await mkdtemp(join(tmpdir(), `chaos-km-stress-${caseId}-`));
+    const target = await startTarget();
+    const stressors = async () => {
+      const found: number[] = [];
+      for (const pid of await listPids()) {
+        const cmd = await readCmdline(pid);
+        if (cmd?.includes(" stress disk ") && cmd.includes(`--file ${dir}/`)) found.push(pid);
+      }
+      return found;
+    };
+    return {
+      probeUrl: `${target.url}/health`,
+      fault: `    action: stress.disk
+    args: { path: "${dir}", size: 1Mi }`,
+      async leftovers() {
+        // A stressor told to stop (or orphaned by a SIGKILL) removes its file and exits within moments.
+        const left = await until(
+          async () => (await stressors()).length === 0 && readdirSync(dir).length === 0,
+          5000,
+        ).then(
+          () => [],
+          async () => [
+            ...(await stressors()).map((pid) => `stressor pid ${pid} still runs`),
+            ...readdirSync(dir).map((f) => `fill file ${f} left in ${dir}`),
+          ],
+        );
+        return [...left, ...(await victimProblems(target))];
+      },
+      async dispose() {
+        for (const pid of await stressors()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+        await target.stop();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  close: async () => undefined,
+};
+
 /** Every scenario the matrix covers; Docker where an engine answers (always in CI). */
 export function scenarios(): Scenario[] {
   return [
@@ -316,5 +365,6 @@ export function scenarios(): Scenario[] {
     externalToxiproxy(),
     ...(hasDocker || process.env.CI ? [dockerScenario()] : []),
     kubernetesScenario(),
+    stressScenario,
   ];
 }
