@@ -211,6 +211,14 @@ describe("the other HTTP toxics", () => {
     expect(Buffer.concat(chunks).toString()).toBe("HTTP/1.1 200 OK\r\nx-u");
   });
 
+  it("http_abort with more bytes to let through than the response has closes right after the response", async () => {
+    const { socket, wire } = await through({ type: "http_abort", attributes: { after: 100_000 } });
+    socket.write(get("/x") + get("/y"));
+    expect(JSON.parse((await wire.next())!.body).url).toBe("/x");
+    await wire.closedNow();
+    expect(await wire.next()).toBeNull();
+  });
+
   it("http_header sets, adds and removes request and response headers", async () => {
     const { socket, wire } = await through(
       {

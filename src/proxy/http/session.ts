@@ -119,6 +119,11 @@ class Sender {
     if (this.budget === 0) this.spend();
   }
 
+  /** The message ended: an abort still waiting for its budget happens now. */
+  finish(): void {
+    if (this.budget > 0 && this.budget !== Number.POSITIVE_INFINITY) this.spend();
+  }
+
   private spend(): void {
     this.budget = -1;
     const onSpent = this.onSpent;
@@ -261,6 +266,7 @@ export class HttpSession {
     },
     bodyEnd: () => {
       this.requestBody = "send";
+      this.toServer.finish();
     },
     raw: (chunk) => {
       if (!this.clientDone) this.toServer.send(chunk);
@@ -320,6 +326,7 @@ export class HttpSession {
         this.interim = false;
         return;
       }
+      this.toClient.finish();
       this.pending.shift();
       this.responseBody = "send";
       this.pump();
