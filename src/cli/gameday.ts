@@ -58,7 +58,8 @@ async function runGameDay(args: RunArgs): Promise<number> {
   const id = newRunId();
   const dir = resolve(args.out ?? join(".chaos", "gamedays", id));
   await makeDir(dir);
-  const operator = args.operator ?? runbook.roles.facilitator ?? userInfo().username;
+  // Steps are credited to a person: the one named, else the one logged in (a role is not who answered).
+  const operator = args.operator ?? userInfo().username;
   const session = new AbortController();
   const abort = (reason: string) => {
     if (session.signal.aborted) return;
@@ -180,7 +181,7 @@ const runCommand: CommandModule<GlobalArgs, RunArgs> = {
       })
       .option("operator", {
         type: "string",
-        describe: "who answers (default: the facilitator, else the user name)",
+        describe: "who answers, credited in the record (default: your user name)",
       })
       .option("ledger", {
         type: "string",

@@ -42,7 +42,7 @@ describe("the live block", () => {
     expect(lines[0]).toBe("● method · 4.2s · freeze the target");
     expect(lines[1]).toBe("⚡ process.suspend: freeze the target · live 3s, 7s left");
     expect(lines[2]).toMatch(
-      /^✗ target answers\s+503 in 4ms\s+tolerance status 200\s+before 1 during 12\/3✗$/,
+      /^✗ target answers\s+503 in 4ms\s+tolerance status 200\s+before 1 during 12 \(3 failed\)$/,
     );
     expect(lines[3]).toMatch(/^· kill switch\s+…\s+stop when > 0\.5$/);
     expect(lines[4]).toBe("checks 13 done, 3 failed");

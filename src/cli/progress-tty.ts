@@ -30,7 +30,8 @@ export function liveBlock(v: ProgressView, elapsedMs: number, width: number): st
   }
   const rows = v.probes.map((pr) => {
     const counts = Object.entries(pr.byPhase)
-      .map(([phase, t]) => `${phase} ${t.total}${t.failed ? `/${t.failed}✗` : ""}`)
+      // "during 9 (8 failed)": checks taken in the phase, and how many failed
+      .map(([phase, t]) => `${phase} ${t.total}${t.failed ? ` (${t.failed} failed)` : ""}`)
       .join(" ");
     return [
       pr.name,

@@ -38,7 +38,19 @@ export function createRunView(mode: ViewMode, experiment: Experiment): RunView {
       end: (j) => void process.stdout.write(`${JSON.stringify(j, null, 2)}\n`),
     };
   }
-  if (mode === "quiet") return { onEvent() {}, begin() {}, end: (j) => say(verdictLine(j, paint)) };
+  if (mode === "quiet")
+    return {
+      onEvent() {},
+      begin() {},
+      end(j) {
+        // The verdict and, on one line, why.
+        say(verdictLine(j, paint));
+        if (j.reasons[0])
+          say(
+            `  ${j.reasons[0]}${j.reasons.length > 1 ? paint.dim(` (+${j.reasons.length - 1} more in the report)`) : ""}`,
+          );
+      },
+    };
   if (mode === "tty") {
     const tty = new TtyProgress(experiment, process.stdout);
     return {

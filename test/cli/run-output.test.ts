@@ -151,10 +151,13 @@ describe("chaos run output", () => {
     expect(Number(suite.failures)).toBe(cases.filter((c) => c.failure !== undefined).length);
   });
 
-  it("--quiet prints only the verdict line and --json only the journal", async () => {
+  it("--quiet prints only the verdict line and its reason, and --json only the journal", async () => {
     const quiet = await runCli(args("quiet", "--quiet"), { timeoutMs: 25_000 });
     expect(quiet.code).toBe(1);
-    expect(quiet.stdout.trim().split("\n")).toEqual([expect.stringMatching(/^verdict: DEVIATED \(exit 1, /)]);
+    expect(quiet.stdout.trim().split("\n")).toEqual([
+      expect.stringMatching(/^verdict: DEVIATED \(exit 1, /),
+      expect.stringMatching(/^ {2}hypothesis deviated during the method: /),
+    ]);
     const json = await runCli(args("json", "--json", "--no-reports"), { timeoutMs: 25_000 });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toEqual(journalOf("json"));

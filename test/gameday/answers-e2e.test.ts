@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
@@ -141,12 +141,12 @@ describeWithPrometheus("a GameDay answered from a file, against the sample app",
     const record = JSON.parse(readFileSync(join(out, "gameday.json"), "utf8")) as GameDayRecord;
     expect(record).toMatchObject({ mode: "answers", status: "completed", exitCode: 1 });
     expect(record.timeline.map((e) => [e.step, e.status, e.by])).toEqual([
-      ["preconditions", "done", "ci"],
-      ["announce", "done", "ci"],
+      ["preconditions", "done", userInfo().username],
+      ["announce", "done", userInfo().username],
       ["collapse", "done", undefined],
       ["right", "done", undefined],
       ["seen", "done", "rehearsal-bot"],
-      ["go-on", "done", "ci"],
+      ["go-on", "done", userInfo().username],
       ["wrong", "done", undefined],
     ]);
     const right = record.timeline.find((e) => e.step === "right")!.experiment!;

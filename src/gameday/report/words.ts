@@ -14,7 +14,7 @@ export function outcomeOf(e: TimelineEntry): string {
   if (e.status !== "done") return `${e.status}${e.note ? `: ${e.note}` : ""}`;
   if (e.experiment) {
     const x = e.experiment;
-    return `${x.outcome} (predicted ${x.expect}${x.matched ? ", as predicted" : ": SURPRISE"})`;
+    return x.matched ? `${x.outcome}, as predicted` : `${x.outcome}: SURPRISE (predicted ${x.expect})`;
   }
   if (e.decision) return e.decision;
   if (e.answer !== undefined) return `answered: ${e.answer}`;
