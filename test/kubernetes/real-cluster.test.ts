@@ -1,6 +1,9 @@
 import { writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { type AddressInfo, connect } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { proxyFromEnvironment } from "../../src/agents/kubernetes/config.js";
 import { kubernetesAgent } from "../../src/agents/kubernetes/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { KubeApiServer } from "../support/kube-api/server.js";
@@ -366,5 +369,57 @@ describe("credentials that refresh", () => {
     await fault.apply();
     // A kept connection would still present the first credentials after a refresh; none is kept here.
     expect(cluster.api.connections - before).toBe(21);
+  });
+});
+
+describe("a proxy in the environment", () => {
+  it("reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY as kubectl does", () => {
+    const env = { HTTPS_PROXY: "http://proxy:3128", no_proxy: ".internal,10.0.0.0/8,api.example:8443" };
+    expect(proxyFromEnvironment("https://k8s.example:6443", env)).toBe("http://proxy:3128");
+    expect(proxyFromEnvironment("https://api.cluster.internal:6443", env)).toBeUndefined();
+    expect(proxyFromEnvironment("https://10.1.2.3:6443", env)).toBeUndefined();
+    expect(proxyFromEnvironment("https://11.1.2.3:6443", env)).toBe("http://proxy:3128");
+    expect(proxyFromEnvironment("https://api.example:8443", env)).toBeUndefined();
+    expect(proxyFromEnvironment("https://api.example:6443", env)).toBe("http://proxy:3128");
+    expect(proxyFromEnvironment("http://k8s.example", env)).toBeUndefined(); // only HTTP_PROXY serves http
+    expect(proxyFromEnvironment("https://k8s.example", { ...env, NO_PROXY: "*" })).toBeUndefined();
+  });
+
+  it("sends every API call through the proxy HTTP_PROXY names, and none when NO_PROXY exempts the server", async () => {
+    const tunnels: string[] = [];
+    // A CONNECT proxy on loopback, as corporate proxies tunnel TLS.
+    const proxy = createServer();
+    proxy.on("connect", (req, client, head) => {
+      tunnels.push(req.url ?? "");
+      const [host, port] = (req.url ?? "").split(":");
+      const upstream = connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    await new Promise<void>((r) => proxy.listen(0, "127.0.0.1", r));
+    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
+    try {
+      cluster.api.addPods("shop", "web", 1, { app: "web" });
+      process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      delete process.env.NO_PROXY;
+      const target = { target: { namespace: "shop", labels: { app: "web" } }, args: {} };
+      await kubernetesAgent.actions["pod-kill"]!.prepare(target, cluster.context());
+      expect(tunnels).toEqual([new URL(cluster.api.url).host]);
+      process.env.NO_PROXY = "127.0.0.1";
+      await kubernetesAgent.actions["pod-kill"]!.prepare(target, cluster.context());
+      expect(tunnels).toHaveLength(1);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      proxy.closeAllConnections();
+      await new Promise((r) => proxy.close(r));
+    }
   });
 });

@@ -162,10 +162,70 @@ export function loadKubeConfig(
     }
     kc.setCurrentContext(context);
   }
-  if (!kc.getCurrentCluster()) {
+  const current = kc.getCurrentCluster();
+  if (!current) {
     throw new ChaosError("agent", "the kubeconfig's current context names no cluster", {
       hint: "set configuration.kubernetes.context to a context with a cluster",
     });
   }
+  // The kubeconfig's own proxy-url wins; else the environment's, as kubectl (Go's ProxyFromEnvironment) does.
+  const proxyUrl = current.proxyUrl ?? proxyFromEnvironment(current.server, process.env);
+  if (proxyUrl) {
+    kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, proxyUrl } : c));
+  }
   return kc;
+}
+
+/**
+ * The proxy for `server` from HTTPS_PROXY / HTTP_PROXY (either case), unless NO_PROXY exempts its host:
+ * `*`, a host name (matching its subdomains too, with or without a leading dot), an IP address, an IPv4
+ * CIDR, each optionally with `:port`. As Go's golang.org/x/net/http/httpproxy reads them.
+ */
+export function proxyFromEnvironment(server: string, env: NodeJS.ProcessEnv): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return undefined;
+  }
+  const pick = (name: string) => env[name] || env[name.toLowerCase()] || undefined;
+  const proxy = url.protocol === "https:" ? pick("HTTPS_PROXY") : pick("HTTP_PROXY");
+  if (!proxy) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  for (const raw of (pick("NO_PROXY") ?? "").split(",")) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === "*") return undefined;
+    const [name, entryPort] = entry.includes("/") ? [entry, undefined] : splitPort(entry);
+    if (entryPort && entryPort !== port) continue;
+    if (
+      name.includes("/")
+        ? inCidr(host, name)
+        : host === name.replace(/^\./, "") || host.endsWith(name.startsWith(".") ? name : `.${name}`)
+    ) {
+      return undefined;
+    }
+  }
+  return proxy;
+}
+
+function splitPort(entry: string): [string, string | undefined] {
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
+  return m ? [m[1]!.replace(/^\[|\]$/g, ""), m[2]] : [entry, undefined];
+}
+
+function inCidr(host: string, cidr: string): boolean {
+  const [base, bitsText] = cidr.split("/");
+  const toInt = (ip: string) => {
+    const parts = ip.split(".").map(Number);
+    if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+    return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  };
+  const a = toInt(host);
+  const b = toInt(base ?? "");
+  const bits = Number(bitsText);
+  if (a === undefined || b === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+  return (a & mask) === (b & mask);
 }
