@@ -29,10 +29,14 @@ export function mark(r: Pick<ProbeRecord, "ok" | "outcome">, p: Paint): string {
   return r.outcome === "error" || r.outcome === "no-answer" ? p.red("!") : p.red("✗");
 }
 
-/** A probe check as one line. */
+/** A probe check as one line; a stop condition's says whether it was met, so a ✓ never reads as an alarm. */
 export function probeLine(r: ProbeRecord, p: Paint): string {
   const detail = r.summary && r.ok ? r.summary : r.reason;
-  const phase = r.phase === "during" || r.phase === "stop-when" ? ` ${p.dim(`[${r.phase}]`)}` : "";
+  if (r.phase === "stop-when") {
+    const state = r.ok ? "not met" : r.outcome === "fail" ? "MET" : "could not be checked";
+    return `    ${mark(r, p)} stop condition "${r.probe}" ${state} ${p.dim(`— ${r.ok ? `value ${detail}` : detail}`)}`;
+  }
+  const phase = r.phase === "during" ? ` ${p.dim(`[${r.phase}]`)}` : "";
   return `    ${mark(r, p)} ${r.probe} ${p.dim(`— ${detail}`)}${phase}`;
 }
 
@@ -62,7 +66,7 @@ export function eventLine(e: RunEvent, p: Paint): string | undefined {
       return `    ${m} ${r.name} ${p.dim(`${r.status} in ${formatDuration(r.durationMs)}${extra}`)}`;
     }
     case "fault-applied":
-      return `      ${p.yellow("⚡")} fault live: ${e.fault.ref} "${e.fault.step}" ${p.dim(`(to revert: ${e.fault.description})`)}`;
+      return `      ${p.yellow("⚡")} fault live: ${e.fault.step === e.fault.ref ? e.fault.ref : `${e.fault.ref} "${e.fault.step}"`} ${p.dim(`(to revert: ${e.fault.description})`)}`;
     case "rollback":
       return `    ${e.record.status === "succeeded" ? p.green("↺") : p.red("✗")} ${e.record.description}${e.record.error ? p.red(` — ${e.record.error}`) : ""}${e.record.note ? p.yellow(` — ${e.record.note}`) : ""}`;
     case "abort":

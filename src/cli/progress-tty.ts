@@ -2,6 +2,7 @@ import type { RunEvent } from "../experiments/controller.js";
 import { formatDuration } from "../experiments/duration.js";
 import type { Experiment } from "../experiments/model.js";
 import { type ProgressView, RunProgress } from "../experiments/progress.js";
+import { faultLabel } from "../experiments/report/probe-table.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
 import { isClosed, writeRedrawn } from "./guard.js";
 import { columns } from "./summary-table.js";
@@ -25,7 +26,7 @@ export function liveBlock(v: ProgressView, elapsedMs: number, width: number): st
         ? "until the rollbacks"
         : `${formatDuration(Math.ceil(f.remainingMs / 100) * 100)} left`;
     lines.push(
-      `${p.yellow("⚡")} ${clip(`${f.ref}: ${f.step} · live ${formatDuration(Math.round(f.elapsedMs / 100) * 100)}, ${left}`, width - 2)}`,
+      `${p.yellow("⚡")} ${clip(`${faultLabel(f.ref, f.step)} · live ${formatDuration(Math.round(f.elapsedMs / 100) * 100)}, ${left}`, width - 2)}`,
     );
   }
   const rows = v.probes.map((pr) => {

@@ -3,6 +3,7 @@ import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.js";
 import { escapeXml as esc } from "./escape.js";
+import { faultLabel } from "./probe-table.js";
 import { lastOf, namesOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
 import { formatNumber, formatValue, toleranceText } from "./values.js";
 
@@ -100,7 +101,7 @@ function instants(j: Journal): TimeMarker[] {
   const windowed = new Set(j.faults.map((f) => f.step));
   return j.method
     .filter((a) => a.kind === "action" && a.status === "succeeded" && !windowed.has(a.name))
-    .map((a) => ({ label: `${a.ref ?? "action"}: ${a.name}`, at: Date.parse(a.end) }));
+    .map((a) => ({ label: faultLabel(a.ref ?? "action", a.name), at: Date.parse(a.end) }));
 }
 
 /** The y axis's title, with the unit the probe's values are in. */
@@ -147,7 +148,7 @@ const NO_ANSWER = { at: "top", label: "no answer" } as const;
 
 function windows(j: Journal): TimeWindow[] {
   return j.faults.map((f) => ({
-    label: `${f.ref}: ${f.step}`,
+    label: faultLabel(f.ref, f.step),
     from: Date.parse(f.appliedAt),
     to: f.revertedAt ? Date.parse(f.revertedAt) : undefined,
   }));

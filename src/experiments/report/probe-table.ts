@@ -80,7 +80,7 @@ export function faultRows(j: Journal): { fault: string; undo: string; window: st
       : f.revertedAt
         ? `${clock(f.appliedAt)} → ${clock(f.revertedAt)} (${formatNumber((to - from) / 1000)}s)`
         : `${clock(f.appliedAt)} → NOT REVERTED`;
-    return { fault: `${f.ref}: ${f.step}`, undo: f.description, window };
+    return { fault: faultLabel(f.ref, f.step), undo: f.description, window };
   });
 }
 
@@ -95,4 +95,9 @@ export function probeTableCells(j: Journal): string[][] {
     r.worst,
     r.tolerance,
   ]);
+}
+
+/** "toxiproxy.latency: slow payments"; an unnamed step is named by its action, said once. */
+export function faultLabel(ref: string, step: string): string {
+  return step === ref ? ref : `${ref}: ${step}`;
 }
