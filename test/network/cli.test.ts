@@ -130,6 +130,51 @@ ${step}
     expect((await roundTrips(ns, "127.0.0.1", server.port, 1)).replies).toEqual(["db:m0"]);
   });
 
+  it("the same namespace faulted by a second run at once is refused, naming the holder, with nothing touched", async () => {
+    const first = await experiment("holder", latencyStep(60));
+    const second = await experiment(
+      "second",
+      `  - action: network.partition
+    target: { process: { port: ${server.port} } }
+    args: { from: [":${server.port}"], mode: reject }
+    duration: 1s`,
+    );
+    const ledger = join(dir, "ledger-lease");
+    cli = startCli(["run", first, "--ledger", ledger, "--no-reports", "--out", join(dir, "out-holder")], {
+      timeoutMs: 90_000,
+    });
+    await until("the rules", hasRules);
+    const ruleLines = async () => (await ns.rules()).split("\n").filter((l) => l.startsWith("-A"));
+    const before = await ruleLines();
+    const b = await runCli(
+      ["run", second, "--ledger", ledger, "--no-reports", "--out", join(dir, "out-second")],
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    expect(b.code, b.stdout + b.stderr).toBe(4);
+    expect(b.stdout).toMatch(/netns:[\w-]+:\d+ is locked by run/);
+    expect(await ruleLines()).toEqual(before);
+  });
+
+  it("a helper ends its fault by itself past the step's duration when the run hangs", async () => {
+    const file = await experiment("hangs", latencyStep(1));
+    const ledger = join(dir, "ledger-hangs");
+    cli = startCli(["run", file, "--ledger", ledger, "--no-reports", "--out", join(dir, "out-hangs")], {
+      timeoutMs: 90_000,
+      env: { CHAOS_NETWORK_DEADLINE_MARGIN_MS: "500" },
+    });
+    await until("the rules", hasRules);
+    // A frozen run can neither revert nor close its pipe: only the helper's deadline ends the fault.
+    process.kill(cli.pid, "SIGSTOP");
+    try {
+      await until("the rules to go", async () => !(await hasRules()), 20_000);
+      expect(await helpersIn(ns)).toEqual([]);
+    } finally {
+      process.kill(cli.pid, "SIGCONT");
+    }
+  });
+
   it("without root the preflight exits 4 naming what is missing, with nothing touched", async () => {
     const file = await experiment("no-root", latencyStep(5));
     await chmod(dir, 0o777);

@@ -19,10 +19,23 @@ import type { NetworkPlan } from "./plan.js";
 export const REVERT_KIND = "remove-rules";
 
 /**
- * A helper's deadline when the run cannot tell the fault's duration: it outlives no run longer than this.
- * Its pipe ends it as soon as the run ends or dies, whichever comes first.
+ * A helper's deadline when the step has no duration (the fault lasts until the run's rollbacks): its pipe
+ * ends it as soon as the run ends or dies; this bounds a run that hangs.
  */
 export const HELPER_MAX_LIFETIME_MS = 3_600_000;
+/**
+ * Past the step's duration, the time the run has to revert before the helper's own deadline ends it
+ * ($CHAOS_NETWORK_DEADLINE_MARGIN_MS changes it, e.g. to test a hung run quickly).
+ */
+export const HELPER_DEADLINE_MARGIN_MS = Number(process.env.CHAOS_NETWORK_DEADLINE_MARGIN_MS) || 30_000;
+
+/** When a helper of this step undoes its fault by itself, whatever became of the run. */
+export function helperDeadline(input: ActivityInput, now = Date.now()): number {
+  return (
+    now +
+    (input.durationMs !== undefined ? input.durationMs + HELPER_DEADLINE_MARGIN_MS : HELPER_MAX_LIFETIME_MS)
+  );
+}
 
 /** What the ledger keeps: the tag and, per namespace, the process that names it. */
 export interface RemoveRulesData {
@@ -112,7 +125,7 @@ export async function prepareNetworkFault(
         const helper = await launchHelper({
           target: ns,
           args: ["intercept", TAG_FLAG, tag, "--plan", JSON.stringify(plan)],
-          deadline: Date.now() + HELPER_MAX_LIFETIME_MS,
+          deadline: helperDeadline(input),
           log: ctx.log.child({ netns: ns.netns }),
         });
         started.push(helper);

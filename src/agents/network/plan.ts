@@ -95,8 +95,13 @@ export function packetRules(plan: NonNullable<NetworkPlan["packets"]>, gid: numb
   // A reject is a TCP reset, which only TCP rules may send.
   const tcpReset = plan.action.kind === "reject";
   const out: Rule[] = [];
+  // The resets a reject sends must get through the rules of the other direction, or no one hears them.
+  const notReset = tcpReset ? ["!", "--tcp-flags", "RST", "RST"] : [];
   const add = (chain: "OUTPUT" | "INPUT", m: string[]) =>
-    out.push({ table: "filter", spec: [chain, ...m, ...(chain === "OUTPUT" ? owner(gid) : []), ...verdict] });
+    out.push({
+      table: "filter",
+      spec: [chain, ...m, ...notReset, ...(chain === "OUTPUT" ? owner(gid) : []), ...verdict],
+    });
   const wantsOut = plan.direction !== "ingress";
   const wantsIn = plan.direction !== "egress";
   if (!plan.egress && !plan.ingress) {
