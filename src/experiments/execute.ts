@@ -1,11 +1,14 @@
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import type { Registry } from "../agents/registry.js";
+import { observeRun } from "../telemetry/observe.js";
 import { Controller, type RunEvent } from "./controller.js";
+import { errorMessage } from "./errors.js";
 import { type Journal, writeJournal } from "./journal.js";
 import { type Ledger, stateFolder } from "./ledger.js";
 import type { Experiment } from "./model.js";
 import { recoverFromLedger } from "./recover.js";
+import { outputRedactor } from "./redact.js";
 import { writeReports } from "./report/index.js";
 
 export interface ExecuteOptions {
@@ -27,6 +30,8 @@ export interface ExecuteOptions {
    * returns what undoes it once the run has reverted its faults, given the journal when the run ended.
    */
   guard?: (controller: Controller, crashRecovery: () => Promise<void>) => (journal?: Journal) => void;
+  /** The environment that configures the run's telemetry (OTEL_*); process.env when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Execution {
@@ -49,13 +54,22 @@ export interface Execution {
  * @throws like Controller.run() before anything is injected.
  */
 export async function executeExperiment(experiment: Experiment, opts: ExecuteOptions): Promise<Execution> {
+  const observers = await observeRun(experiment, {
+    runId: opts.runId,
+    toolVersion: opts.toolVersion,
+    log: opts.log,
+    env: opts.env,
+  });
   const controller = new Controller(experiment, {
     registry: opts.registry,
     log: opts.log,
     ledger: opts.ledger,
     toolVersion: opts.toolVersion,
     runId: opts.runId,
-    onEvent: opts.onEvent,
+    onEvent: (event) => {
+      observers.onEvent(event);
+      opts.onEvent?.(event);
+    },
   });
   const { ledger, registry, log, runId } = opts;
   const crashRecovery = async () => {
@@ -65,9 +79,15 @@ export async function executeExperiment(experiment: Experiment, opts: ExecuteOpt
   let journal: Journal | undefined;
   try {
     journal = await controller.run();
+  } catch (err) {
+    await observers.end({ error: outputRedactor.text(errorMessage(err)) });
+    throw err;
   } finally {
     undo?.(journal);
   }
+  // Only once every fault is reverted: a slow collector or webhook must not hold up a rollback.
+  const notSent = await observers.end(journal);
+  if (notSent.length) journal.notSent = notSent;
   if (!opts.journalPath) return { journal, reports: [], problems: [] };
   const problems: string[] = [];
   const journalPath = await saveJournal(journal, opts.journalPath, problems);

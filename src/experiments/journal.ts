@@ -104,6 +104,8 @@ export interface Journal {
   checks?: CheckCounts;
   /** The resilience score in percent: the weighted share of hypothesis checks that held. */
   score?: number;
+  /** What could not be delivered to those watching the run (traces, metrics, notifications). */
+  notSent?: string[];
 }
 
 /** The journal of a run that starts now: empty series, "held" until the verdict says otherwise. */

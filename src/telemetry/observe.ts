@@ -1,0 +1,73 @@
+import type { Logger } from "pino";
+import { errorMessage } from "../experiments/errors.js";
+import type { RunEvent } from "../experiments/events.js";
+import type { Journal } from "../experiments/journal.js";
+import type { Experiment } from "../experiments/model.js";
+import { outputRedactor } from "../experiments/redact.js";
+import { traceConfig } from "./trace-config.js";
+import type { RunTraces } from "./traces.js";
+
+/**
+ * Those who watch a run from outside (a trace backend, …): they hear every run event and get the
+ * verdict at the end. Watching never judges: a failure here is logged and noted in the journal's
+ * `notSent`, and changes no verdict, no rollback and no exit code.
+ */
+export interface RunObservers {
+  onEvent(event: RunEvent): void;
+  /** W3C trace context for a probe's request, when the run is traced. */
+  traceHeaders(): Record<string, string> | undefined;
+  /**
+   * Delivers the verdict (bounded), or the reason the run stopped without one; returns what could not be
+   * delivered, redacted.
+   */
+  end(outcome: Journal | { error: string }): Promise<string[]>;
+}
+
+export interface ObserveOptions {
+  runId: string;
+  toolVersion: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Starts whatever the environment asks for; nothing at all (and no SDK loaded) when nothing is asked. */
+export async function observeRun(experiment: Experiment, opts: ObserveOptions): Promise<RunObservers> {
+  const env = opts.env ?? process.env;
+  const log = opts.log.child({ part: "telemetry" });
+  const notes: string[] = [];
+  let traces: RunTraces | undefined;
+  const tracing = traceConfig(env);
+  if (tracing) {
+    try {
+      const { startRunTraces } = await import("./traces.js");
+      traces = await startRunTraces(tracing, experiment, opts.runId, opts.toolVersion);
+    } catch (err) {
+      notes.push(`traces: could not start: ${errorMessage(err)}`);
+    }
+  }
+  const guarded = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      log.warn({ err: outputRedactor.text(errorMessage(err)) }, `${what} failed`);
+    }
+  };
+  return {
+    onEvent: (event) => {
+      if (traces) guarded("tracing an event", () => traces?.trace.onEvent(event));
+    },
+    traceHeaders: () => traces?.headersFor(),
+    end: async (outcome) => {
+      if (traces) {
+        const t = traces;
+        guarded("ending the trace", () =>
+          "error" in outcome ? t.trace.abandon(outcome.error) : t.trace.finish(outcome),
+        );
+        const unsent = await t.end().catch((err) => `traces: ${errorMessage(err)}`);
+        if (unsent) notes.push(unsent);
+      }
+      for (const note of notes) log.warn({ note: outputRedactor.text(note) }, "not delivered");
+      return notes.map((n) => outputRedactor.text(n));
+    },
+  };
+}
