@@ -61,11 +61,12 @@ function tracedEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 const args = () => ["--ledger", join(dir, "ledger"), "--journal", journalPath(), "--no-reports"];
 
+/** The target's health as the hypothesis; probe timeouts are generous, as the machine may be loaded. */
 function steadyState(during: string): string {
   return `steady-state:
   probes:
     - name: target answers
-      http: { url: "${target.url}/health", timeout: 200ms }
+      http: { url: "${target.url}/health", timeout: 1s }
       tolerance: { status: 200 }
   during: ${during}
 `;
@@ -152,7 +153,7 @@ ${freeze("freeze the sleeper", sleeperPidFile, "400ms")}`);
   it("marks a deviated run and its failed checks, under the CI job's trace given in TRACEPARENT", async () => {
     const file = await write(`${steadyState("{ every: 100ms }")}
 method:
-${freeze("freeze the target", target.pidFile, "600ms")}`);
+${freeze("freeze the target", target.pidFile, "2500ms")}`);
     const parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     const r = await runCli(["run", file, ...args()], {
       env: tracedEnv({ TRACEPARENT: parent }),
