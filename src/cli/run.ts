@@ -142,11 +142,12 @@ async function runExperiment(
   const runLog = journalPath ? join(dirname(journalPath), "run.log") : undefined;
   if (journalPath && !args["dry-run"]) await checkOutputPaths(journalPath, args.reports, runLog);
   const view = createRunView(viewMode(args), experiment);
-  // The terminal gets warnings; run.log beside the journal gets everything, as JSON lines.
+  // run.log beside the journal gets everything, as JSON lines; the terminal or pipe gets log records only
+  // when --log-level asks for them: the human lines already say each problem once.
   const log =
     args["dry-run"] || !runLog
       ? cliContext(args).log
-      : createLogger(args["log-level"] ?? "warn", args["log-format"], runLog);
+      : createLogger(args["log-level"] ?? "silent", args["log-format"], runLog);
 
   if (args["dry-run"]) {
     printPlan(experiment);
