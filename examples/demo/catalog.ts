@@ -31,6 +31,15 @@ export const BUNDLED_EXPERIMENTS: readonly BundledExperiment[] = [
 ];
 
 /**
+ * The HTTP experiments (faults per request through the proxy's HTTP toxics). They are checked both ways
+ * once per CI run, after the headline ones; the demo shows the headline ones only.
+ */
+export const HTTP_EXPERIMENTS: readonly BundledExperiment[] = [
+  { file: "http-payments-503.yaml", practice: "retries", decidingProbe: "no failed checkout" },
+  { file: "http-charges-slow.yaml", practice: "timeouts", decidingProbe: "checkout p99 under 1 s" },
+];
+
+/**
  * The repository root (the folder holding experiments/), from the source tree or from dist/.
  * @throws Error when no parent folder holds experiments/ and package.json.
  */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect } from "vitest";
-import { BUNDLED_EXPERIMENTS } from "../../examples/demo/catalog.js";
+import { BUNDLED_EXPERIMENTS, HTTP_EXPERIMENTS } from "../../examples/demo/catalog.js";
 import {
   liveFaults,
   startTargetEnvironment,
@@ -17,7 +17,8 @@ import { describeVerdicts, runExperiment } from "../support/verdicts.js";
 /**
  * Each bundled experiment, through the built CLI, against the real sample app, a real Prometheus and the
  * embedded proxy: it must hold against the resilient app and deviate once the practice it verifies is off.
- * In CI the whole pair runs three times in a row, so a flaky verdict shows.
+ * In CI the whole pair runs three times in a row, so a flaky verdict shows; the HTTP experiments run in the
+ * first round only.
  *
  * One app runs at a time (two at once on a small machine distort the latencies). The resilient app is
  * shared by the five runs of a round; each fragile run gets a fresh app. Every app listens on the same
@@ -50,6 +51,7 @@ describeWithPrometheus("the bundled experiments against the sample app", () => {
   describeVerdicts<TargetEnvironment>({
     experiments: BUNDLED_EXPERIMENTS,
     rounds: process.env.CI ? 3 : 1,
+    once: HTTP_EXPERIMENTS,
     runTimeoutMs: RUN_TIMEOUT_MS,
     async start(fragile) {
       const target = await startTargetEnvironment({ fragile, basePort, prometheusUrl: prometheus!.url });

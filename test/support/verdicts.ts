@@ -23,6 +23,8 @@ export interface Verdict {
 export interface VerdictSuite<App> {
   experiments: readonly BundledExperiment[];
   rounds: number;
+  /** Experiments checked in the first round only (newer ones, kept out of the repeated rounds for time). */
+  once?: readonly BundledExperiment[];
   /** How long one `chaos run` may take. */
   runTimeoutMs: number;
   start(fragile: string[]): Promise<App>;
@@ -74,6 +76,7 @@ export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
   }, WAIT_FOR_OTHER_SUITE_MS + 10_000);
   afterAll(async () => release?.());
   for (let round = 1; round <= suite.rounds; round++) {
+    const experiments = round === 1 ? [...suite.experiments, ...(suite.once ?? [])] : suite.experiments;
     describe(`round ${round} of ${suite.rounds}`, () => {
       describe("with every practice on", () => {
         let app: App | undefined;
@@ -82,7 +85,7 @@ export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
         }, 120_000);
         afterAll(async () => suite.stop(app));
 
-        for (const experiment of suite.experiments) {
+        for (const experiment of experiments) {
           it(
             `${experiment.file} holds against the resilient app`,
             async () => {
@@ -100,7 +103,7 @@ export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
       });
 
       describe("with one practice off", () => {
-        for (const experiment of suite.experiments) {
+        for (const experiment of experiments) {
           it(
             `${experiment.file} deviates with ${experiment.practice} switched off`,
             async () => {
