@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Registry } from "../agents/registry.js";
 import type { AgentContext } from "../contract/agent.js";
@@ -7,7 +6,7 @@ import { sleep, TimeoutError } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
 import { logEvent, type RunEvent } from "./events.js";
-import { type AbortKind, couldNotJudge, isBlind, verdict } from "./evidence.js";
+import { type AbortKind, couldNotJudge, isBlind, type RunFacts, verdict } from "./evidence.js";
 import { Faults } from "./faults.js";
 import { Hypothesis } from "./hypothesis.js";
 import { bindSecrets } from "./interpolate.js";
@@ -17,10 +16,12 @@ import { Locks } from "./locks.js";
 import type { Experiment, Step } from "./model.js";
 import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
+import { newRunId } from "./run-identity.js";
 import { now, type RunScope } from "./run-scope.js";
 import { resolveSecrets } from "./secrets.js";
 
 export type { RunEvent } from "./events.js";
+export { newRunId } from "./run-identity.js";
 
 export interface ControllerOptions {
   registry: Registry;
@@ -34,16 +35,7 @@ export interface ControllerOptions {
   probeTimeoutMs?: number;
 }
 
-interface AbortReason {
-  kind: AbortKind;
-  message: string;
-}
-
-export function newRunId(): string {
-  const d = new Date();
-  const stamp = d.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
-  return `${stamp}-${randomBytes(3).toString("hex")}`;
-}
+type AbortReason = NonNullable<RunFacts["abort"]>;
 
 /**
  * Runs one experiment through its lifecycle:
@@ -86,7 +78,7 @@ export class Controller {
     if (kind === "failure") this.errored = true;
     if (this.abortReason) return;
     this.abortReason = { kind, message };
-    this.log.warn({ kind, reason: this.redact(message) }, "run aborted");
+    this.log.warn({ kind, reason: outputRedactor.text(message) }, "run aborted");
     this.emit({ type: "abort", reason: message });
     this.runAbort.abort(new ChaosError("aborted", message));
   }
@@ -229,14 +221,16 @@ export class Controller {
   private async steadyStateBefore(): Promise<boolean> {
     const steady = this.experiment.steadyState;
     if (!steady) return true;
-    this.emit({ type: "phase", phase: "before" });
-    const records = await this.hypothesis.check("before");
+    const within = steady.before && formatDuration(steady.before.withinMs);
+    this.emit({ type: "phase", phase: "before", note: within && `waiting up to ${within} for it to hold` });
+    const records = await this.hypothesis.before();
     // Checks cut short by an abort (Ctrl-C) judge nothing: the run is aborted, neither unsteady nor blind.
     if (this.runAbort.signal.aborted) return false;
     const failed = records.filter((r) => !r.ok);
+    const waited = within ? ` (still, after waiting ${within})` : "";
     for (const r of failed) {
-      if (isBlind(r)) this.fail(couldNotJudge(r, "before"));
-      else this.reasons.push(`not steady before: ${r.probe}: ${r.reason}`);
+      if (isBlind(r)) this.fail(`${couldNotJudge(r, "before")}${waited}`);
+      else this.reasons.push(`not steady before: ${r.probe}: ${r.reason}${waited}`);
     }
     return failed.length === 0;
   }
@@ -371,10 +365,6 @@ export class Controller {
     return bindSecrets(value, this.secrets, outputRedactor);
   }
 
-  private redact(text: string): string {
-    return outputRedactor.text(text);
-  }
-
   private deviate(reason: string): void {
     this.deviated = true;
     this.reasons.push(reason);
@@ -383,7 +373,7 @@ export class Controller {
   private fail(reason: string): void {
     this.errored = true;
     this.reasons.push(reason);
-    this.log.error({ reason: this.redact(reason) }, "run error");
+    this.log.error({ reason: outputRedactor.text(reason) }, "run error");
     if (this.runAbort.signal.aborted) return;
     this.emit({ type: "abort", reason }); // say at once why the method stops, not only in the verdict
     this.runAbort.abort(new ChaosError("agent", reason));

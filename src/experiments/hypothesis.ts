@@ -1,10 +1,12 @@
 import type { AgentContext, ProbeResult } from "../contract/agent.js";
-import { every, withDeadline } from "./clock.js";
+import { every, sleep, withDeadline } from "./clock.js";
 import { errorMessage } from "./errors.js";
 import { type AbortKind, couldNotJudge, failureOutcome, isBlind, judgeStopCheck } from "./evidence.js";
 import type { Phase, ProbeRecord } from "./journal.js";
 import type { Experiment, ProbeSpec } from "./model.js";
 import { now, type RunScope } from "./run-scope.js";
+
+type HypothesisPhase = "before" | "during" | "after";
 
 export interface HypothesisOptions {
   /** Default deadline for one probe when the experiment gives none. */
@@ -26,17 +28,49 @@ export class Hypothesis {
   ) {}
 
   /** Takes every hypothesis probe once, together, and records the samples in the phase's series. */
-  async check(phase: "before" | "during" | "after"): Promise<ProbeRecord[]> {
+  async check(phase: HypothesisPhase): Promise<ProbeRecord[]> {
+    const records = await this.take(phase);
+    this.record(phase, records);
+    return records;
+  }
+
+  /**
+   * The checks before the method: one round, or with `before: { within }` a round every `every` until every
+   * probe holds or the time is up — a system still settling (the tail of a previous run in a rate window) is
+   * not yet "not steady". Only the last round joins the series; the journal keeps how long it took.
+   */
+  async before(): Promise<ProbeRecord[]> {
+    const wait = this.experiment.steadyState?.before;
+    if (!wait) return this.check("before");
+    const { runSignal, journal } = this.scope;
+    const start = Date.now();
+    for (let attempts = 1; ; attempts++) {
+      const records = await this.take("before");
+      if (runSignal.aborted) return [];
+      if (records.every((r) => r.ok) || Date.now() + wait.everyMs > start + wait.withinMs) {
+        journal.steadyBefore = { waitedMs: Date.now() - start, attempts, withinMs: wait.withinMs };
+        this.record("before", records);
+        return records;
+      }
+      await sleep(wait.everyMs, runSignal);
+      if (runSignal.aborted) return [];
+    }
+  }
+
+  /** One round of every hypothesis probe, together; a round the run's abort cut short measured nothing. */
+  private async take(phase: HypothesisPhase): Promise<ProbeRecord[]> {
     const probes = this.experiment.steadyState?.probes ?? [];
     const records = await Promise.all(probes.map((p) => this.measure(p, phase)));
-    // A check that the run's own abort cut short measured nothing: keep it out of the series (it is no
-    // probe error either). After the method only a signal cuts the checks short.
-    if (this.stopFor(phase).aborted) return [];
+    // A check that the run's own abort cut short is no probe error either: keep it out of the series. After
+    // the method only a signal cuts the checks short.
+    return this.stopFor(phase).aborted ? [] : records;
+  }
+
+  private record(phase: HypothesisPhase, records: ProbeRecord[]): void {
     for (const r of records) {
       this.scope.journal.steadyState[phase].push(r);
       this.scope.emit({ type: "probe", record: r });
     }
-    return records;
   }
 
   /** Watches the hypothesis (`during`) and the stop conditions on their intervals while the method runs. */

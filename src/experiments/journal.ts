@@ -95,6 +95,11 @@ export interface Journal {
   exitCode: number;
   reasons: string[];
   steadyState: { before: ProbeRecord[]; during: ProbeRecord[]; after: ProbeRecord[] };
+  /**
+   * With `steady-state.before.within`: how long the run waited for the hypothesis to hold (`waitedMs`) and
+   * in how many rounds of checks. Only the last round is kept in `steadyState.before`.
+   */
+  steadyBefore?: { waitedMs: number; attempts: number; withinMs: number };
   stopConditions: ProbeRecord[];
   method: ActivityRecord[];
   faults: FaultRecord[];

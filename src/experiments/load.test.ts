@@ -37,6 +37,22 @@ method:
 `;
 
 describe("loading an experiment", () => {
+  test("steady-state before: { within, every } is read, and every defaults to 1s", () => {
+    const withBefore = (before: string) =>
+      valid.replace("  during: { every: 1s }", `  before: ${before}\n  during: { every: 1s }`);
+    const e = parseExperiment("exp.yaml", withBefore("{ within: 30s, every: 2s }"), { registry, env });
+    expect(e.steadyState!.before).toEqual({ withinMs: 30_000, everyMs: 2000 });
+    const d = parseExperiment("exp.yaml", withBefore("{ within: 5s }"), { registry, env });
+    expect(d.steadyState!.before).toEqual({ withinMs: 5000, everyMs: 1000 });
+    expect(parseExperiment("exp.yaml", valid, { registry, env }).steadyState!.before).toBeUndefined();
+    expect(problems(withBefore("{ every: 1s }")).join("\n")).toMatch(
+      /^exp\.yaml:10:\d+: steady-state\.before: missing required key "within"/m,
+    );
+    expect(problems(withBefore("{ within: 10 }")).join("\n")).toMatch(
+      /^exp\.yaml:10:\d+: steady-state\.before\.within: .*10s/m,
+    );
+  });
+
   test("a valid experiment resolves configuration and env but keeps secret references", () => {
     const e = parseExperiment("exp.yaml", valid, { registry, env });
     const probe = e.steadyState!.probes[0]!;

@@ -205,6 +205,19 @@ function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOpti
                     failFast: steady.during["fail-fast"] === true,
                   }
                 : undefined,
+          ...(isObj(steady.before)
+            ? {
+                before: {
+                  withinMs: reader.duration(steady.before.within, ["steady-state", "before", "within"], 0),
+                  everyMs: reader.duration(
+                    steady.before.every,
+                    ["steady-state", "before", "every"],
+                    1000,
+                    "interval",
+                  ),
+                },
+              }
+            : {}),
           after: {
             withinMs: reader.duration(
               isObj(steady.after) ? steady.after.within : undefined,

@@ -75,6 +75,11 @@ export interface SteadyState {
   probes: ProbeSpec[];
   /** `none`: deliberately not checked while faults are live; absent: nothing checked, so the run cannot hold. */
   during?: { everyMs: number; failFast: boolean } | "none";
+  /**
+   * Absent: one check before the method. Present: checked every `everyMs` until it holds, for at most
+   * `withinMs` (a system still settling from a previous run is not yet "not steady").
+   */
+  before?: { withinMs: number; everyMs: number };
   after: { withinMs: number; everyMs: number };
 }
 

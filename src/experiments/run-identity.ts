@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readBootId, readStat } from "../agents/process/proc.js";
 
 /**
@@ -48,4 +49,10 @@ export async function isRunAlive(run: RunIdentity): Promise<boolean> {
   if (!stat) return pidExists(run.pid);
   if (stat.state === "Z" || stat.state === "X") return false;
   return run.pidStartTime === undefined || stat.startTime === run.pidStartTime;
+}
+
+/** A new run id: the UTC time to the second and 6 random hex digits, e.g. 20261207-031500-a1b2c3. */
+export function newRunId(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${stamp}-${randomBytes(3).toString("hex")}`;
 }

@@ -308,6 +308,59 @@ method:
     expect(state.live.size).toBe(0);
   });
 
+  test("before: { within } waits until the system is steady, and the journal says how long it took", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: gauge low
+      memory.gauge: {}
+      tolerance: "< 10"
+  before: { within: 10s, every: 50ms }
+  during: none
+method:
+  - action: memory.fault
+    target: { id: a }
+`);
+    state.gauge = 50; // the tail of a previous run, still in the window
+    const settled = setTimeout(() => {
+      state.gauge = 0;
+    }, 400);
+    const j = await controller.run();
+    clearTimeout(settled);
+    expect(j.status).toBe("held");
+    expect(j.steadyBefore!.waitedMs).toBeGreaterThanOrEqual(350);
+    expect(j.steadyBefore!.waitedMs).toBeLessThan(10_000);
+    expect(j.steadyBefore!.attempts).toBeGreaterThanOrEqual(2);
+    expect(j.steadyBefore!.withinMs).toBe(10_000);
+    // Only the round that held is evidence: the settling rounds do not count against the score.
+    expect(j.steadyState.before.map((r) => [r.ok, r.value])).toEqual([[true, 0]]);
+    expect(state.applyOrder).toEqual(["a"]);
+  });
+
+  test("before: { within } that runs out is not steady, injects nothing, and says how long it waited", async () => {
+    const { controller, state } = setup(`steady-state:
+  probes:
+    - name: gauge low
+      memory.gauge: {}
+      tolerance: "< 10"
+  before: { within: 300ms, every: 100ms }
+  during: none
+method:
+  - action: memory.fault
+    target: { id: a }
+`);
+    state.gauge = 50;
+    const started = Date.now();
+    const j = await controller.run();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(j.status).toBe("not-steady");
+    expect(j.exitCode).toBe(1);
+    expect(j.reasons).toContain("not steady before: gauge low: 50 is not < 10 (still, after waiting 300ms)");
+    expect(j.steadyBefore!.attempts).toBeGreaterThanOrEqual(2);
+    expect(j.steadyBefore!.waitedMs).toBeGreaterThanOrEqual(200);
+    expect(j.steadyState.before).toHaveLength(1);
+    expect(state.applyOrder).toEqual([]);
+  });
+
   test("a stop condition told to continue when blind is named in the reasons", async () => {
     const { controller } = setup(`stop-when:
   - name: blind
