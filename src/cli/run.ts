@@ -1,7 +1,6 @@
 import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
-import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES, type Strategy } from "../experiments/ctk/translate.js";
 import { ChaosError } from "../experiments/errors.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
@@ -15,9 +14,10 @@ import { printPlan } from "./plan.js";
 import { type RunOutcome, runFiles } from "./run-many.js";
 import { createRunView, viewMode } from "./run-view.js";
 import { installSafetyNets } from "./safety-nets.js";
+import { STRATEGY_OPTIONS, type StrategyArgs, strategyOf } from "./strategy.js";
 import { readVars } from "./vars.js";
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, StrategyArgs {
   files?: string[];
   file: string;
   out?: string;
@@ -29,10 +29,6 @@ interface Args extends GlobalArgs {
   reports: boolean;
   quiet?: boolean;
   json?: boolean;
-  "hypothesis-strategy": Strategy["hypothesis"];
-  "hypothesis-frequency": number;
-  "fail-fast": boolean;
-  "accept-unobserved": boolean;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -82,28 +78,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         default: true,
         describe: "write report.md, junit.xml and report.html beside the journal",
       })
-      .option("hypothesis-strategy", {
-        choices: HYPOTHESIS_STRATEGIES,
-        default: "default" as const,
-        describe:
-          "Chaos Toolkit experiments: when the hypothesis is checked (default: before and after the method; continuously: also during it)",
-      })
-      .option("hypothesis-frequency", {
-        type: "number",
-        default: 1,
-        describe: "Chaos Toolkit experiments: seconds between checks during the method",
-      })
-      .option("fail-fast", {
-        type: "boolean",
-        default: false,
-        describe: "Chaos Toolkit experiments: stop the method at the first deviation during it",
-      })
-      .option("accept-unobserved", {
-        type: "boolean",
-        default: false,
-        describe:
-          "Chaos Toolkit experiments: accept a verdict with no check while faults are live (our during: none)",
-      })
+      .options(STRATEGY_OPTIONS)
       .option("quiet", { type: "boolean", describe: "print only the verdict line" })
       .option("json", {
         type: "boolean",
@@ -187,25 +162,6 @@ async function runExperiment(
   // Said once, after the verdict: an output that could not be written never changes the exit code.
   for (const problem of execution.problems) process.stderr.write(`${yellow("warning:")} ${problem}\n`);
   return { code: journal.exitCode, experiment, journal };
-}
-
-/**
- * The Chaos Toolkit strategy flags as one value (ignored by our own experiments, which say it in the file).
- * @throws ChaosError("invalid") for a frequency that is not a positive number of seconds.
- */
-function strategyOf(args: Args): Strategy {
-  const frequency = args["hypothesis-frequency"];
-  if (!(Number.isFinite(frequency) && frequency > 0 && frequency <= 86_400))
-    throw new ChaosError("invalid", `--hypothesis-frequency ${frequency} is not a number of seconds`, {
-      hint: "e.g. --hypothesis-frequency 1 (up to 86400)",
-    });
-  return {
-    ...DEFAULT_STRATEGY,
-    hypothesis: args["hypothesis-strategy"],
-    frequency,
-    failFast: args["fail-fast"],
-    acceptUnobserved: args["accept-unobserved"],
-  };
 }
 
 /**

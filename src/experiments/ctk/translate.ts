@@ -117,6 +117,19 @@ function configuration(raw: unknown, vars: Obj, t: Translation, out: Obj): void 
   }
   // Chaos Toolkit merges --var names the experiment does not declare.
   for (const [k, v] of Object.entries(vars)) if (!(k in out)) out[k] = v;
+  // chaostoxi finds Toxiproxy through toxiproxy_url, or toxiproxy_host and toxiproxy_port (default 8474).
+  if (out.toxiproxy === undefined && (out.toxiproxy_url !== undefined || out.toxiproxy_host !== undefined)) {
+    // Composed from the values themselves: a configuration value may not refer to another one.
+    const url =
+      out.toxiproxy_url !== undefined
+        ? String(out.toxiproxy_url)
+        : `http://${String(out.toxiproxy_host)}:${String(out.toxiproxy_port ?? 8474)}`;
+    out.toxiproxy = { url };
+    t.from(
+      ["configuration", "toxiproxy"],
+      ["configuration", out.toxiproxy_url !== undefined ? "toxiproxy_url" : "toxiproxy_host"],
+    );
+  }
 }
 
 function secrets(raw: unknown, t: Translation, out: Obj): void {
@@ -135,8 +148,13 @@ function secrets(raw: unknown, t: Translation, out: Obj): void {
       t.from(["secrets", k], at);
       if (k in out)
         t.note(["secrets", k], `secret ${k} is declared in several scopes; the last one wins here`);
-      if (typeof v === "string") out[k] = { value: v };
-      else if (isObj(v) && v.type === "env" && typeof v.key === "string") out[k] = { env: v.key };
+      if (typeof v === "string") {
+        out[k] = { value: v };
+        t.note(
+          ["secrets", k],
+          "written in the experiment, as in the original; better read it from the environment: { env: NAME }",
+        );
+      } else if (isObj(v) && v.type === "env" && typeof v.key === "string") out[k] = { env: v.key };
       else if (isObj(v) && v.type === "vault")
         t.problems.add([...at, "type"], "vault secrets are not supported", {
           hint: "export the secret as an environment variable and write { type: env, key: NAME }",

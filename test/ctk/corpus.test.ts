@@ -1,0 +1,124 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type Stack, startStack } from "../../examples/target-app/stack.js";
+import { ensureCliBuilt, runCli } from "../support/cli.js";
+
+/**
+ * Chaos Toolkit experiments written for the sample app (test/ctk/corpus/), run as they are with `chaos run`
+ * and converted with `chaos import`: each gives its expected verdict, and its conversion validates and gives
+ * the same one. One resilient app serves them all: the experiments that touch nothing it depends on run
+ * a few at a time, those that fault its proxies one at a time, afterwards.
+ */
+const CORPUS = join(import.meta.dirname, "corpus");
+const CONTINUOUSLY = ["--hypothesis-strategy", "continuously", "--hypothesis-frequency", "0.5"];
+
+interface Case {
+  file: string;
+  /** It faults the app's proxies: no other run may share that time. */
+  faults?: boolean;
+  flags?: string[];
+  exit: number;
+  /** Text the verdict must say. */
+  says?: RegExp;
+}
+
+const CASES: Case[] = [
+  { file: "01-http-status.json", exit: 0 },
+  { file: "02-http-status-list.yaml", exit: 0 },
+  { file: "03-jsonpath-expect.json", exit: 0 },
+  { file: "04-jsonpath-count-filter.yaml", exit: 0 },
+  { file: "05-regex-body.json", exit: 0 },
+  { file: "06-range-stdout.yaml", exit: 0 },
+  { file: "07-process-status.json", exit: 0 },
+  { file: "08-bool-never-matches-output.yaml", exit: 1, says: /NOT STEADY/ },
+  { file: "09-string-tolerance.json", exit: 1, says: /NOT STEADY/ },
+  { file: "10-toxi-latency.yaml", faults: true, exit: 0 },
+  { file: "11-toxi-proxy-down.json", faults: true, exit: 1, says: /DEVIATED/ },
+  { file: "12-safeguard-holds.yaml", exit: 0 },
+  { file: "13-safeguard-trips.json", faults: true, exit: 3, says: /safeguard: checkout still works/ },
+  { file: "14-background-ref.yaml", exit: 0 },
+  { file: "15-config-secrets-vars.json", exit: 0 },
+  { file: "16-default-strategy.json", flags: [], exit: 1, says: /--hypothesis-strategy continuously/ },
+  { file: "16-default-strategy.json", flags: ["--accept-unobserved"], exit: 0 },
+];
+
+describe("Chaos Toolkit experiments against the sample app", () => {
+  let stack: Stack;
+  let work: string;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    await ensureCliBuilt();
+    work = mkdtempSync(join(tmpdir(), "chaos-ctk-corpus-"));
+    stack = await startStack({ load: false, runDir: join(work, "app") });
+    const toxiproxy = new URL(stack.toxiproxyUrl);
+    env = {
+      XDG_STATE_HOME: join(work, "state"),
+      WEB_URL: stack.urls.web,
+      TOXIPROXY_URL: stack.toxiproxyUrl,
+      TOXIPROXY_HOST: toxiproxy.hostname,
+      TOXIPROXY_PORT: toxiproxy.port,
+      PAYMENTS_PID_FILE: stack.pidFiles.payments,
+      CTK_TOKEN: "token-for-the-corpus",
+    };
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  test("the corpus covers at least 15 experiments", () => {
+    expect(readdirSync(CORPUS).length).toBeGreaterThanOrEqual(15);
+  });
+
+  const check = async (c: Case, i: number) => {
+    const flags = c.flags ?? CONTINUOUSLY;
+    const vars = c.file.startsWith("15") ? ["--var", `web_url=${stack.urls.web}`] : [];
+    const run = (file: string, extra: string[], label: string) =>
+      runCli(
+        [
+          "run",
+          file,
+          ...extra,
+          ...vars,
+          "--no-reports",
+          "--ledger",
+          join(work, "ledger"),
+          "--journal",
+          join(work, `${i}-${label}`, "journal.json"),
+        ],
+        { env, timeoutMs: 60_000 },
+      );
+    const converted = join(work, `${i}-${c.file.replace(/\.\w+$/, "")}.yaml`);
+    // `chaos import` checks what it writes as `chaos validate` would.
+    const [original, imported] = await Promise.all([
+      run(join(CORPUS, c.file), flags, "ctk"),
+      runCli(["import", join(CORPUS, c.file), "--out", converted, ...flags], { env }),
+    ]);
+    expect(original.code, original.stdout + original.stderr).toBe(c.exit);
+    if (c.says) expect(original.stdout + original.stderr).toMatch(c.says);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(readFileSync(converted, "utf8").split("\n")[0]).toMatch(
+      /^# yaml-language-server: \$schema=.*experiment\.schema\.json$/,
+    );
+    const again = await run(converted, [], "ours");
+    expect(again.code, again.stdout + again.stderr).toBe(c.exit);
+  };
+  const title = (c: Case) =>
+    `${c.file} ${(c.flags ?? CONTINUOUSLY).join(" ")}: exit ${c.exit}, and its conversion gives the same`;
+
+  describe("that fault nothing the others use, a few at a time", () => {
+    CASES.forEach((c, i) => {
+      if (!c.faults) test.concurrent(title(c), () => check(c, i), 120_000);
+    });
+  });
+
+  describe("that fault the app's proxies, one at a time", () => {
+    CASES.forEach((c, i) => {
+      if (c.faults) test(title(c), () => check(c, i), 120_000);
+    });
+  });
+});
