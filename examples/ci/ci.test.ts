@@ -79,10 +79,18 @@ describeWithPrometheus("the pipelines' commands against the sample app", () => {
       ],
       { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] },
     );
+    let banner = "";
     await new Promise<void>((resolve, reject) => {
-      app!.stdout!.setEncoding("utf8").on("data", (c: string) => c.includes("Ctrl-C stops") && resolve());
+      app!.stdout!.setEncoding("utf8").on("data", (c: string) => {
+        banner += c;
+        if (banner.includes("Ctrl-C stops")) resolve();
+      });
       app!.on("exit", (code) => reject(new Error(`the sample app exited ${code}`)));
     });
+    // the banner says how to start a Prometheus that scrapes it
+    expect(banner).toContain(
+      `prometheus --config.file=${join(work, "prometheus.yml")} --web.listen-address=`,
+    );
     prometheus = await startTestPrometheus(metricsTargetsAt(basePort));
     env = {
       WEB_URL: `http://127.0.0.1:${basePort}`,

@@ -47,6 +47,8 @@ async function start(args: {
     ...Object.entries(stack.pidFiles).map(([name, file]) => `  pid file ${name.padEnd(9)} ${file}`),
     `  state      ${stateFilePath(runDir)}`,
     `  prometheus ${promFile}`,
+    "Prometheus for it (another terminal):",
+    `  prometheus --config.file=${promFile} --web.listen-address=127.0.0.1:9090 --storage.tsdb.path=${join(runDir, "prometheus-data")}`,
     "Ctrl-C stops everything.",
   ];
   process.stdout.write(`${lines.join("\n")}\n`);

@@ -72,7 +72,10 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
     readJson(req).then(
       (body) =>
         handler({ headers: req.headers, body }).then(sendJson, (error: unknown) => {
-          log.error({ err: error, route }, "handler failed");
+          // One line per failure: during a fault there are many, and their stacks say nothing new.
+          // The stack is there at debug level (LOG_LEVEL=debug).
+          if (log.isLevelEnabled("debug")) log.debug({ err: error, route }, "handler failed");
+          else log.warn({ route, error: String(error) }, "handler failed");
           sendJson({ status: 500, body: { error: String(error) } });
         }),
       (error: unknown) => sendJson({ status: 400, body: { error: String(error) } }),
