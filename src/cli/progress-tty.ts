@@ -2,6 +2,7 @@ import type { RunEvent } from "../experiments/controller.js";
 import { formatDuration } from "../experiments/duration.js";
 import type { Experiment } from "../experiments/model.js";
 import { type ProgressView, RunProgress } from "../experiments/progress.js";
+import { redactThenCut } from "../experiments/redact.js";
 import { faultLabel } from "../experiments/report/probe-table.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
 import { isClosed, writeRedrawn } from "./guard.js";
@@ -12,8 +13,7 @@ const REDRAW_MS = 250;
 
 /** Cuts a line to the terminal's width (a wrapped line would break the redraw). `line` has no colours. */
 function clip(line: string, width: number): string {
-  const chars = [...line];
-  return chars.length <= width ? line : `${chars.slice(0, Math.max(0, width - 1)).join("")}…`;
+  return redactThenCut(line, width);
 }
 
 /** The live block at the bottom of the terminal: phase, live faults, each probe's latest value, checks. */

@@ -1,5 +1,6 @@
 import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
+import { redactThenCut } from "../../experiments/redact.js";
 import type { AgentContext, ProbeDefinition, ProbeResult } from "../agent.js";
 import { type JsonPathSegment, JsonPathSyntaxError, parseJsonPath, selectJsonPath } from "./json-path.js";
 import { displayUrl, isSensitiveHeader, scrub } from "./redact.js";
@@ -94,8 +95,7 @@ function readArgs(args: Record<string, unknown>): RequestArgs {
 }
 
 function short(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return redactThenCut(JSON.stringify(value) ?? String(value), 60, "...");
 }
 
 /**

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError, NoAnswerError } from "../../experiments/errors.js";
 import { whichProgram } from "../../experiments/program.js";
+import { redactThenCut } from "../../experiments/redact.js";
 import type { ActionDefinition, AgentContext, ProbeDefinition } from "../agent.js";
 
 /** Output kept per stream: enough for a tolerance on a command's answer, never a memory problem. */
@@ -83,7 +84,7 @@ async function runCommand(args: Record<string, unknown>, ctx: AgentContext): Pro
 
 function oneLine(text: string): string {
   const line = text.trim().split("\n")[0] ?? "";
-  return line.length > 60 ? `${line.slice(0, 57)}...` : line;
+  return redactThenCut(line, 60, "...");
 }
 
 function checkExec(args: Record<string, unknown>) {

@@ -1,4 +1,5 @@
 import { ChaosError } from "../../experiments/errors.js";
+import { redactThenCut } from "../../experiments/redact.js";
 
 /** What the Prometheus HTTP API answers, parsed: the `data` of a success, or the error of its envelope. */
 
@@ -38,7 +39,7 @@ export interface HttpAnswer {
 
 function snippet(body: string): string {
   const flat = body.replace(/\s+/g, " ").trim();
-  return flat.length > 200 ? `${flat.slice(0, 200)}…` : flat;
+  return redactThenCut(flat, 201);
 }
 
 /** One line for an HTTP error answer: Prometheus' own error when it sent one, else a snippet. Never throws. */

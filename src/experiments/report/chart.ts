@@ -1,4 +1,5 @@
 import type { ProbeRecord } from "../journal.js";
+import { redactThenCut } from "../redact.js";
 import { escapeXml } from "./escape.js";
 import { linear, niceDomain, offsetLabel, timeTicks } from "./scale.js";
 import { extentOf, formatNumber, formatValue, numbersOf } from "./values.js";
@@ -188,7 +189,7 @@ export function renderChart(input: ChartInput): string {
     const x0 = f1(x(clampT(w.from)));
     const x1 = f1(x(clampT(w.to ?? t1)));
     const text = `${w.label}${w.to === undefined ? " (not reverted)" : ""}`;
-    const shown = text.length > 48 ? `${text.slice(0, 47)}…` : text;
+    const shown = redactThenCut(text, 48);
     const place = inside(x0, shown);
     const lx = place.anchor === "start" ? place.x - 3 : place.x - shown.length * CHAR_W;
     return { w, x0, x1, text, shown, width: shown.length * CHAR_W, lx, place };
@@ -342,8 +343,7 @@ export function renderChart(input: ChartInput): string {
   // check can go is not a value the axis could show.
   const firstMissing = laneAbove ? others.find((p) => !p.r.ok) : undefined;
   if (firstMissing) {
-    const why =
-      firstMissing.r.reason.length > 60 ? `${firstMissing.r.reason.slice(0, 59)}…` : firstMissing.r.reason;
+    const why = redactThenCut(firstMissing.r.reason, 60);
     const place = inside(f1(x(firstMissing.t)) + 4, why, 10);
     out.push(
       `<text class="missing-reason" x="${f1(place.x)}" y="${laneTop + LANE_H / 2 + 4}" font-size="10" text-anchor="${place.anchor}" fill="${COLORS.fail}">${escapeXml(why)}</text>`,

@@ -1,3 +1,4 @@
+import { redactThenCut } from "../redact.js";
 /**
  * Probe values as a report shows them. Journals hold numbers, NaN and ±Infinity as strings (JSON cannot
  * carry them), booleans, strings, null for an empty result, or a list of values for a vector.
@@ -23,7 +24,7 @@ export function formatValue(value: unknown, max = 80): string {
   else if (typeof value === "string") text = value;
   else text = JSON.stringify(value) ?? String(value);
   text = text.replace(/\s+/g, " ").trim();
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  return redactThenCut(text, max);
 }
 
 /** A number for axes and summaries: up to 4 significant digits, no exponent for ordinary magnitudes. */
