@@ -211,7 +211,9 @@ describe("secrets in every place they can go, at --log-level trace, with failing
     expect(http).toContain("NOT STEADY");
     expect(http).toContain("***");
     // A URL built with a short secret is redacted whole; what went wrong with it is still said.
-    expect(http).toMatch(/GET \*\*\* failed: connection refused \(is anything listening on 127\.0\.0\.1:\d+\?\)/);
+    expect(http).toMatch(
+      /GET \*\*\* failed: connection refused \(is anything listening on 127\.0\.0\.1:\d+\?\)/,
+    );
     // A one-character secret is redacted where it was used, not everywhere: timestamps keep their "Z".
     const journal = outputs.find((o) => o.name.endsWith(join("http", "journal.json")))!.text;
     expect(journal).toMatch(/"start": "[0-9T:.-]+Z"/);
