@@ -58,12 +58,22 @@ export interface AgentContext {
 /** What a revert wants the journal to know, e.g. that a target was removed by someone else meanwhile. */
 export interface RevertNote {
   note: string;
+  /**
+   * The fault was no longer there when it was reverted (a toxic or proxy deleted by someone else): the run
+   * cannot say how long it was live, so its verdict may not claim the hypothesis held under it.
+   */
+  vanished?: boolean;
 }
 
 /** The note a revert returned, if any. */
 export function revertNote(outcome: unknown): string | undefined {
   const note = (outcome as Partial<RevertNote> | null | undefined)?.note;
   return typeof note === "string" ? note : undefined;
+}
+
+/** Whether a revert found its fault already gone. */
+export function revertVanished(outcome: unknown): boolean {
+  return (outcome as Partial<RevertNote> | null | undefined)?.vanished === true;
 }
 
 /** Context for a revert. In `chaos rollback` it is a fresh process: configuration is empty. */

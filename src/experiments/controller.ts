@@ -12,7 +12,7 @@ import { Hypothesis } from "./hypothesis.js";
 import { bindSecrets } from "./interpolate.js";
 import { type ActivityRecord, EXIT_FOR_STATUS, type Journal, openJournal } from "./journal.js";
 import type { Ledger } from "./ledger.js";
-import { Locks } from "./locks.js";
+import { Locks, machineLeasesDir } from "./locks.js";
 import type { Experiment, Step } from "./model.js";
 import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
@@ -68,7 +68,8 @@ export class Controller {
     this.runId = opts.runId ?? newRunId();
     this.log = opts.log.child({ runId: this.runId });
     this.resources = new RunResources(this.log);
-    this.locks = new Locks(opts.ledger, { runId: this.runId, experiment: experiment.title });
+    const run = { runId: this.runId, experiment: experiment.title };
+    this.locks = new Locks(opts.ledger, run, machineLeasesDir());
     this.journal = openJournal(this.runId, experiment, opts.toolVersion);
   }
 

@@ -1,5 +1,5 @@
 import type { ActivityInput, AgentContext, RevertDescription } from "../contract/agent.js";
-import { revertNote } from "../contract/agent.js";
+import { revertNote, revertVanished } from "../contract/agent.js";
 import { sleep, TimeoutError, withDeadline } from "./clock.js";
 import { ChaosError, errorMessage } from "./errors.js";
 import type { ActivityStatus, FaultRecord, RollbackRecord } from "./journal.js";
@@ -170,6 +170,7 @@ export class Faults {
     const start = Date.now();
     let error: string | undefined;
     let note: string | undefined;
+    let vanished = false;
     for (let attempt = 1; attempt <= 3; attempt++) {
       const deadline = new AbortController();
       const ctx: AgentContext = { ...this.scope.ctx, signal: deadline.signal };
@@ -181,6 +182,8 @@ export class Faults {
           () => agent.revert(fault.revert, ctx),
         );
         note = revertNote(outcome);
+        // Only a first attempt can tell: a retry may find what an attempt that then failed removed.
+        vanished = attempt === 1 && revertVanished(outcome) && fault.record.appliedAt !== "";
         error = undefined;
         break;
       } catch (err) {
@@ -203,6 +206,13 @@ export class Faults {
       );
     } else {
       fault.record.revertedAt = now();
+      if (vanished) {
+        // Someone else removed it while it should have been live: its window is unknown, so no claim holds.
+        fault.record.vanished = true;
+        this.scope.fail(
+          `"${fault.revert.description}" vanished before its revert${note ? ` (${note})` : ""}: it was not live for its whole window, so the run cannot judge the hypothesis under it`,
+        );
+      }
       try {
         await this.ledger.remove(fault.entry.id);
       } catch (err) {

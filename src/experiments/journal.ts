@@ -69,6 +69,8 @@ export interface FaultRecord {
   description: string;
   appliedAt: string;
   revertedAt?: string;
+  /** The revert found the fault already gone: removed by someone else while it should have been live. */
+  vanished?: boolean;
 }
 
 export interface RollbackRecord {

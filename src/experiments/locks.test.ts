@@ -148,3 +148,47 @@ describe("leases on targets", () => {
     expect(await leaseFiles()).toHaveLength(1);
   });
 });
+
+describe("machine-wide leases", () => {
+  const machine = () => join(dir, "machine");
+  const withLedger = (name: string, runId: string) =>
+    new Locks(new Ledger(join(dir, name)), { runId, experiment: `experiment ${runId}` }, machine());
+
+  it("refuse a run with another ledger while the holder lives, naming its ledger, and free the key on release", async () => {
+    const a = withLedger("ledger-a", "run-a");
+    await a.acquire(["toxiproxy:http://127.0.0.1:1:payments"]);
+    const err = await refusal(withLedger("ledger-b", "run-b"), ["toxiproxy:http://127.0.0.1:1:payments"]);
+    expect(err.message).toContain("is locked by run run-a");
+    expect(err.message).toContain(`ledger ${join(dir, "ledger-a")}`);
+    // Refused in both folders: run B holds nothing, not even in its own ledger.
+    expect(await readdir(locksDir(join(dir, "ledger-b"))).catch(() => [])).toEqual([]);
+    await a.release(["toxiproxy:http://127.0.0.1:1:payments"]);
+    expect(await readdir(machine())).toEqual([]);
+    await withLedger("ledger-b", "run-b").acquire(["toxiproxy:http://127.0.0.1:1:payments"]);
+    expect((await readdir(machine())).filter((f) => f.endsWith(".json"))).toHaveLength(1);
+  });
+
+  it("of a dead run are taken over, unless its own ledger still holds a fault on the key", async () => {
+    const key = "toxiproxy:http://127.0.0.1:1:orders";
+    await withLedger("ledger-a", "run-dead").acquire([key]);
+    const [name] = (await readdir(machine())).filter((f) => f.endsWith(".json"));
+    const file = join(machine(), name!);
+    const lease = JSON.parse(await readFile(file, "utf8")) as Lease;
+    expect(lease.ledger).toBe(join(dir, "ledger-a"));
+    await writeFile(file, JSON.stringify({ ...lease, pid: await deadPid() }));
+    // The dead run left its fault in its own ledger: refused, pointing at that ledger.
+    await new Ledger(join(dir, "ledger-a")).record({
+      runId: "run-dead",
+      experiment: "e",
+      step: "s",
+      revert: { agent: "toxiproxy", kind: "undo", description: "d", data: {} },
+      locks: [key],
+    });
+    const err = await refusal(withLedger("ledger-b", "run-b"), [key]);
+    expect(err.message).toContain(`leaving a fault on it in ${join(dir, "ledger-a")}`);
+    // Once that ledger is empty (chaos rollback), the stale lease is taken over.
+    await rm(join(dir, "ledger-a"), { recursive: true, force: true });
+    await withLedger("ledger-b", "run-b").acquire([key]);
+    expect(JSON.parse(await readFile(file, "utf8")).runId).toBe("run-b");
+  });
+});

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { link, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fsyncDir, writeSynced } from "./durable.js";
 import { ChaosError } from "./errors.js";
-import type { Ledger, LedgerEntry } from "./ledger.js";
+import { Ledger, type LedgerEntry } from "./ledger.js";
 import { makeDir } from "./make-dir.js";
 import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
 
@@ -12,6 +12,11 @@ import { currentRun, isRunAlive, type RunIdentity } from "./run-identity.js";
  * run's revert would end the other's fault mid-window, and its verdict would be a lie).
  *
  *   <ledger>/locks/<sha256 of key>.json   { key, runId, experiment, pid, pidStartTime, bootId, created }
+ *   <machine>/<sha256 of key>.json        the same, with `ledger`: seen by runs with any other ledger
+ *
+ * A target outside this machine's processes (an external Toxiproxy, a cluster) may be faulted by runs that
+ * keep different ledgers; the machine-wide folder (`$CHAOS_LEASES_DIR`, else /tmp/chaoskit-leases) makes
+ * their leases meet. A run takes a key in both folders, or in neither.
  *
  * A lease is written complete to a temporary file, then hard-linked to its name: the link fails if the name
  * exists, so exactly one run gets it. A lease whose holder is dead (pid gone, or reused: another start time
@@ -23,6 +28,13 @@ export interface Lease extends RunIdentity {
   runId: string;
   experiment: string;
   created: string;
+  /** The holder's ledger folder (in the machine-wide folder), where a fault it left would be recorded. */
+  ledger?: string;
+}
+
+/** The machine-wide lease folder: `$CHAOS_LEASES_DIR`, else /tmp/chaoskit-leases. */
+export function machineLeasesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.CHAOS_LEASES_DIR || join("/tmp", "chaoskit-leases"));
 }
 
 export const locksDir = (ledgerDir: string): string => join(ledgerDir, "locks");
@@ -46,19 +58,23 @@ async function unlinkQuietly(file: string): Promise<void> {
 }
 
 function holderText(l: Lease): string {
-  return `run ${l.runId} (pid ${l.pid}, experiment "${l.experiment}", since ${l.created})`;
+  const where = l.ledger ? `, ledger ${l.ledger}` : "";
+  return `run ${l.runId} (pid ${l.pid}, experiment "${l.experiment}"${where}, since ${l.created})`;
 }
 
 /** The leases one run holds, counted so that a run may take the same key again (re-entrant). */
 export class Locks {
   private readonly held = new Map<string, number>();
-  private readonly dir: string;
+  /** The ledger's own lease folder, then (when given) the machine-wide one. */
+  private readonly dirs: string[];
 
   constructor(
     private readonly ledger: Ledger,
     private readonly run: { runId: string; experiment: string },
+    machineDir?: string,
   ) {
-    this.dir = locksDir(ledger.dir);
+    const own = locksDir(ledger.dir);
+    this.dirs = machineDir && resolve(machineDir) !== resolve(own) ? [own, machineDir] : [own];
   }
 
   /**
@@ -88,7 +104,7 @@ export class Locks {
         continue;
       }
       this.held.delete(key);
-      await releaseLease(this.ledger.dir, key, this.run.runId).catch(() => undefined);
+      for (const dir of this.dirs) await releaseIn(dir, key, this.run.runId).catch(() => undefined);
     }
   }
 
@@ -97,25 +113,34 @@ export class Locks {
       this.held.set(key, this.held.get(key)! + 1);
       return;
     }
+    const taken: string[] = [];
+    try {
+      for (const dir of this.dirs) {
+        await this.takeIn(dir, key, dir === this.dirs[0] ? {} : { ledger: resolve(this.ledger.dir) });
+        taken.push(dir);
+      }
+    } catch (err) {
+      for (const dir of taken) await releaseIn(dir, key, this.run.runId).catch(() => undefined);
+      throw err;
+    }
+    this.held.set(key, (this.held.get(key) ?? 0) + 1);
+  }
+
+  private async takeIn(dir: string, key: string, extra: Partial<Lease>): Promise<void> {
     const lease: Lease = {
       key,
       runId: this.run.runId,
       experiment: this.run.experiment,
       ...(await currentRun()),
       created: new Date().toISOString(),
+      ...extra,
     };
-    const file = join(this.dir, leaseName(key));
+    const file = join(dir, leaseName(key));
     for (let attempt = 0; attempt < 5; attempt++) {
-      if (await this.linkNew(file, lease)) {
-        this.held.set(key, (this.held.get(key) ?? 0) + 1);
-        return;
-      }
+      if (await this.linkNew(dir, file, lease)) return;
       const current = await readLease(file);
-      if (current?.runId === this.run.runId) {
-        // Taken by a concurrent step of this very run.
-        this.held.set(key, (this.held.get(key) ?? 0) + 1);
-        return;
-      }
+      // Taken by a concurrent step of this very run.
+      if (current?.runId === this.run.runId) return;
       if (current && (await isRunAlive(current))) {
         throw new ChaosError("agent", `${key} is locked by ${holderText(current)}`, {
           hint: "another run is faulting this target; wait for it to end (or stop it: its faults roll back)",
@@ -124,7 +149,7 @@ export class Locks {
       if (current && (await this.leftFault(current))) {
         throw new ChaosError(
           "agent",
-          `${key} is locked by ${holderText(current)}, which died leaving a fault on it in ${this.ledger.dir}`,
+          `${key} is locked by ${holderText(current)}, which died leaving a fault on it in ${current.ledger ?? this.ledger.dir}`,
           { hint: "run `chaos rollback` to revert it first" },
         );
       }
@@ -133,26 +158,29 @@ export class Locks {
     throw new ChaosError("agent", `could not take the lease on ${key}: it changed hands repeatedly`);
   }
 
-  /** Whether a dead run's ledger entries still hold a fault on this lease's key. */
+  /** Whether a dead run's ledger entries (in its own ledger) still hold a fault on this lease's key. */
   private async leftFault(lease: Lease): Promise<boolean> {
-    const { entries } = await this.ledger.entries();
+    const ledger = lease.ledger ? new Ledger(lease.ledger) : this.ledger;
+    const { entries } = await ledger.entries();
     return entries.some((e) => e.runId === lease.runId && e.locks?.includes(lease.key));
   }
 
   /** Writes the lease to a temporary file and links it into place; false when the name is taken. */
-  private async linkNew(file: string, lease: Lease): Promise<boolean> {
+  private async linkNew(dir: string, file: string, lease: Lease): Promise<boolean> {
     const tmp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
     try {
-      await makeDir(this.dir, 0o700);
+      await makeDir(dir, 0o700);
       await writeSynced(tmp, `${JSON.stringify(lease, null, 2)}\n`, "wx");
       await link(tmp, file);
-      await fsyncDir(this.dir);
+      await fsyncDir(dir);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-      throw new ChaosError("agent", `cannot write a lease in ${this.dir}: ${(err as Error).message}`, {
-        hint: "the fault was not applied; make the ledger folder writable or pass --ledger PATH",
-      });
+      const hint =
+        dir === this.dirs[0]
+          ? "the fault was not applied; make the ledger folder writable or pass --ledger PATH"
+          : "the fault was not applied; make the machine-wide lease folder writable or set CHAOS_LEASES_DIR";
+      throw new ChaosError("agent", `cannot write a lease in ${dir}: ${(err as Error).message}`, { hint });
     } finally {
       await unlinkQuietly(tmp).catch(() => undefined);
     }
@@ -186,8 +214,18 @@ async function takeOver(file: string, stale: Lease | undefined): Promise<void> {
  * Removes the lease on `key` if `runId` holds it (as `chaos rollback` does for what it reverted).
  * Returns whether a lease was removed.
  */
-export async function releaseLease(ledgerDir: string, key: string, runId: string): Promise<boolean> {
-  const file = join(locksDir(ledgerDir), leaseName(key));
+export async function releaseLease(
+  ledgerDir: string,
+  key: string,
+  runId: string,
+  machineDir = machineLeasesDir(),
+): Promise<boolean> {
+  await releaseIn(machineDir, key, runId).catch(() => false);
+  return releaseIn(locksDir(ledgerDir), key, runId);
+}
+
+async function releaseIn(dir: string, key: string, runId: string): Promise<boolean> {
+  const file = join(dir, leaseName(key));
   const lease = await readLease(file);
   if (lease?.runId !== runId) return false;
   await unlinkQuietly(file);

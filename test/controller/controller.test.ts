@@ -361,6 +361,24 @@ method:
     expect(state.applyOrder).toEqual([]);
   });
 
+  test("a fault that vanished under the run (removed by someone else) is journaled, and the run cannot hold", async () => {
+    const { controller, state } = setup(`${gaugeSteady}  during: { every: 20ms }
+method:
+  - action: memory.fault
+    target: { id: gone }
+    duration: 300ms
+`);
+    setTimeout(() => state.live.delete("gone"), 100); // another run deletes it mid-window
+    const j = await controller.run();
+    expect(j.status).toBe("error");
+    expect(j.exitCode).toBe(4);
+    expect(j.faults[0]).toMatchObject({ description: "remove gone", vanished: true });
+    expect(j.reasons.join("\n")).toContain(
+      '"remove gone" vanished before its revert (gone was already gone): it was not live for its whole window',
+    );
+    expect(j.rollbacks[0]).toMatchObject({ status: "succeeded", note: "gone was already gone" });
+  });
+
   test("a stop condition told to continue when blind is named in the reasons", async () => {
     const { controller } = setup(`stop-when:
   - name: blind

@@ -155,7 +155,10 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
         state.revertFailures--;
         throw new ChaosError("agent", "revert refused");
       }
-      live.delete(String(r.data.id));
+      // Like the toxiproxy agent: a fault someone else removed meanwhile is undone, and said to have vanished.
+      if (!live.delete(String(r.data.id)))
+        return { note: `${String(r.data.id)} was already gone`, vanished: true };
+      return undefined;
     },
   };
   return { agent, state };

@@ -1,5 +1,5 @@
 import { ChaosError } from "../../experiments/errors.js";
-import type { RevertContext, RevertDescription } from "../agent.js";
+import type { RevertContext, RevertDescription, RevertNote } from "../agent.js";
 import { ToxiproxyOps } from "./ops.js";
 import { reach } from "./session.js";
 
@@ -53,7 +53,10 @@ function readUndo(data: Record<string, unknown>): UndoData {
  * @throws ChaosError("agent") for another agent's description, malformed data, an unreachable external
  * Toxiproxy, or an API failure.
  */
-export async function revertToxiproxyFault(revert: RevertDescription, ctx: RevertContext): Promise<void> {
+export async function revertToxiproxyFault(
+  revert: RevertDescription,
+  ctx: RevertContext,
+): Promise<RevertNote | undefined> {
   if (revert.agent !== "toxiproxy" || revert.kind !== REVERT_KIND) {
     throw new ChaosError("agent", `the toxiproxy agent cannot revert "${revert.agent}.${revert.kind}"`, {
       hint: `it writes only "${REVERT_KIND}" entries`,
@@ -82,12 +85,17 @@ export async function revertToxiproxyFault(revert: RevertDescription, ctx: Rever
     );
     return;
   }
+  const gone: string[] = [];
   for (const { proxy, name } of undo.toxics) {
-    if (!(await ops.removeToxic(proxy, name))) ctx.log.debug({ proxy, toxic: name }, "toxic already gone");
+    if (!(await ops.removeToxic(proxy, name))) gone.push(`${name} on ${proxy}`);
   }
   for (const name of undo.enable) {
     const proxy = await ops.proxy(name);
     if (proxy && !proxy.enabled) await ops.setEnabled(proxy, true);
   }
   for (const name of undo.created) await ops.deleteProxy(name);
+  if (gone.length === 0) return undefined;
+  ctx.log.warn({ url: undo.url, toxics: gone }, "toxics already gone when reverted");
+  // Another run or a person removed them (or their proxy) while the fault should have been live.
+  return { note: `already gone, removed by someone else: ${gone.join(", ")}`, vanished: true };
 }
