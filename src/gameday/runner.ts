@@ -86,7 +86,12 @@ export class GameDayRunner {
     let state: State = { at: "preconditions" };
     while (state.at !== "end") state = await this.next(state);
     if (state.status === "aborted" || state.status === "error") {
-      for (const problem of await this.opts.revertLeftovers()) this.reasons.push(problem);
+      const problems = await this.opts.revertLeftovers();
+      this.reasons.push(
+        ...(problems.length
+          ? problems
+          : ["every fault was rolled back: the ledger holds nothing more for this GameDay"]),
+      );
     }
     return this.finish(state);
   }

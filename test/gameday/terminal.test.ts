@@ -154,6 +154,12 @@ describeWithTerminal("chaos gameday run at a terminal", () => {
       expect(r.exitCode).toBe(3);
       expect(r.aborted?.reason).toMatch(why);
       expect(r.aborted?.step).toBe("freeze");
+      expect(r.reasons).toContain(
+        "every fault was rolled back: the ledger holds nothing more for this GameDay",
+      );
+      expect(readFileSync(join(dir, "record", "gameday.md"), "utf8")).toContain(
+        "every fault was rolled back",
+      );
       expect(r.timeline.map((e) => [e.step, e.status])).toEqual([
         ["ready", "done"],
         ["freeze", "aborted"],
