@@ -147,7 +147,7 @@ export interface RoundTrips {
  * sends `count` lines one after the other, timing each answer. Gives up after `timeoutMs`.
  */
 export async function roundTrips(
-  ns: TestNamespace,
+  ns: Pick<TestNamespace, "exec">,
   host: string,
   port: number,
   count = 3,
