@@ -12,7 +12,8 @@ export async function readVars(
   files: string[] = [],
 ): Promise<Record<string, unknown> | undefined> {
   if (!vars.length && !files.length) return undefined;
-  const out: Record<string, unknown> = {};
+  // No prototype: a name like `toString` or `__proto__` is only ever a key.
+  const out: Record<string, unknown> = Object.create(null);
   for (const file of files) {
     let data: unknown;
     try {
@@ -28,7 +29,7 @@ export async function readVars(
       throw new ChaosError("invalid", `--var-file ${file}: not a mapping of names to values`, {
         hint: "e.g. base_url: http://127.0.0.1:8080",
       });
-    Object.assign(out, data);
+    for (const [name, value] of Object.entries(data)) out[refuseUnsafe(name, `--var-file ${file}`)] = value;
   }
   for (const v of vars) {
     const eq = v.indexOf("=");
@@ -43,7 +44,23 @@ export async function readVars(
     } catch {
       value = text;
     }
-    out[v.slice(0, eq)] = value ?? text;
+    out[refuseUnsafe(v.slice(0, eq), `--var ${v}`)] = value ?? text;
   }
   return out;
+}
+
+/** Names that reach an object's prototype rather than a configuration value. */
+const UNSAFE = new Set(["__proto__", "prototype", "constructor"]);
+
+/** `name`, unless one of its dotted parts names a prototype. @throws ChaosError("invalid") naming `where`. */
+function refuseUnsafe(name: string, where: string): string {
+  if (name.split(".").some((k) => UNSAFE.has(k)))
+    throw new ChaosError(
+      "invalid",
+      `${where}: "${name}" names an object's prototype, not a configuration value`,
+      {
+        hint: "set a name the experiment declares under configuration",
+      },
+    );
+  return name;
 }

@@ -19,16 +19,17 @@ export function withVars(configuration: unknown, vars: Record<string, unknown>, 
     const keys = name.split(".");
     let at: Obj = out;
     for (const k of keys.slice(0, -1)) {
-      const next = at[k];
+      // Own keys only: `toString` or `__proto__` must never reach Object.prototype.
+      const next = Object.hasOwn(at, k) ? at[k] : undefined;
       if (!isObj(next)) break;
       at = next;
     }
     const last = keys[keys.length - 1]!;
-    if (at === out && keys.length > 1 && !isObj(out[keys[0]!])) {
+    if (at === out && keys.length > 1 && !(Object.hasOwn(out, keys[0]!) && isObj(out[keys[0]!]))) {
       problems.add(["configuration"], `--var ${name}: the configuration has no mapping "${keys[0]}"`, {
         hint: `known: ${Object.keys(out).join(", ") || "(none)"}`,
       });
-    } else if (!(last in at)) {
+    } else if (!Object.hasOwn(at, last)) {
       problems.add(["configuration"], `--var ${name}: the configuration has no value "${name}"`, {
         hint: `declare it under configuration first; known: ${Object.keys(at).join(", ") || "(none)"}`,
       });
