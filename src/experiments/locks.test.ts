@@ -38,6 +38,13 @@ async function foreignLease(runId: string, key: string, holder: Partial<Lease>):
   await writeFile(file, JSON.stringify({ ...lease, ...holder }));
 }
 
+/** The one lease in the ledger's folder. */
+async function holderOf(): Promise<Lease> {
+  const files = await leaseFiles();
+  expect(files).toHaveLength(1);
+  return JSON.parse(await readFile(join(locksDir(ledger.dir), files[0]!), "utf8")) as Lease;
+}
+
 async function refusal(locks: Locks, keys: string[]): Promise<ChaosError> {
   const err = await locks.acquire(keys).then(
     () => undefined,
@@ -104,11 +111,31 @@ describe("leases on targets", () => {
     const self = await currentRun();
     await foreignLease("run-reused", "k", { pidStartTime: (self.pidStartTime ?? 0) + 1 });
     await runLocks("run-b").acquire(["k"]);
+    expect(await holderOf()).toMatchObject({
+      runId: "run-b",
+      pid: self.pid,
+      pidStartTime: self.pidStartTime,
+    });
   });
 
   it("are taken over when the holder ran during another boot", async () => {
     await foreignLease("run-old-boot", "k", { bootId: "00000000-0000-0000-0000-000000000000" });
     await runLocks("run-b").acquire(["k"]);
+    expect(await holderOf()).toMatchObject({ runId: "run-b", bootId: (await currentRun()).bootId });
+  });
+
+  it("that cannot be written refuse the step with a clear error, and hold nothing", async () => {
+    await rm(ledger.dir, { recursive: true, force: true });
+    await writeFile(ledger.dir, "a file where the ledger folder should be");
+    const locks = runLocks("run-a");
+    const err = await refusal(locks, ["k"]);
+    expect(err.code).toBe("agent");
+    expect(err.message).toMatch(/^cannot write a lease in .*locks: /);
+    expect(err.hint).toContain("the fault was not applied");
+    await rm(ledger.dir, { force: true });
+    // Nothing is counted as held: the next acquire writes the lease for real.
+    await locks.acquire(["k"]);
+    expect(await holderOf()).toMatchObject({ runId: "run-a" });
   });
 
   it("stay when a dead holder left a fault on the target in the ledger", async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
@@ -377,6 +377,70 @@ method:
       '"remove gone" vanished before its revert (gone was already gone): it was not live for its whole window',
     );
     expect(j.rollbacks[0]).toMatchObject({ status: "succeeded", note: "gone was already gone" });
+  });
+
+  test("the experiment's own rollbacks: steps run after every fault is reverted, and are journaled as user rollbacks", async () => {
+    const { controller, state } = setup(`method:
+  - action: memory.fault
+    target: { id: a }
+rollbacks:
+  - action: memory.poke
+    name: tidy up
+`);
+    const j = await controller.run();
+    expect(state.applyOrder).toEqual(["a", "poke"]);
+    expect(j.rollbacks.map((r) => [r.description, r.source, r.status])).toEqual([
+      ["remove a", "automatic", "succeeded"],
+      ["tidy up", "user", "succeeded"],
+    ]);
+    expect(j.status).toBe("completed");
+  });
+
+  test("a revert that succeeds on its second attempt empties the ledger and the run still holds", async () => {
+    const { controller, state, ledgerDir } = setup(`${gaugeSteady}  during: { every: 10ms }
+method:
+  - action: memory.fault
+    target: { id: a }
+    duration: 50ms
+`);
+    state.revertFailures = 1;
+    const j = await controller.run();
+    expect(state.revertFailures).toBe(0);
+    expect(state.live.size).toBe(0);
+    expect(j.rollbacks).toEqual([expect.objectContaining({ status: "succeeded", source: "automatic" })]);
+    expect(await readdir(ledgerDir)).toEqual([]);
+    expect(j.status).toBe("held");
+  });
+
+  test("a fault whose ledger entry cannot be written is never applied, and the run is an error", async () => {
+    const { controller, state, ledgerDir } = setup(`method:
+  - action: memory.fault
+    target: { id: a }
+`);
+    await writeFile(ledgerDir, "not a folder"); // the ledger cannot be written
+    const j = await controller.run();
+    expect(state.applyOrder).toEqual([]);
+    expect(state.live.size).toBe(0);
+    expect(j.status).toBe("error");
+    expect(j.exitCode).toBe(4);
+    expect(j.faults).toEqual([]);
+  });
+
+  test("a hypothesis that does not recover after the rollbacks is a deviation, named in the reasons", async () => {
+    const { controller, state } = setup(`${gaugeSteady}  during: { every: 10ms }
+  after: { within: 300ms, every: 100ms }
+method:
+  - action: memory.fault
+    target: { id: a }
+    duration: 50ms
+`);
+    state.gaugeAfter = Array.from({ length: 50 }, () => 50);
+    const j = await controller.run();
+    expect(j.status).toBe("deviated");
+    expect(j.exitCode).toBe(1);
+    expect(j.reasons).toContain("did not recover after rollbacks: gauge low: 50 is not < 10");
+    expect(j.steadyState.after.length).toBeGreaterThanOrEqual(2);
+    expect(j.steadyState.after.every((r) => !r.ok)).toBe(true);
   });
 
   test("a stop condition told to continue when blind is named in the reasons", async () => {
