@@ -1,10 +1,11 @@
 import { dirname, join, relative } from "node:path";
 import type { CommandModule } from "yargs";
 import { Controller, newRunId } from "../experiments/controller.js";
+import { toCtkJournal } from "../experiments/ctk/journal.js";
 import { executeExperiment } from "../experiments/execute.js";
 import { Ledger } from "../experiments/ledger.js";
 import { loadExperiment } from "../experiments/load.js";
-import { checkOutputFile, checkWritableFolder } from "../experiments/output-file.js";
+import { checkOutputFile, checkWritableFolder, writeFileSafely } from "../experiments/output-file.js";
 import { REPORT_FILES } from "../experiments/report/index.js";
 import { cliContext, endWith, type GlobalArgs, inputFiles, VERSION } from "./context.js";
 import { createLogger } from "./logger.js";
@@ -17,6 +18,7 @@ import { STRATEGY_OPTIONS, type StrategyArgs, strategyOf } from "./strategy.js";
 import { readVars } from "./vars.js";
 
 interface Args extends GlobalArgs, StrategyArgs {
+  "journal-format": "chaoskit" | "ctk";
   files?: string[];
   file: string;
   out?: string;
@@ -78,6 +80,12 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         describe: "write report.md, junit.xml and report.html beside the journal",
       })
       .options(STRATEGY_OPTIONS)
+      .option("journal-format", {
+        choices: ["chaoskit", "ctk"] as const,
+        default: "chaoskit" as const,
+        describe:
+          "ctk: also write journal.ctk.json beside the journal, shaped as Chaos Toolkit's (with --journal -, print that one)",
+      })
       .option("quiet", { type: "boolean", describe: "print only the verdict line" })
       .option("json", {
         type: "boolean",
@@ -147,13 +155,24 @@ async function runExperiment(
     },
   });
   const { journal, reports } = execution;
+  const ctk = args["journal-format"] === "ctk" ? toCtkJournal(journal, experiment) : undefined;
   if (!journalPath) {
-    process.stdout.write(`${JSON.stringify(journal, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(ctk ?? journal, null, 2)}\n`);
     view.end(journal, ["journal: stdout"]);
     return { code: journal.exitCode, experiment, journal };
   }
+  const ctkPath =
+    ctk && execution.journalPath ? join(dirname(execution.journalPath), "journal.ctk.json") : undefined;
+  if (ctk && ctkPath) {
+    try {
+      await writeFileSafely(ctkPath, `${JSON.stringify(ctk, null, 2)}\n`, "Chaos Toolkit journal");
+    } catch (err) {
+      execution.problems.push(`the Chaos Toolkit journal could not be written: ${(err as Error).message}`);
+    }
+  }
   const files = [
     `journal: ${execution.journalPath ?? "stderr"}`,
+    ...(ctkPath ? [`chaos toolkit journal: ${relativePath(ctkPath)}`] : []),
     `log: ${relativePath(runLog ?? "")}`,
     ...reports.map((r) => `${r.format}: ${relativePath(r.path)}`),
   ];
