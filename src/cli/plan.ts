@@ -13,9 +13,22 @@ interface Args extends GlobalArgs {
   file: string;
 }
 
-/** Arguments as YAML, as the experiment is written: `{ pid-file: /run/app.pid }`. */
+/**
+ * Arguments as YAML, as the experiment is written: `{ pid-file: /run/app.pid }`, on one line whatever their
+ * length: a multi-line PromQL query is folded to one line, so the plan keeps its indentation.
+ */
 const compact = (v: unknown) =>
-  v && typeof v === "object" && Object.keys(v).length ? stringify(v, { collectionStyle: "flow" }).trim() : "";
+  v && typeof v === "object" && Object.keys(v).length
+    ? stringify(oneLine(v), { collectionStyle: "flow", lineWidth: 0 }).trim()
+    : "";
+
+function oneLine(v: unknown): unknown {
+  if (typeof v === "string") return v.replace(/\s+/g, " ").trim();
+  if (Array.isArray(v)) return v.map(oneLine);
+  if (v && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, oneLine(x)]));
+  return v;
+}
 
 /** A probe without its name: the key, its arguments and its tolerance (or `when`) as text. */
 function probeDetail(p: ProbeSpec, criterion = "tolerance"): string {
