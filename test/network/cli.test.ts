@@ -158,7 +158,8 @@ ${step}
   });
 
   it("a helper ends its fault by itself past the step's duration when the run hangs", async () => {
-    const file = await experiment("hangs", latencyStep(1));
+    // Long enough to be seen and frozen before its end; the helper's deadline is 500 ms after it.
+    const file = await experiment("hangs", latencyStep(4));
     const ledger = join(dir, "ledger-hangs");
     cli = startCli(["run", file, "--ledger", ledger, "--no-reports", "--out", join(dir, "out-hangs")], {
       timeoutMs: 90_000,
@@ -173,7 +174,7 @@ ${step}
     } finally {
       process.kill(cli.pid, "SIGCONT");
     }
-  });
+  }, 60_000);
 
   it("without root the preflight exits 4 naming what is missing, with nothing touched", async () => {
     const file = await experiment("no-root", latencyStep(5));
