@@ -49,15 +49,18 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         describe:
           "the folder for the files: with one file, its journal, run.log and reports; with several, a folder per run plus one junit.xml and summary.md (default .chaos/runs/<run id>, or .chaos/suites/<time>)",
       })
+      // One value per flag, repeatable: `--var a=b exp.yaml` leaves the file to the positional.
       .option("var", {
         type: "string",
         array: true,
+        nargs: 1,
         describe:
           "set a configuration value: --var name=value (repeatable; dotted names reach into mappings)",
       })
       .option("var-file", {
         type: "string",
         array: true,
+        nargs: 1,
         describe: "set configuration values from a YAML mapping",
       })
       .option("journal", {
