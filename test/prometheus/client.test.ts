@@ -247,7 +247,8 @@ const hasOpenssl = (() => {
   }
 })();
 
-describe.skipIf(!hasOpenssl)("the prometheus client over https", () => {
+// In CI openssl is installed (.ci/run): its absence there fails this suite instead of skipping it.
+describe.skipIf(!hasOpenssl && !process.env.CI)("the prometheus client over https", () => {
   let dir: string;
   let key: Buffer;
   let cert: Buffer;
