@@ -53,6 +53,11 @@ export interface AgentContext {
   resources: ResourceScope;
   /** The ledger folder: a fault must never fill the filesystem the run's own state is written to. */
   stateDir?: string;
+  /**
+   * W3C trace context (`traceparent`) for what a probe sends, so that its requests appear in the target's
+   * own traces under the check that made them; absent when the run is not traced.
+   */
+  traceHeaders?: Record<string, string>;
 }
 
 /** What a revert wants the journal to know, e.g. that a target was removed by someone else meanwhile. */

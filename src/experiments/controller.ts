@@ -5,7 +5,7 @@ import { runFigures } from "./checks.js";
 import { sleep, TimeoutError } from "./clock.js";
 import { formatDuration } from "./duration.js";
 import { ChaosError, errorMessage } from "./errors.js";
-import { logEvent, type RunEvent } from "./events.js";
+import { logEvent, type ProbeStart, type RunEvent } from "./events.js";
 import { type AbortKind, couldNotJudge, isBlind, type RunFacts, verdict } from "./evidence.js";
 import { Faults } from "./faults.js";
 import { Hypothesis } from "./hypothesis.js";
@@ -31,6 +31,8 @@ export interface ControllerOptions {
   env?: NodeJS.ProcessEnv;
   runId?: string;
   onEvent?: (event: RunEvent) => void;
+  /** The run's tracing: opens a probe check's span, returns the trace headers its requests carry. */
+  traceProbe?: (check: ProbeStart) => Record<string, string> | undefined;
   /** Default deadline for one probe when the experiment gives none. */
   probeTimeoutMs?: number;
 }
@@ -165,6 +167,7 @@ export class Controller {
       bind: (value) => this.bind(value),
       emit: (event) => this.emit(event),
       fail: (reason) => this.fail(reason),
+      traceProbe: this.opts.traceProbe,
     };
     const run = { runId: this.runId, experiment: this.experiment.title };
     this.faults = new Faults(scope, this.opts.ledger, this.locks, run);

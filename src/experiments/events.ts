@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { ActivityRecord, FaultRecord, ProbeRecord, RollbackRecord } from "./journal.js";
+import type { ActivityRecord, FaultRecord, Phase, ProbeRecord, RollbackRecord } from "./journal.js";
 import type { Step } from "./model.js";
 
 /** What the controller reports as it goes; the CLI turns these into human lines. Already redacted. */
@@ -13,6 +13,14 @@ export type RunEvent =
   | { type: "abort"; reason: string }
   /** Which system an agent acts on (a cluster and context), said before anything is touched. */
   | { type: "acting-on"; agent: string; where: string };
+
+/** A probe check about to be taken: what identifies it again in its `probe` event's record. */
+export interface ProbeStart {
+  probe: string;
+  key: string;
+  phase: Phase;
+  start: string;
+}
 
 /** The lifecycle as structured logs, for whoever reads JSON rather than the progress lines. */
 export function logEvent(log: Logger, e: RunEvent): void {

@@ -70,6 +70,7 @@ export async function executeExperiment(experiment: Experiment, opts: ExecuteOpt
       observers.onEvent(event);
       opts.onEvent?.(event);
     },
+    traceProbe: (check) => observers.traceProbe(check),
   });
   const { ledger, registry, log, runId } = opts;
   const crashRecovery = async () => {

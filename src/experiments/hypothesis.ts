@@ -124,9 +124,16 @@ export class Hypothesis {
       ...(spec.weight === undefined ? {} : { weight: spec.weight }),
     };
     const deadline = new AbortController();
+    const traceHeaders = this.scope.traceProbe?.({
+      probe: spec.name,
+      key: spec.key,
+      phase,
+      start: base.start,
+    });
     const ctx: AgentContext = {
       ...this.scope.ctx,
       signal: AbortSignal.any([deadline.signal, this.stopFor(phase)]),
+      ...(traceHeaders ? { traceHeaders } : {}),
     };
     try {
       const { probe } = this.scope.registry.probe(spec.key);

@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Registry } from "../agents/registry.js";
 import type { AgentContext } from "../contract/agent.js";
-import type { RunEvent } from "./events.js";
+import type { ProbeStart, RunEvent } from "./events.js";
 import type { Journal } from "./journal.js";
 
 /**
@@ -23,6 +23,8 @@ export interface RunScope {
   emit(event: RunEvent): void;
   /** The run cannot be judged: records the reason and stops the method. */
   fail(reason: string): void;
+  /** Opens a probe check's span when the run is traced; returns the headers its requests carry. */
+  traceProbe?(check: ProbeStart): Record<string, string> | undefined;
 }
 
 export const now = (): string => new Date().toISOString();

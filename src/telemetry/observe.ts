@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { errorMessage } from "../experiments/errors.js";
-import type { RunEvent } from "../experiments/events.js";
+import type { ProbeStart, RunEvent } from "../experiments/events.js";
 import type { Journal } from "../experiments/journal.js";
 import type { Experiment } from "../experiments/model.js";
 import { outputRedactor } from "../experiments/redact.js";
@@ -14,8 +14,8 @@ import type { RunTraces } from "./traces.js";
  */
 export interface RunObservers {
   onEvent(event: RunEvent): void;
-  /** W3C trace context for a probe's request, when the run is traced. */
-  traceHeaders(): Record<string, string> | undefined;
+  /** Opens a probe check's span; returns the W3C trace context its requests carry, when the run is traced. */
+  traceProbe(check: ProbeStart): Record<string, string> | undefined;
   /**
    * Delivers the verdict (bounded), or the reason the run stopped without one; returns what could not be
    * delivered, redacted.
@@ -56,7 +56,15 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
     onEvent: (event) => {
       if (traces) guarded("tracing an event", () => traces?.trace.onEvent(event));
     },
-    traceHeaders: () => traces?.headersFor(),
+    traceProbe: (check) => {
+      if (!traces) return undefined;
+      const t = traces;
+      let headers: Record<string, string> | undefined;
+      guarded("tracing a probe", () => {
+        headers = t.headersFor(t.trace.probeStarted(check));
+      });
+      return headers;
+    },
     end: async (outcome) => {
       if (traces) {
         const t = traces;

@@ -7,7 +7,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import type { RunEvent } from "../experiments/events.js";
+import type { ProbeStart, RunEvent } from "../experiments/events.js";
 import type { ActivityRecord, Journal, ProbeRecord, RollbackRecord } from "../experiments/journal.js";
 import type { Experiment } from "../experiments/model.js";
 import { outputRedactor } from "../experiments/redact.js";
@@ -102,6 +102,27 @@ export class RunTrace {
         this.root.setAttribute("chaos.run.abort_reason", e.reason);
         return;
     }
+  }
+
+  /**
+   * Opens the span of a probe check as it starts, so that its requests can name it as their parent; the
+   * check's `probe` event ends it. A probe step of the method is its activity's span already.
+   */
+  probeStarted(check: ProbeStart): Context {
+    if (check.phase === "method") return this.under(this.activities.get(check.probe)?.span);
+    const span = this.start(
+      `activity: ${check.probe}`,
+      {
+        "chaos.activity.kind": "probe",
+        "chaos.probe.name": check.probe,
+        "chaos.probe.key": check.key,
+        "chaos.phase": check.phase,
+      },
+      this.probeParent(check.phase),
+      Date.parse(check.start),
+    );
+    this.probes.set(probeKey(check.phase, check.probe, check.start), span);
+    return trace.setSpan(ROOT_CONTEXT, span);
   }
 
   /** Ends the trace of a run that stopped before it could judge (invalid input, a signal before injecting). */

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -201,6 +202,37 @@ ${freeze("freeze the sleeper", sleeperPidFile)}  - pause: 20s
     expect(fault.endMs).toBeGreaterThanOrEqual(rollbacks.startMs);
     const stop = child(method, "activity: kill switch", ["chaos.outcome", "fail"]);
     expect(stop.attributes["chaos.phase"]).toBe("stop-when");
+  }, 40_000);
+
+  it("sends each probe request with a traceparent naming its check's span, as the target sees it", async () => {
+    const seen: string[] = [];
+    const recorder = createServer((req, res) => {
+      seen.push(String(req.headers.traceparent ?? ""));
+      res.writeHead(200).end("ok");
+    });
+    await new Promise<void>((r) => recorder.listen(0, "127.0.0.1", r));
+    try {
+      const { port } = recorder.address() as { port: number };
+      const file = await write(`steady-state:
+  probes:
+    - name: recorder answers
+      http: { url: "http://127.0.0.1:${port}/", timeout: 1s }
+      tolerance: { status: 200 }
+  during: none
+method:
+${freeze("freeze the sleeper", sleeperPidFile, "100ms")}`);
+      const r = await runCli(["run", file, ...args()], { env: tracedEnv(), timeoutMs: 25_000 });
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const { root, child } = tree(await receiver.waitFor(complete));
+      const checks = [
+        child(child(root, "hypothesis", ["chaos.phase", "before"]), "activity: recorder answers"),
+        child(child(root, "hypothesis", ["chaos.phase", "after"]), "activity: recorder answers"),
+      ];
+      expect(seen).toEqual(checks.map((c) => `00-${root.traceId}-${c.spanId}-01`));
+    } finally {
+      recorder.closeAllConnections();
+      await new Promise((r) => recorder.close(r));
+    }
   }, 40_000);
 
   it("changes nothing about the verdict when the collector is down, and notes in the journal what was lost", async () => {

@@ -135,7 +135,8 @@ async function runRequest(rawArgs: Record<string, unknown>, ctx: AgentContext): 
     response = await sendRequest({
       url: args.url,
       method: args.method,
-      headers: args.headers,
+      // The experiment's own headers win, a traceparent it sets included.
+      headers: { ...ctx.traceHeaders, ...args.headers },
       body: args.body,
       timeoutMs: args.timeoutMs,
       insecure: args.insecure,
