@@ -158,7 +158,8 @@ const matrixCase: HostileCase = {
   },
 };
 
-const appAnswers = async () => ({ status: 200, body: JSON.stringify({ ok: true }) });
+// A healthy answer carries every field the cases read (an empty one would stop a stop condition by itself).
+const appAnswers = async () => ({ status: 200, body: JSON.stringify({ ok: true, p99: 0.1 }) });
 
 function httpCase(mode: HostileMode): HostileCase {
   return {
