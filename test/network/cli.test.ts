@@ -155,6 +155,10 @@ ${step}
     expect(b.code, b.stdout + b.stderr).toBe(4);
     expect(b.stdout).toMatch(/netns:[\w-]+:\d+ is locked by run/);
     expect(await ruleLines()).toEqual(before);
+    // The holder ends as a person would end it: reverted and its leases released. Killed outright, its
+    // ledger entry would keep the namespace locked, machine-wide, until chaos rollback.
+    cli.child.kill("SIGTERM");
+    await cli.result;
   });
 
   it("a helper ends its fault by itself past the step's duration when the run hangs", async () => {
