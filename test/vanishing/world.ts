@@ -240,7 +240,12 @@ const terminalClosed: VanishingCase = {
       const goneMs = await goneAfter(pid, vanished);
       if (Number.isFinite(goneMs) === false) process.kill(pid, "SIGKILL");
       const stderr = existsSync(errFile) ? readFileSync(errFile, "utf8") : "";
-      return await w.outcome(this.name, goneMs, stderr, /"msg":"run aborted"/, journal);
+      // The terminal is gone, so the abort is said where logs go: run.log beside the journal (and stderr only
+      // if a log level asks for it), once in all.
+      const log = join(w.dir, "run.log");
+      const said = `${stderr}\n${existsSync(log) ? readFileSync(log, "utf8") : ""}`;
+      const o = await w.outcome(this.name, goneMs, said, /"msg":"run aborted"/, journal);
+      return { ...o, stderr };
     } finally {
       await tmux("kill-server").catch(() => undefined);
       await w.cleanup();
