@@ -14,6 +14,7 @@ import { type ActivityRecord, EXIT_FOR_STATUS, type Journal, openJournal } from 
 import type { Ledger } from "./ledger.js";
 import { Locks, machineLeasesDir } from "./locks.js";
 import type { Experiment, Step } from "./model.js";
+import { preflight, prepareAgents } from "./preflight.js";
 import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
 import { newRunId } from "./run-identity.js";
@@ -60,6 +61,7 @@ export class Controller {
   private errored = false;
   private secrets: Record<string, string> = {};
   private ctx!: AgentContext;
+  private scope!: RunScope;
   private readonly journal: Journal;
   private readonly log: Logger;
 
@@ -119,12 +121,13 @@ export class Controller {
   async preflightOnly(): Promise<void> {
     this.openContext();
     try {
-      await this.preflight();
+      await preflight(this.experiment, this.scope);
     } finally {
       await this.resources.close();
     }
   }
 
+  // ── 0. preflight: every probe and action that can check itself does, before anything is touched ──
   /**
    * Runs the preflights and prepares the agents, injecting nothing. An unreachable service is the run's
    * verdict (error, with a journal), and a signal that cut the checks short is an abort.
@@ -132,8 +135,8 @@ export class Controller {
    */
   private async readyToInject(): Promise<boolean> {
     try {
-      await this.preflight();
-      await this.prepareAgents();
+      await preflight(this.experiment, this.scope);
+      await prepareAgents(this.experiment, this.scope);
       return true;
     } catch (err) {
       if (this.signalStop.signal.aborted)
@@ -169,6 +172,7 @@ export class Controller {
       fail: (reason) => this.fail(reason),
       traceProbe: this.opts.traceProbe,
     };
+    this.scope = scope;
     const run = { runId: this.runId, experiment: this.experiment.title };
     this.faults = new Faults(scope, this.opts.ledger, this.locks, run);
     this.hypothesis = new Hypothesis(scope, this.experiment, {
@@ -178,47 +182,6 @@ export class Controller {
       },
       abort: (kind, message) => this.abort(kind, message),
     });
-  }
-
-  // ── 0. preflight: every probe and action that can check itself does, before anything is touched ──
-  private async preflight(): Promise<void> {
-    const probes = [
-      ...(this.experiment.steadyState?.probes ?? []),
-      ...this.experiment.stopWhen.map((s) => s.probe),
-      ...this.experiment.method.flatMap((s) => (s.kind === "probe" ? [s.probe] : [])),
-    ];
-    for (const spec of probes) {
-      const { probe } = this.opts.registry.probe(spec.key);
-      if (probe.preflight) await probe.preflight(this.bind(spec.args) as Record<string, unknown>, this.ctx);
-    }
-    // Every action that can check its target can take the fault does, so a fault that cannot be applied
-    // stops the run before anything else is.
-    for (const step of this.experiment.method) {
-      if (step.kind !== "action") continue;
-      const { action } = this.opts.registry.action(step.ref);
-      if (!action.preflight) continue;
-      const target = this.bind(step.target) as Record<string, unknown>;
-      await action.preflight({ target, args: this.bind(step.args) as Record<string, unknown> }, this.ctx);
-    }
-  }
-
-  private async prepareAgents(): Promise<void> {
-    const e = this.experiment;
-    const used = new Set<string>([
-      ...Object.keys(e.configuration),
-      ...(e.steadyState?.probes ?? []).map((p) => p.agent),
-      ...e.stopWhen.map((s) => s.probe.agent),
-      ...e.method.flatMap((s) =>
-        s.kind === "action" ? [s.agent] : s.kind === "probe" ? [s.probe.agent] : [],
-      ),
-      ...e.rollbacks.map((s) => s.agent),
-    ]);
-    for (const agent of this.opts.registry.agents()) {
-      if (!used.has(agent.name)) continue;
-      if (agent.prepareRun) await agent.prepareRun(this.ctx);
-      if (agent.whereItActs)
-        this.emit({ type: "acting-on", agent: agent.name, where: await agent.whereItActs(this.ctx) });
-    }
   }
 
   // ── 1. steady state before ──
