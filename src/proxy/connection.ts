@@ -10,7 +10,7 @@ export interface ConnectionHooks {
   toxics(direction: Direction): readonly ToxicSpec[];
   /**
    * The HTTP toxics, read live for each message; undefined when the proxy has none as the connection
-   * opens, and the connection then stays byte-level (no HTTP stage) for its whole life.
+   * opens: the connection is then byte-level until `engageHttp` is called.
    */
   httpToxics(): ((direction: Direction) => readonly HttpToxicSpec[]) | undefined;
   counters(direction: Direction): ByteCounters;
@@ -54,32 +54,45 @@ export class Connection implements ConnectionControl {
       if (client.destroyed) return;
       const toxics = [...hooks.toxics("upstream"), ...hooks.toxics("downstream")];
       this.lingerZero = toxics.some((t) => t.kind.lingerZero);
+      const up = new Link(client, this.server, this, hooks.counters("upstream"), hooks.toxics("upstream"));
+      const down = new Link(
+        this.server,
+        client,
+        this,
+        hooks.counters("downstream"),
+        hooks.toxics("downstream"),
+      );
+      this.links.set("upstream", up);
+      this.links.set("downstream", down);
       const httpToxics = hooks.httpToxics();
-      const http = httpToxics && new HttpSession(httpToxics, this);
-      this.links.set(
-        "upstream",
-        new Link(
-          client,
-          this.server,
-          this,
-          hooks.counters("upstream"),
-          hooks.toxics("upstream"),
-          http && ((out) => http.requestStage(out)),
-        ),
-      );
-      this.links.set(
-        "downstream",
-        new Link(
-          this.server,
-          client,
-          this,
-          hooks.counters("downstream"),
-          hooks.toxics("downstream"),
-          http && ((out) => http.responseStage(out)),
-        ),
-      );
+      if (httpToxics) this.startHttp(httpToxics);
       client.resume();
     });
+  }
+
+  /**
+   * Gives a byte-level connection the HTTP stage from its next request on: the first bytes the client
+   * sends after the upstream last spoke (or its first bytes at all) begin a request, as on a keep-alive
+   * connection between exchanges. Bytes in flight until then go on untouched. No-op once engaged.
+   */
+  engageHttp(toxics: (direction: Direction) => readonly HttpToxicSpec[]): void {
+    const up = this.links.get("upstream");
+    const down = this.links.get("downstream");
+    if (this.http || !up || !down || up.beforeRead) return;
+    up.beforeRead = () => {
+      if (up.lastRead !== 0 && down.lastRead < up.lastRead) return;
+      up.beforeRead = null;
+      this.startHttp(toxics);
+    };
+  }
+
+  private http: HttpSession | undefined;
+
+  private startHttp(toxics: (direction: Direction) => readonly HttpToxicSpec[]): void {
+    const http = new HttpSession(toxics, this);
+    this.http = http;
+    this.links.get("upstream")!.setFront((out) => http.requestStage(out));
+    this.links.get("downstream")!.setFront((out) => http.responseStage(out));
   }
 
   /** Closes both sockets once what was written to them is flushed; with linger 0, resets them. */

@@ -48,6 +48,9 @@ interface Entry {
   next: Entry | null;
 }
 
+/** Orders the reads of every link: which side of a connection spoke last. */
+let readClock = 0;
+
 /**
  * One direction of a proxied connection: source socket ▶ toxic stages ▶ sink socket. Without any stage
  * in the chain, chunks go straight from the source to the sink. Back-pressure: the source is paused while
@@ -64,8 +67,12 @@ export class Link {
   private sinkFull = false;
   private paused = false;
   private readBuffer = Buffer.allocUnsafe(FIRST_READ_BUFFER);
-  /** A stage ahead of every toxic, for the life of the link (the HTTP stage), or null. */
-  private readonly front: ToxicStage | null = null;
+  /** A stage ahead of every toxic, for the rest of the link's life once set (the HTTP stage), or null. */
+  private front: ToxicStage | null = null;
+  /** When this link last read from its source, on a clock shared by every link (0: never). */
+  lastRead = 0;
+  /** Called before each read is handled, while set (a connection waiting to engage its HTTP stage). */
+  beforeRead: (() => void) | null = null;
 
   /** `front`, when given, builds a stage placed ahead of the toxics; it stays when toxics change. */
   constructor(
@@ -77,17 +84,21 @@ export class Link {
     front?: (out: ToxicOutput) => ToxicStage,
   ) {
     for (const spec of toxics) this.entries.push(this.newEntry(spec));
-    if (front) {
-      this.front = front({
-        push: (chunk) => this.deliver(this.first, chunk),
-        end: () => this.deliverEnd(this.first),
-        close: () => this.control.close(),
-        relieved: () => this.checkPressure(),
-      });
-    }
+    if (front) this.setFront(front);
     this.rewire();
     if (!readIntoOwnBuffers(source, this.nextReadBuffer, this.onRead)) source.on("data", this.onData);
     source.on("end", this.onEnd);
+  }
+
+  /** Places a stage ahead of every toxic from the next read on; a link has at most one. */
+  setFront(front: (out: ToxicOutput) => ToxicStage): void {
+    if (this.front) return;
+    this.front = front({
+      push: (chunk) => this.deliver(this.first, chunk),
+      end: () => this.deliverEnd(this.first),
+      close: () => this.control.close(),
+      relieved: () => this.checkPressure(),
+    });
   }
 
   addToxic(spec: ToxicSpec): void {
@@ -195,6 +206,8 @@ export class Link {
 
   private readonly onRead = (length: number, buffer: Buffer): void => {
     this.counters.received += length;
+    if (this.beforeRead) this.beforeRead();
+    this.lastRead = ++readClock;
     const first = this.front ?? this.first?.stage ?? null;
     if (first === null) {
       this.toSink(buffer.subarray(0, length), true);
@@ -213,6 +226,8 @@ export class Link {
   /** Fallback where the source cannot read into the link's buffer: each chunk is its own. */
   private readonly onData = (chunk: Buffer): void => {
     this.counters.received += chunk.length;
+    if (this.beforeRead) this.beforeRead();
+    this.lastRead = ++readClock;
     const first = this.front ?? this.first?.stage ?? null;
     if (first === null) {
       this.toSink(chunk);

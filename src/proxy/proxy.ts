@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { formatAddress, type HostPort, splitHostPort } from "./address.js";
 import { internalError } from "./api-error.js";
 import { Connection } from "./connection.js";
+import type { HttpToxicSpec } from "./http/session.js";
 import type { ByteCounters, Direction, Link } from "./link.js";
 import { ToxicCollection, toxicJson } from "./toxic-collection.js";
 
@@ -80,7 +81,12 @@ export class TcpProxy {
     public upstream: string,
     private readonly env: ProxyEnv,
   ) {
-    this.toxics = new ToxicCollection((direction) => this.links(direction));
+    this.toxics = new ToxicCollection(
+      (direction) => this.links(direction),
+      () => {
+        for (const conn of this.connections) conn.engageHttp(this.httpSpecs);
+      },
+    );
   }
 
   /** Starts listening; `listen` then holds the real address (a port 0 becomes the chosen port).
@@ -219,6 +225,9 @@ export class TcpProxy {
     };
   }
 
+  private readonly httpSpecs = (direction: Direction): readonly HttpToxicSpec[] =>
+    this.toxics.httpSpecs(direction);
+
   private *links(direction: Direction): Iterable<Link> {
     for (const conn of this.connections) {
       const link = conn.links.get(direction);
@@ -238,7 +247,7 @@ export class TcpProxy {
     }
     const conn = new Connection(client, target, {
       toxics: (direction) => this.toxics.specs(direction),
-      httpToxics: () => (this.toxics.hasHttp() ? (direction) => this.toxics.httpSpecs(direction) : undefined),
+      httpToxics: () => (this.toxics.hasHttp() ? this.httpSpecs : undefined),
       counters: (direction) => this.env.counters(direction, this),
       onUpstreamError: (err) =>
         // An unreachable upstream is what chaos experiments cause on purpose: a warning, not an error.

@@ -31,14 +31,19 @@ export function toxicJson(t: Toxic): {
 /**
  * The toxics of one proxy, per direction in the order they were added. Every change to a byte toxic is
  * applied at once to the live connections' links of that direction; HTTP toxics are read by the
- * connections' HTTP stage for each message, so a change applies from the next one.
+ * connections' HTTP stage for each message, so a change applies from the next one (a connection opened
+ * while the proxy had none takes its HTTP stage at its next request).
  */
 export class ToxicCollection {
   private readonly chains: Record<Direction, Toxic[]> = { upstream: [], downstream: [] };
   private bytes: Record<Direction, ByteToxic[]> = { upstream: [], downstream: [] };
   private http: Record<Direction, HttpToxic[]> = { upstream: [], downstream: [] };
 
-  constructor(private readonly links: (direction: Direction) => Iterable<Link>) {}
+  /** `onHttp` runs after an HTTP toxic is added: the live connections take HTTP stages for their next requests. */
+  constructor(
+    private readonly links: (direction: Direction) => Iterable<Link>,
+    private readonly onHttp: () => void = () => undefined,
+  ) {}
 
   /** Upstream toxics first, then downstream ones, as Toxiproxy lists them. */
   list(): Toxic[] {
@@ -81,7 +86,8 @@ export class ToxicCollection {
     if (this.has(toxic.name)) throw ErrToxicAlreadyExists;
     this.chains[toxic.direction].push(toxic);
     this.split();
-    if (!isHttp(toxic)) for (const link of this.links(toxic.direction)) link.addToxic(toxic);
+    if (isHttp(toxic)) this.onHttp();
+    else for (const link of this.links(toxic.direction)) link.addToxic(toxic);
   }
 
   /** @throws ApiError 404 when no toxic has that name. */

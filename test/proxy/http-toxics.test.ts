@@ -84,6 +84,39 @@ describe("http_status", () => {
     expect(seen.map((s) => s.url)).toEqual(["/refund"]);
   });
 
+  it("applies to a keep-alive connection opened before it, from that connection's next request", async () => {
+    const { socket, wire } = await through();
+    socket.write(post("/charge", "before"));
+    expect(JSON.parse((await wire.next())!.body)).toEqual({ url: "/charge", body: "before" });
+    await harness.addToxic(status503);
+    socket.write(post("/charge", "after"));
+    expect(await wire.next()).toMatchObject({ status: 503, body: "payments unavailable" });
+    socket.write(post("/refund", "r"));
+    expect(JSON.parse((await wire.next())!.body)).toEqual({ url: "/refund", body: "r" });
+    expect(seen.map((s) => s.body)).toEqual(["before", "r"]);
+    expect(wire.closed).toBe(false);
+  });
+
+  it("lets a request already in flight when it is added reach the upstream whole; faults the next", async () => {
+    const { socket, wire } = await through();
+    socket.write(post("/charge", "0123456789").slice(0, -5));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await harness.addToxic(status503);
+    socket.write("56789");
+    expect(JSON.parse((await wire.next())!.body)).toEqual({ url: "/charge", body: "0123456789" });
+    socket.write(post("/charge", "next"));
+    expect((await wire.next())?.status).toBe(503);
+    expect(seen.map((s) => s.body)).toEqual(["0123456789"]);
+  });
+
+  it("applies to a connection opened before it that has not sent anything yet", async () => {
+    const { socket, wire } = await through();
+    await harness.addToxic(status503);
+    socket.write(post("/charge", "first"));
+    expect((await wire.next())?.status).toBe(503);
+    expect(seen).toEqual([]);
+  });
+
   it("leaves the next request on a keep-alive connection intact after a faulted one with a body", async () => {
     const { socket, wire } = await through(status503);
     socket.write(post("/charge", "x".repeat(5000)));
