@@ -41,6 +41,8 @@ export function helperDeadline(input: ActivityInput, now = Date.now()): number {
 export interface RemoveRulesData {
   tag: string;
   namespaces: (InsideIdentity & { label: string })[];
+  /** A qdisc fault: the kind of root qdisc it adds, under the handle its tag names. */
+  qdisc?: "tbf" | "netem";
   /** Filled in once applied: the helpers' own identities, for the journal and rollback. */
   helpers?: { pid: number; startTime: number; netns: number }[];
 }
@@ -106,7 +108,7 @@ export async function prepareNetworkFault(
   const tag = `${ctx.runId}.${randomBytes(3).toString("hex")}`;
   const plan = fault.plan(tag);
   const namespaces = groups.map((g) => ({ ...g[0]!.identity, label: g.map((t) => t.label).join(", ") }));
-  const data: RemoveRulesData = { tag, namespaces };
+  const data: RemoveRulesData = { tag, namespaces, ...(plan.qdisc ? { qdisc: plan.qdisc.kind } : {}) };
   const where = namespaces.map((n) => `${n.label} (netns ${n.netns})`).join("; ");
   const revert: RevertDescription = {
     agent: "network",
@@ -143,6 +145,7 @@ export async function prepareNetworkFault(
           netns: n.netns,
           helper: started[i]!.pid,
           rules: started[i]!.ready.rules,
+          ...(started[i]!.ready.qdisc ? { interfaces: started[i]!.ready.interfaces } : {}),
           ...(started[i]!.ready.port ? { interceptor: started[i]!.ready.port } : {}),
         })),
       };

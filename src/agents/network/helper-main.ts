@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { armDeadMansSwitch, reportFailure, reportReady } from "../inside/switch.js";
 import { Interceptor, toxicSpecs } from "./interceptor.js";
 import { interceptRules, type NetworkPlan, packetRules } from "./plan.js";
+import { addQdiscs, localTc, removeQdiscs } from "./qdisc.js";
 import { addRules, localIptables, type Rule, removeTagged } from "./rules.js";
 
 /**
@@ -17,8 +18,9 @@ export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log:
     log,
     cleanup: async () => {
       const removed = await removeTagged(plan.tag, localIptables);
+      const qdiscs = plan.qdisc ? await removeQdiscs(plan.tag, localTc) : 0;
       await interceptor?.close();
-      log.info({ removed, intercepted: interceptor?.accepted ?? 0 }, "rules removed");
+      log.info({ removed, qdiscs, intercepted: interceptor?.accepted ?? 0 }, "rules removed");
     },
   });
   try {
@@ -31,8 +33,14 @@ export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log:
     }
     if (plan.packets) rules.push(...packetRules(plan.packets, gid));
     await addRules(rules, plan.tag, localIptables);
-    log.info({ rules: rules.length, port: interceptor?.port }, "fault applied");
-    reportReady({ rules: rules.length, port: interceptor?.port, netns: await readlink("/proc/self/ns/net") });
+    const shaped = plan.qdisc ? await addQdiscs(plan.qdisc, plan.tag, localTc) : [];
+    log.info({ rules: rules.length, port: interceptor?.port, shaped }, "fault applied");
+    reportReady({
+      rules: rules.length,
+      port: interceptor?.port,
+      ...(plan.qdisc ? { qdisc: plan.qdisc.kind, interfaces: shaped } : {}),
+      netns: await readlink("/proc/self/ns/net"),
+    });
   } catch (err) {
     // The run stops this helper on a failure line, which runs the cleanup above.
     log.error({ err: (err as Error).message }, "fault not applied");

@@ -1,4 +1,5 @@
 import type { Peer } from "./peers.js";
+import type { QdiscPlan } from "./qdisc.js";
 import type { Rule } from "./rules.js";
 
 /**
@@ -8,6 +9,7 @@ import type { Rule } from "./rules.js";
  *              (ingress) are redirected (nat REDIRECT) into the helper's interceptor, which joins each to its
  *              original destination through the embedded proxy's toxics
  *   packets    filter rules that drop or reject (partition), or drop at random (loss)
+ *   qdisc      a root qdisc on the namespace's interfaces: tbf (bandwidth) or netem (where the kernel has it)
  */
 export interface NetworkPlan {
   /** The run id and the fault's own id: the iptables comment and the helper's `--tag`. */
@@ -26,6 +28,7 @@ export interface NetworkPlan {
     direction: "egress" | "ingress" | "both";
     action: { kind: "drop" } | { kind: "reject" } | { kind: "loss"; probability: number };
   };
+  qdisc?: QdiscPlan;
 }
 
 /** A toxic as the interceptor applies it to each redirected connection (Toxiproxy's meaning of streams). */

@@ -2,6 +2,7 @@ import { ChaosError } from "../../experiments/errors.js";
 import type { RevertContext, RevertDescription, RevertNote } from "../agent.js";
 import { findHelpers, readIdentity, stillSame, stopHelpers } from "../inside/index.js";
 import { helpersFor, REVERT_KIND, type RemoveRulesData } from "./fault.js";
+import { removeQdiscs, tcIn } from "./qdisc.js";
 import { iptablesIn, removeTagged } from "./rules.js";
 
 /** @throws ChaosError("agent") when the entry is not what this agent writes. */
@@ -29,7 +30,8 @@ function readData(data: Record<string, unknown>): RemoveRulesData {
 
 /**
  * Undoes one network fault: stops its helpers (each removes its own rules and closes its interceptor), then
- * removes any rule still tagged with the fault's tag (a helper killed without cleaning up leaves them) in
+ * removes any rule still tagged with the fault's tag, and a qdisc fault's root qdiscs that still carry its
+ * handle (a helper killed without cleaning up leaves them) in
  * each recorded namespace — entered only when the recorded process still lives there, so a namespace reused
  * by someone else is never touched. Idempotent.
  * @throws ChaosError("agent") for another agent's entry, malformed data, or iptables failing.
@@ -56,11 +58,17 @@ export async function revertNetworkFault(
   const killed = await stopHelpers(await findHelpers(tag));
   const left: string[] = [];
   let removed = 0;
+  let qdiscs = 0;
   for (const ns of namespaces) {
-    if (await stillSame(ns)) removed += await removeTagged(tag, iptablesIn(ns.pid));
-    else left.push(ns.label);
+    if (!(await stillSame(ns))) {
+      left.push(ns.label);
+      continue;
+    }
+    removed += await removeTagged(tag, iptablesIn(ns.pid));
+    // Only a qdisc fault adds one; any other leaves nothing with its handle.
+    if (revert.data.qdisc) qdiscs += await removeQdiscs(tag, tcIn(ns.pid));
   }
-  ctx.log.info({ tag, removed, unclean, killed: killed.length, left }, "network fault reverted");
+  ctx.log.info({ tag, removed, qdiscs, unclean, killed: killed.length, left }, "network fault reverted");
   if (left.length === 0) return undefined;
   return {
     note: `the namespace of ${left.join(", ")} is gone or no longer the recorded one (its rules went with it, or it now belongs to another process): left alone`,
