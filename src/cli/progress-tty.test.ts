@@ -51,4 +51,11 @@ describe("the live block", () => {
   it("never writes a line wider than the terminal, which would break the redraw", () => {
     for (const l of plain(liveBlock(view, 4_200, 30))) expect([...l].length).toBeLessThanOrEqual(30);
   });
+
+  it("at a narrow width drops the tolerance and wraps names at spaces, keeping the counts whole", () => {
+    const lines = plain(liveBlock(view, 4_200, 60));
+    for (const l of lines) expect([...l].length).toBeLessThanOrEqual(60);
+    expect(lines.join("\n")).toContain("before 1 during 12 (3 failed)");
+    expect(lines.join("\n")).not.toContain("tolerance status 200");
+  });
 });

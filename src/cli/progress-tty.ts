@@ -6,7 +6,7 @@ import { redactThenCut } from "../experiments/redact.js";
 import { faultLabel } from "../experiments/report/probe-table.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
 import { isClosed, writeRedrawn } from "./guard.js";
-import { columns } from "./summary-table.js";
+import { fitColumns, wrapLine } from "./summary-table.js";
 
 const ESC = "\x1b[";
 const REDRAW_MS = 250;
@@ -41,10 +41,11 @@ export function liveBlock(v: ProgressView, elapsedMs: number, width: number): st
       counts,
     ];
   });
-  columns(rows).forEach((text, i) => {
+  // Narrow: the tolerance goes first (the summary shows it), then names and counts wrap at spaces.
+  fitColumns(rows, width - 2, { drop: [2], wrap: [0, 3, 1] }).forEach((texts, i) => {
     const latest = v.probes[i]?.latest;
     const m = !latest ? p.dim("·") : latest.ok ? p.green("✓") : p.red("✗");
-    lines.push(`${m} ${clip(text, width - 2)}`);
+    for (const [k, text] of texts.entries()) lines.push(`${k ? " " : m} ${clip(text, width - 2)}`);
   });
   const stops = v.stopChecks.total ? ` · stop-condition checks ${v.stopChecks.total}` : "";
   const checks = `checks ${v.checks.total} done, ${v.checks.failed} failed${stops}`;
@@ -104,7 +105,8 @@ export class TtyProgress {
     const block = liveBlock(this.model.view(Date.now()), Date.now() - this.started, width).map(
       (l) => `  ${l}`,
     );
-    writeRedrawn(this.out, this.erase(), `${lasting.map((l) => `${l}\n`).join("")}${block.join("\n")}\n`);
+    const lines = lasting.flatMap((l) => wrapLine(l, width + 3));
+    writeRedrawn(this.out, this.erase(), `${lines.map((l) => `${l}\n`).join("")}${block.join("\n")}\n`);
     this.drawn = block.length;
   }
 }

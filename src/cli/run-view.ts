@@ -61,7 +61,7 @@ export function createRunView(mode: ViewMode, experiment: Experiment): RunView {
       },
       end(j, files) {
         tty.stop();
-        for (const l of summaryLines(j, files, COLOURS)) say(l);
+        for (const l of summaryLines(j, files, COLOURS, process.stdout.columns || undefined)) say(l);
       },
     };
   }
