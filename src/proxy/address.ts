@@ -26,3 +26,20 @@ export function splitHostPort(address: string): HostPort | string {
 export function formatAddress(info: AddressInfo): string {
   return info.family === "IPv6" ? `[${info.address}]:${info.port}` : `${info.address}:${info.port}`;
 }
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+const ANY = new Set(["", "0.0.0.0", "::", "[::]"]);
+
+/**
+ * True when `upstream` reaches the listener bound at `bound`: the same port on the same address, on a
+ * loopback name when the listener is on loopback, or on any local name when it listens on every address.
+ * Such a proxy connects to itself for every connection it accepts, without end.
+ */
+export function pointsAtItself(bound: AddressInfo, upstream: string): boolean {
+  const target = splitHostPort(upstream);
+  if (typeof target === "string" || target.port !== bound.port) return false;
+  const host = target.host.toLowerCase();
+  if (host === bound.address.toLowerCase() || ANY.has(host)) return true;
+  if (ANY.has(bound.address)) return LOOPBACK.test(host);
+  return LOOPBACK.test(host) && LOOPBACK.test(bound.address);
+}

@@ -14,7 +14,7 @@ const VERSION = "2.12.0";
  * first MAX_BODY bytes are kept; past them the rest is not read, and a first value that ends within them
  * still counts.
  */
-const MAX_BODY = 64 << 20;
+const MAX_BODY = 1 << 20;
 
 type Handler = (params: string[], body: () => Promise<string>) => Promise<Reply>;
 /** `*` as a method serves every method (Toxiproxy's /metrics). */

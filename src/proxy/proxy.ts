@@ -1,7 +1,7 @@
 import net from "node:net";
 import type { Logger } from "pino";
-import { formatAddress, type HostPort, splitHostPort } from "./address.js";
-import { internalError } from "./api-error.js";
+import { formatAddress, type HostPort, pointsAtItself, splitHostPort } from "./address.js";
+import { ApiError, internalError } from "./api-error.js";
 import { Connection } from "./connection.js";
 import type { HttpToxicSpec } from "./http/session.js";
 import type { ByteCounters, Direction, Link } from "./link.js";
@@ -64,6 +64,12 @@ export function sameAddress(wanted: string, bound: string): boolean {
   return host(a.host) === host(b.host);
 }
 
+/** @throws ApiError 400 when `upstream` is the listener's own address. */
+function refuseLoop(bound: net.AddressInfo, upstream: string): void {
+  if (pointsAtItself(bound, upstream))
+    throw new ApiError(`upstream ${upstream} is the proxy's own listen address ${formatAddress(bound)}`, 400);
+}
+
 /**
  * One proxy: a listener on `listen` whose every client connection is joined to a new connection to
  * `upstream`, through the proxy's toxics. Disabled = no listener and no connection.
@@ -93,7 +99,7 @@ export class TcpProxy {
    * @throws ApiError 500 when the address is malformed or cannot be bound. */
   async start(): Promise<void> {
     if (this.enabled) return;
-    this.swap(await this.bind(this.listen), this.upstream);
+    this.swap(await this.bind(this.listen, this.upstream), this.upstream);
   }
 
   /** Stops listening and closes every live connection; resolves once they are all gone. */
@@ -128,20 +134,27 @@ export class TcpProxy {
     }
     if (this.enabled && !listenChanged) {
       if (upstreamChanged) {
+        refuseLoop(this.listener!.address() as net.AddressInfo, input.upstream);
         this.swap(this.listener!, input.upstream);
         await this.dropConnections();
       }
       return;
     }
     const old = this.listener;
-    const server = old ? await this.rebind(old, input.listen) : await this.bind(input.listen);
+    const server = old
+      ? await this.rebind(old, input.listen, input.upstream)
+      : await this.bind(input.listen, input.upstream);
     this.swap(server, input.upstream);
     if (old)
       await Promise.all([new Promise<void>((resolve) => old.close(() => resolve())), this.dropConnections()]);
   }
 
-  /** Listens on `listen`. @throws ApiError 500 when the address is malformed or cannot be bound. */
-  private async bind(listen: string): Promise<net.Server> {
+  /**
+   * Listens on `listen`, for connections to `upstream`.
+   * @throws ApiError 500 when the address is malformed or cannot be bound, 400 when `upstream` is the
+   *         address bound (the listener is then closed again).
+   */
+  private async bind(listen: string, upstream: string): Promise<net.Server> {
     const address = bindAddress(listen);
     const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (socket) =>
       this.accept(server, socket),
@@ -157,6 +170,12 @@ export class TcpProxy {
     } catch (err) {
       throw internalError(listenError(listen, err as NodeJS.ErrnoException));
     }
+    try {
+      refuseLoop(server.address() as net.AddressInfo, upstream);
+    } catch (err) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw err;
+    }
     server.on("error", (err) => this.env.log.warn({ proxy: this.name, err }, "proxy listener error"));
     return server;
   }
@@ -166,19 +185,19 @@ export class TcpProxy {
    * host) the old listener is closed first, and bound again if the new one fails.
    * @throws ApiError 500 when `listen` cannot be bound (the old listener then still listens).
    */
-  private async rebind(old: net.Server, listen: string): Promise<net.Server> {
+  private async rebind(old: net.Server, listen: string, upstream: string): Promise<net.Server> {
     try {
-      return await this.bind(listen);
+      return await this.bind(listen, upstream);
     } catch (err) {
       const port = (old.address() as net.AddressInfo).port;
       if (!(err instanceof Error) || !err.message.includes("address already in use")) throw err;
       if (bindAddress(listen).port !== port) throw err;
       await new Promise<void>((resolve) => old.close(() => resolve()));
       try {
-        return await this.bind(listen);
+        return await this.bind(listen, upstream);
       } catch (again) {
         try {
-          this.swap(await this.bind(this.listen), this.upstream);
+          this.swap(await this.bind(this.listen, this.upstream), this.upstream);
         } catch {
           // The old address was taken meanwhile: the proxy is down, as after a failed start.
           this.listener = undefined;

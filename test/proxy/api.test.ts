@@ -306,6 +306,50 @@ describe("the Toxiproxy HTTP API", () => {
     expect((await call("GET", "/proxies")).body).toBe("{}");
   });
 
+  it("reads at most 1 MiB of a body: a first value ending past it is a bad body, one within it counts", async () => {
+    const pad = " ".repeat(1 << 20);
+    const late = await call("POST", "/proxies", `${pad}{"name":"late","upstream":"${upstream.address}"}`);
+    expect(late.status).toBe(400);
+    expect(JSON.parse(late.body)).toMatchObject({ status: 400 });
+    expect(late.body).toContain("bad request body");
+    const early = `{"name":"early","listen":"127.0.0.1:0","upstream":"${upstream.address}"}`;
+    const within = await call("POST", "/proxies", `${early}${" ".repeat(8 << 20)}`);
+    expect(within.status).toBe(201);
+    expect(Object.keys(JSON.parse((await call("GET", "/proxies")).body))).toEqual(["early"]);
+  });
+
+  it("refuses a proxy whose upstream is its own listen address, and opens no socket to itself", async () => {
+    const probe = await create("probe"); // a port known to be free once it is deleted
+    await call("DELETE", "/proxies/probe");
+    const port = probe.listen.split(":").pop();
+    for (const upstreamAddress of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      const res = await call("POST", "/proxies", {
+        name: "loop",
+        listen: `127.0.0.1:${port}`,
+        upstream: upstreamAddress,
+      });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).error).toBe(
+        `upstream ${upstreamAddress} is the proxy's own listen address 127.0.0.1:${port}`,
+      );
+    }
+    expect((await call("GET", "/proxies")).body).toBe("{}");
+    // The refused listener was closed: the address is free for a proxy that points elsewhere.
+    const fine = await call("POST", "/proxies", {
+      name: "fine",
+      listen: `127.0.0.1:${port}`,
+      upstream: upstream.address,
+    });
+    expect(fine.status).toBe(201);
+    // Turning an existing proxy onto itself is refused too, and leaves it as it was.
+    const turned = await call("POST", "/proxies/fine", { upstream: `127.0.0.1:${port}` });
+    expect(turned.status).toBe(400);
+    expect(JSON.parse((await call("GET", "/proxies/fine")).body)).toMatchObject({
+      upstream: upstream.address,
+      enabled: true,
+    });
+  });
+
   it("answers 404 for /metrics unless metrics are on, and for unknown paths", async () => {
     expect((await call("GET", "/metrics")).status).toBe(404);
     const unknown = await call("GET", "/nothing/here");
