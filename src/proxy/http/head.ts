@@ -39,8 +39,13 @@ function parseHeaders(lines: string[]): Header[] | undefined {
 }
 
 function lines(raw: Buffer): string[] {
-  const text = raw.toString("latin1").replace(/^(?:\r?\n)+/, "");
-  const all = text.split(/\r?\n/);
+  let text = raw.toString("latin1");
+  if (text.charCodeAt(0) === 0x0d || text.charCodeAt(0) === 0x0a) text = text.replace(/^(?:\r?\n)+/, "");
+  const all = text.split("\n");
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!;
+    if (line.charCodeAt(line.length - 1) === 0x0d) all[i] = line.slice(0, -1);
+  }
   // The head ends with an empty line: drop it (and the one a bare-LF split leaves behind).
   while (all.length > 0 && all[all.length - 1] === "") all.pop();
   return all;
@@ -73,20 +78,27 @@ function pathOf(target: string): string {
   return query < 0 ? path : path.slice(0, query);
 }
 
-/** Every value of a header, case-insensitively. */
+/** Every value of a header, case-insensitively. (Runs for every message: plain loops, no lower-casing of
+ * names whose length already differs.) */
 export function valuesOf(headers: readonly Header[], name: string): string[] {
   const lower = name.toLowerCase();
-  return headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
+  const values: string[] = [];
+  for (const [n, v] of headers) {
+    if (n.length === lower.length && (n === lower || n.toLowerCase() === lower)) values.push(v);
+  }
+  return values;
 }
 
 /** The comma-separated tokens of a header (`Connection: keep-alive, Upgrade`), lower-cased. */
 export function tokensOf(headers: readonly Header[], name: string): string[] {
-  return valuesOf(headers, name).flatMap((v) =>
-    v
-      .split(",")
-      .map((t) => t.trim().toLowerCase())
-      .filter((t) => t !== ""),
-  );
+  const tokens: string[] = [];
+  for (const value of valuesOf(headers, name)) {
+    for (const part of value.includes(",") ? value.split(",") : [value]) {
+      const token = part.trim().toLowerCase();
+      if (token !== "") tokens.push(token);
+    }
+  }
+  return tokens;
 }
 
 export function withoutHeaders(headers: readonly Header[], ...names: string[]): Header[] {

@@ -48,6 +48,8 @@ function requestFraming(headers: Header[]): Framing | undefined {
 
 function lengthFraming(lengths: string[]): Framing | undefined | null {
   if (lengths.length === 0) return null;
+  if (lengths.length === 1 && /^\d{1,15}$/.test(lengths[0]!))
+    return { kind: "length", length: Number(lengths[0]) };
   const values = new Set(lengths.flatMap((v) => v.split(",").map((s) => s.trim())));
   const [only] = values;
   if (values.size !== 1 || !/^\d{1,15}$/.test(only!)) return undefined;
@@ -62,8 +64,8 @@ function responseFraming(status: number, headers: Header[], request: RequestHead
   return length === null ? { kind: "close" } : length;
 }
 
-function closes(version: string, headers: Header[]): boolean {
-  const connection = tokensOf(headers, "connection");
+/** Whether the message ends its connection, from its `Connection` tokens. */
+function closes(version: string, connection: string[]): boolean {
   return version === "1.0" ? !connection.includes("keep-alive") : connection.includes("close");
 }
 
@@ -223,9 +225,9 @@ export class HttpSession {
       const request = parseRequestHead(raw);
       const framing = request && requestFraming(request.headers);
       if (!request || !framing) return "raw";
-      const upgrade =
-        request.method === "CONNECT" || tokensOf(request.headers, "connection").includes("upgrade");
-      const close = closes(request.version, request.headers);
+      const connection = tokensOf(request.headers, "connection");
+      const upgrade = request.method === "CONNECT" || connection.includes("upgrade");
+      const close = closes(request.version, connection);
       if (this.clientDone) return framing;
       const exchange: Exchange = { request, close };
       const plan = this.plan("upstream", request, request.headers);
@@ -304,7 +306,9 @@ export class HttpSession {
       const hasBody = framing.kind !== "none";
       if (plan.status !== undefined) {
         const close =
-          exchange.close || framing.kind === "close" || closes(response.version, response.headers);
+          exchange.close ||
+          framing.kind === "close" ||
+          closes(response.version, tokensOf(response.headers, "connection"));
         this.toClient.send(answerBytes(plan, exchange.request, close));
         this.responseBody = "drop";
       } else if (plan.body && hasBody) {
