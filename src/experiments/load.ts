@@ -1,5 +1,6 @@
 import type { Registry } from "../agents/registry.js";
 import type { JsonSchema } from "../contract/agent.js";
+import { notificationTargets } from "../telemetry/settings.js";
 import { isCtkExperiment, type Strategy, translateCtk } from "./ctk/translate.js";
 import { type DurationKind, parseDuration } from "./duration.js";
 import { ChaosError, ValidationErrors } from "./errors.js";
@@ -237,6 +238,7 @@ function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOpti
     method: reader.list(data.method, ["method"], (s, path) => reader.step(s, path)),
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
     document: withMaskedSecrets(raw),
+    ...observersOf(data),
   };
   reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
   problems.throwIfAny();
@@ -497,4 +499,13 @@ export function interpolateDocument(
     seenRefs.add(k);
   }
   return { data, bound, configuration };
+}
+
+/** `metrics:` and `notifications:` as the schema checked them. */
+function observersOf(data: Obj): Pick<Experiment, "metrics" | "notifications"> {
+  const out: Pick<Experiment, "metrics" | "notifications"> = {};
+  if (isObj(data.metrics) && typeof data.metrics.pushgateway === "string")
+    out.metrics = { pushgateway: data.metrics.pushgateway };
+  if (Array.isArray(data.notifications)) out.notifications = notificationTargets(data.notifications);
+  return out;
 }

@@ -1,3 +1,4 @@
+import type { SecretTemplate } from "./interpolate.js";
 import type { Path } from "./source.js";
 import type { Tolerance } from "./tolerance.js";
 
@@ -97,6 +98,10 @@ export interface Experiment {
   rollbacks: ActionStep[];
   /** The experiment as written (secrets as references only), for the journal. */
   document: Record<string, unknown>;
+  /** `metrics: { pushgateway }`: where the run's metrics go (CHAOS_PUSHGATEWAY_URL wins). */
+  metrics?: { pushgateway?: string };
+  /** `notifications:`: webhooks told of the run's events, besides those of the user's settings file. */
+  notifications?: NotificationTarget[];
   /** Set when the file was written for another tool and translated on loading. */
   source?: {
     format: "chaostoolkit";
@@ -108,3 +113,8 @@ export interface Experiment {
     notes: { path: (string | number)[]; text: string }[];
   };
 }
+
+/** A place told of a run's events: a JSON webhook signed with `secret`, or a Slack incoming webhook. */
+export type NotificationTarget =
+  | { webhook: string; secret?: string | SecretTemplate }
+  | { slack: string; reportUrl?: string };

@@ -4,6 +4,9 @@ import type { ProbeStart, RunEvent } from "../experiments/events.js";
 import type { Journal } from "../experiments/journal.js";
 import type { Experiment } from "../experiments/model.js";
 import { outputRedactor } from "../experiments/redact.js";
+import { metricsConfig } from "./metrics-config.js";
+import type { RunMetrics } from "./run-metrics.js";
+import { readUserSettings } from "./settings.js";
 import { traceConfig } from "./trace-config.js";
 import type { RunTraces } from "./traces.js";
 
@@ -30,11 +33,27 @@ export interface ObserveOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Starts whatever the environment asks for; nothing at all (and no SDK loaded) when nothing is asked. */
+/**
+ * Starts whatever the environment, the experiment and the user's settings file ask for; nothing at all (and
+ * no SDK loaded) when nothing is asked.
+ * @throws ChaosError("invalid") when the settings file says something wrong.
+ */
 export async function observeRun(experiment: Experiment, opts: ObserveOptions): Promise<RunObservers> {
   const env = opts.env ?? process.env;
   const log = opts.log.child({ part: "telemetry" });
+  const settings = await readUserSettings(env, log);
   const notes: string[] = [];
+  let metrics: RunMetrics | undefined;
+  const metricsTo = metricsConfig(env, experiment, settings);
+  if (metricsTo) {
+    try {
+      const { RunMetrics } = await import("./run-metrics.js");
+      metrics = new RunMetrics(metricsTo, experiment, opts.runId, opts.toolVersion);
+      metrics.start();
+    } catch (err) {
+      notes.push(`metrics: could not start: ${errorMessage(err)}`);
+    }
+  }
   let traces: RunTraces | undefined;
   const tracing = traceConfig(env);
   if (tracing) {
@@ -55,6 +74,7 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
   return {
     onEvent: (event) => {
       if (traces) guarded("tracing an event", () => traces?.trace.onEvent(event));
+      if (metrics) guarded("counting an event", () => metrics?.onEvent(event));
     },
     traceProbe: (check) => {
       if (!traces) return undefined;
@@ -66,6 +86,7 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
       return headers;
     },
     end: async (outcome) => {
+      const pushed = metrics?.end(outcome).catch((err) => `metrics: ${errorMessage(err)}`);
       if (traces) {
         const t = traces;
         guarded("ending the trace", () =>
@@ -74,6 +95,8 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
         const unsent = await t.end().catch((err) => `traces: ${errorMessage(err)}`);
         if (unsent) notes.push(unsent);
       }
+      const unpushed = await pushed;
+      if (unpushed) notes.push(unpushed);
       for (const note of notes) log.warn({ note: outputRedactor.text(note) }, "not delivered");
       return notes.map((n) => outputRedactor.text(n));
     },
