@@ -1,3 +1,5 @@
+import { shownUrl } from "./metrics-config.js";
+
 /**
  * Where a run's traces go, read the standard OpenTelemetry way. Tracing is off unless an OTLP endpoint is
  * given, so an unconfigured run never loads the SDK.
@@ -36,7 +38,7 @@ export function traceConfig(env: NodeJS.ProcessEnv, settings?: TraceSettings): T
   return {
     ...(url ? { url } : {}),
     ...(settings?.headers ? { headers: settings.headers } : {}),
-    shownTarget: withoutCredentials(target),
+    shownTarget: shownUrl(target),
     timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_TIMEOUT_MS,
     ...(env.TRACEPARENT
       ? {
@@ -50,16 +52,4 @@ export function traceConfig(env: NodeJS.ProcessEnv, settings?: TraceSettings): T
 function tracesUrl(endpoint: string): string {
   if (/\/v1\/traces\/?$/.test(endpoint)) return endpoint;
   return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
-}
-
-function withoutCredentials(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = "";
-    u.password = "";
-    u.search = "";
-    return u.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
 }
