@@ -21,6 +21,8 @@ import { COLOURS, eventLine, NO_COLOURS, probeLine } from "./event-lines.js";
 import { printGameDayEvent, printRunbookPlan, printSummary } from "./gameday-print.js";
 import { interactiveOutput } from "./guard.js";
 import { bold, color, dim, say, yellow } from "./output.js";
+import { TtyProgress } from "./progress-tty.js";
+import { viewMode } from "./run-view.js";
 import { installSafetyNets } from "./safety-nets.js";
 
 interface RunArgs extends GlobalArgs {
@@ -61,9 +63,13 @@ async function runGameDay(args: RunArgs): Promise<number> {
   // Steps are credited to a person: the one named, else the one logged in (a role is not who answered).
   const operator = args.operator ?? userInfo().username;
   const session = new AbortController();
+  const live: LiveView = {};
   const abort = (reason: string) => {
     if (session.signal.aborted) return;
-    say(yellow(`■ aborting the GameDay: ${reason} — reverting every fault`));
+    const line = yellow(`■ aborting the GameDay: ${reason} — reverting every fault`);
+    // said above an experiment's live block, if one is drawn, so the block is never left half-erased
+    if (live.view) live.view.print(line);
+    else say(line);
     session.abort(reason);
   };
   const timeline: TimelineEntry[] = [];
@@ -91,7 +97,7 @@ async function runGameDay(args: RunArgs): Promise<number> {
     interaction: terminal ?? new RecordedAnswers(answers, args.yes, operator, say),
     signal: session.signal,
     relative: (p) => relative(dir, p),
-    ...experimentRunner(ctx, ledger, dir),
+    ...experimentRunner(ctx, ledger, dir, live),
     onEvent: (e) => {
       if (e.type === "entry") timeline.push(e.entry);
       printGameDayEvent(e);
@@ -109,11 +115,20 @@ async function runGameDay(args: RunArgs): Promise<number> {
   return record.exitCode;
 }
 
-/** Runs each experiment through the same path as `chaos run`, and reverts leftovers of this GameDay's runs. */
+/** The live block of the experiment running now, at a terminal. */
+interface LiveView {
+  view?: TtyProgress;
+}
+
+/**
+ * Runs each experiment through the same path as `chaos run` — at a terminal with the same live block (time
+ * left, checks, each probe's last value) — and reverts leftovers of this GameDay's runs.
+ */
 function experimentRunner(
   { registry, log }: CliContext,
   ledger: Ledger,
   dir: string,
+  live: LiveView,
 ): Pick<ConstructorParameters<typeof GameDayRunner>[1], "runExperiment" | "revertLeftovers"> {
   const runIds: string[] = [];
   return {
@@ -123,6 +138,9 @@ function experimentRunner(
       const journalPath = join(dir, `${runIds.length}-${label}`, "journal.json");
       await makeDir(dirname(journalPath));
       say(dim(`  ▶ ${experiment.title} (run ${runId})`));
+      const tty = viewMode({}) === "tty" ? new TtyProgress(experiment, process.stdout) : undefined;
+      live.view = tty;
+      tty?.start();
       const execution = await executeExperiment(experiment, {
         registry,
         log,
@@ -131,7 +149,7 @@ function experimentRunner(
         runId,
         journalPath,
         reports: label !== PRECONDITIONS_ID,
-        onEvent: printEvent,
+        onEvent: tty ? (e) => tty.onEvent(e) : printEvent,
         guard: (controller, crashRecovery) => {
           const stop = () => controller.abort("signal", String(signal.reason ?? "aborted"));
           if (signal.aborted) stop();
@@ -144,6 +162,9 @@ function experimentRunner(
             nets.dispose();
           };
         },
+      }).finally(() => {
+        tty?.stop();
+        live.view = undefined;
       });
       for (const problem of execution.problems) say(yellow(`  warning: ${problem}`));
       return execution;

@@ -6,7 +6,8 @@ import { redactThenCut } from "../experiments/redact.js";
 import { faultLabel } from "../experiments/report/probe-table.js";
 import { eventLine, COLOURS as p } from "./event-lines.js";
 import { isClosed, writeRedrawn } from "./guard.js";
-import { fitColumns, wrapLine } from "./summary-table.js";
+import { wrapLine } from "./output.js";
+import { fitColumns } from "./summary-table.js";
 
 const ESC = "\x1b[";
 const REDRAW_MS = 250;
@@ -82,6 +83,11 @@ export class TtyProgress {
     this.model.apply(e, Date.now());
     const text = eventLine(e, p);
     this.draw(text === undefined ? [] : [text]);
+  }
+
+  /** A lasting line from outside the run (a GameDay's abort), above the live block, never through it. */
+  print(line: string): void {
+    this.draw([line]);
   }
 
   /** Removes the live block for good; the summary follows. */

@@ -4,6 +4,7 @@ import type { Journal } from "../experiments/journal.js";
 import { faultRows, probeTableCells } from "../experiments/report/probe-table.js";
 import { STATUS_LABEL } from "../experiments/report/summary.js";
 import type { Paint } from "./event-lines.js";
+import { wrapLine } from "./output.js";
 
 /** Left-aligned columns, two spaces apart. */
 export function columns(rows: string[][]): string[] {
@@ -27,30 +28,6 @@ export function wrapWords(text: string, width: number): string[] {
   }
   lines.push(line);
   return lines;
-}
-
-const visible = (s: string) => len(s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ""));
-
-/**
- * A line of the output (colours allowed) wrapped at spaces for a terminal `width` wide: the lines after the
- * first are indented two more than it, so no word is broken by the terminal's own wrap.
- */
-export function wrapLine(line: string, width: number): string[] {
-  if (!Number.isFinite(width) || visible(line) <= width) return [line];
-  const indent = " ".repeat(Math.min(len(/^ */.exec(line)![0]) + 2, Math.floor(width / 2)));
-  const out: string[] = [];
-  let current = "";
-  for (const word of line.trimStart().split(" ")) {
-    const head = out.length ? indent : " ".repeat(len(/^ */.exec(line)![0]));
-    if (!current) current = head + word;
-    else if (visible(current) + 1 + visible(word) <= width) current += ` ${word}`;
-    else {
-      out.push(current);
-      current = indent + word;
-    }
-  }
-  out.push(current);
-  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -210,5 +211,56 @@ describeWithTerminal("chaos gameday run at a terminal", () => {
       expect(rows).toContainEqual(expect.stringMatching(/type "done" to confirm, or "abort" › done$/));
     },
     30_000,
+  );
+
+  it.each([150, 80])(
+    "at %i columns, an experiment shows the live block of chaos run, and Ctrl-C replaces it once",
+    async (columns) => {
+      const sleeper = spawn("sleep", ["120"], { stdio: "ignore" });
+      try {
+        await writeFile(
+          join(dir, "live.yaml"),
+          `version: 1
+title: a helper is frozen while the target answers
+steady-state:
+  probes:
+    - name: the target answers its health check
+      http: { url: "${target.url}/health", timeout: 2s }
+      tolerance: { status: 200 }
+  during: { every: 500ms }
+method:
+  - action: process.suspend
+    name: freeze the helper
+    target: { pid: ${sleeper.pid} }
+    duration: 30s
+`,
+        );
+        const file = join(dir, "runbook.yaml");
+        await writeFile(
+          file,
+          "title: a live GameDay\nsteps:\n  - id: live\n    experiment: live.yaml\n    expect: held\n",
+        );
+        const t = await start(file, columns);
+        // the same block as chaos run: phase and time, the fault's time left, the probe's last value, checks
+        const screen = await t.waitFor(
+          /● method · .*\n\s+⚡ .*s left\n\s+✓ the target answers its health check\s+200 in \d+ms.*during \d+\n\s+checks \d+ done, 0 failed/,
+          20_000,
+        );
+        for (const l of screen.split("\n")) expect([...l].length).toBeLessThanOrEqual(columns);
+        await t.press("C-c");
+        expect(await t.exitCode()).toBe(3);
+        const after = await t.screen();
+        // the block is gone for good: the abort is said once, no stale block is drawn after it
+        expect(after).not.toMatch(/● method|checks \d+ done|s left/);
+        expect(after.match(/aborting the GameDay/g)).toHaveLength(1);
+        expect(after).toMatch(/↺ resume pid \d+/);
+        expect(after).toMatch(/GameDay: ABORTED \(exit 3/);
+        for (const l of after.split("\n")) expect([...l].length).toBeLessThanOrEqual(columns);
+      } finally {
+        sleeper.kill("SIGCONT");
+        sleeper.kill("SIGKILL");
+      }
+    },
+    60_000,
   );
 });
