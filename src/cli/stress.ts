@@ -1,3 +1,4 @@
+import { writeSync } from "node:fs";
 import type { CommandModule } from "yargs";
 import { parseSize } from "../agents/stress/quantity.js";
 import { runStressor, type StressorSpec } from "../agents/stress/stressor.js";
@@ -74,7 +75,13 @@ export const stressCommand: CommandModule<GlobalArgs, Args> = {
           spec.file = args.file;
         }
       }
-      return runStressor(spec, (event) => process.stdout.write(`${JSON.stringify(event)}\n`));
+      // Written at once, not queued on the event loop: a CPU stressor starves its own main thread inside a
+      // tight quota, and the run waits for "ready".
+      return runStressor(spec, (event) => {
+        try {
+          writeSync(1, `${JSON.stringify(event)}\n`);
+        } catch {}
+      });
     });
   },
 };

@@ -27,6 +27,9 @@ export interface Stressor {
 
 const started = new Map<string, Stressor>();
 
+/** How long a stressor may take to start and join its cgroups. */
+const READY_TIMEOUT_MS = 45_000;
+
 /** The command line of a stressor: readable in `ps`, and carrying the tag `chaos rollback` looks for. */
 export function stressorArgs(spec: StressorSpec, tag: string): string[] {
   const args = ["stress", spec.kind, TAG_FLAG, tag, "--for", `${Math.ceil(spec.deadlineMs)}ms`];
@@ -128,7 +131,8 @@ export async function launchStressor(
       check();
     });
   try {
-    await until("ready", 15_000, () => stressor.events.some((e) => e.event === "ready"));
+    // Starting Node and loading the CLI takes a while on a loaded machine; a stressor is not a probe.
+    await until("ready", READY_TIMEOUT_MS, () => stressor.events.some((e) => e.event === "ready"));
     stressor.startTime = (await readStat(stressor.pid))?.startTime;
     if (opts.waitHeldMs) {
       const bytes = spec.bytes ?? 0;
