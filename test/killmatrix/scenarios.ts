@@ -10,6 +10,7 @@ import { type CliProcess, startCli, stopCli } from "../support/cli.js";
 import { hasDocker, startDockerSuite, type TestContainers } from "../support/docker.js";
 import { writeKubeconfig } from "../support/kube-api/kubeconfig.js";
 import { KubeApiServer } from "../support/kube-api/server.js";
+import { canUseNamespaces, echoServer, roundTrips, TestNamespace } from "../support/netns.js";
 import { httpGet, startTarget, type Target } from "../support/target.js";
 
 /**
@@ -356,7 +357,66 @@ const stressScenario: Scenario = {
   close: async () => undefined,
 };
 
-/** Every scenario the matrix covers; Docker where an engine answers (always in CI). */
+/**
+ * Latency by interception on a process in a network namespace of the case's own: once the run (or, after a
+ * SIGKILL, `chaos rollback`) is over, no rule tagged by chaos and no helper (interceptor) may be left, and the
+ * victim answers (a rule left pointing at a dead interceptor would refuse it).
+ */
+const networkScenario: Scenario = {
+  name: "network",
+  async arrange() {
+    const ns = await TestNamespace.create("km");
+    const victim = await echoServer(ns, "victim");
+    const target = await startTarget();
+    const helpers = async () => {
+      const pids = (await ns.exec(["ip", "netns", "pids", ns.name]).catch(() => ""))
+        .split("\n")
+        .filter(Boolean)
+        .map(Number);
+      const found: number[] = [];
+      for (const pid of pids) if ((await readCmdline(pid))?.includes(" intercept ")) found.push(pid);
+      return found;
+    };
+    const left = async () => [
+      ...(await ns.rules())
+        .split("\n")
+        .filter((l) => l.includes("chaos:"))
+        .map((l) => `rule left: ${l}`),
+      ...(await helpers()).map((pid) => `helper pid ${pid} still runs`),
+    ];
+    return {
+      probeUrl: `${target.url}/health`,
+      fault: `    action: network.latency
+    target: { process: { pid: ${victim.pid} } }
+    args: { to: ["127.0.0.1:${victim.port}"], latency: 50ms }`,
+      async leftovers() {
+        // A helper told to stop (or orphaned by a SIGKILL) removes its rules and exits within moments.
+        const problems = await until(async () => (await left()).length === 0, 5000).then(
+          (): string[] => [],
+          () => left(),
+        );
+        const trip = await roundTrips(ns, "127.0.0.1", victim.port, 1);
+        if (trip.replies[0] !== "victim:m0") problems.push(`victim unreachable: ${trip.error}`);
+        return [...problems, ...(await victimProblems(target))];
+      },
+      async dispose() {
+        for (const pid of await helpers()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+        await target.stop();
+        await ns.destroy();
+      },
+    };
+  },
+  close: async () => undefined,
+};
+
+/**
+ * Every scenario the matrix covers; Docker where an engine answers, the network agent where namespaces can
+ * be made (both always in CI).
+ */
 export function scenarios(): Scenario[] {
   return [
     processScenario,
@@ -366,5 +426,6 @@ export function scenarios(): Scenario[] {
     ...(hasDocker || process.env.CI ? [dockerScenario()] : []),
     kubernetesScenario(),
     stressScenario,
+    ...(canUseNamespaces || process.env.CI ? [networkScenario] : []),
   ];
 }
