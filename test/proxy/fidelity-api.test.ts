@@ -252,6 +252,39 @@ describe("creating and populating proxies", () => {
     expect(kept.toxics.map((t) => t.name)).toEqual(["slow"]);
   });
 
+  it("keeps a proxy created as localhost when /populate names it 127.0.0.1, replaces one whose port moved", async () => {
+    const free = async (): Promise<number> => {
+      const taken = await create("probe");
+      await call("DELETE", "/proxies/probe");
+      return portOf(taken.listen);
+    };
+    const [one, two] = [await free(), await free()];
+    const add = async (name: string, port: number) =>
+      expect(
+        (await call("POST", "/proxies", { name, listen: `localhost:${port}`, upstream: upstream.address }))
+          .status,
+      ).toBe(201);
+    await add("one", one);
+    await add("two", two);
+    await call("POST", "/proxies/one/toxics", { type: "latency", name: "kept", attributes: { latency: 1 } });
+    await call("POST", "/proxies/two/toxics", {
+      type: "latency",
+      name: "dropped",
+      attributes: { latency: 1 },
+    });
+    const moved = await free();
+    const res = await call("POST", "/populate", [
+      { name: "one", listen: `127.0.0.1:${one}`, upstream: upstream.address },
+      { name: "two", listen: `127.0.0.1:${moved}`, upstream: upstream.address },
+    ]);
+    expect(res.status).toBe(201);
+    const [kept, replaced] = [await show("one"), await show("two")];
+    expect([kept.listen, kept.toxics.map((t) => t.name)]).toEqual([`127.0.0.1:${one}`, ["kept"]]);
+    expect([replaced.listen, replaced.toxics]).toEqual([`127.0.0.1:${moved}`, []]);
+    await call("DELETE", "/proxies/one");
+    await call("DELETE", "/proxies/two");
+  });
+
   it("names the resolved address when localhost cannot be bound (TestCreateProxyPortConflict)", async () => {
     const port = await takenPort();
     const res = await call("POST", "/proxies", {
