@@ -11,6 +11,7 @@ import {
   renderMarkdown,
   writeReports,
 } from "../experiments/report/index.js";
+import { renderSuiteHtml } from "../experiments/report/overview.js";
 import { renderSuiteMarkdown } from "../experiments/report/suite.js";
 import { say } from "./output.js";
 
@@ -26,9 +27,9 @@ const formatOf = (f: string): ReportFormat => ALIASES[f] ?? (f as ReportFormat);
 
 /**
  * Renders the reports of journal files. One journal: its reports into `out` (default: the journal's folder),
- * or the one format asked for on stdout with `--out -`. Several: one combined summary.md and junit.xml.
+ * or the one format asked for on stdout with `--out -`. Several: one combined summary.md, junit.xml and summary.html (each run's score over time).
  * @throws ChaosError("invalid") when a journal cannot be read or does not follow the journal schema, or for
- *   `--out -` with other than one format (or HTML of several journals); the file system's error when a
+ *   `--out -` with other than one format; the file system's error when a
  *   report cannot be written.
  */
 export async function runReport(args: ReportArgs): Promise<{ format: string; path: string }[]> {
@@ -44,18 +45,13 @@ export async function runReport(args: ReportArgs): Promise<{ format: string; pat
   const combined: Partial<Record<ReportFormat, { file: string; text: () => string }>> = {
     markdown: { file: "summary.md", text: () => renderSuiteMarkdown(journals) },
     junit: { file: "junit.xml", text: () => renderJUnit(journals) },
+    html: { file: "summary.html", text: () => renderSuiteHtml(journals) },
   };
   if (journals.length === 1) {
     combined.markdown = { file: "report.md", text: () => renderMarkdown(journals[0]!) };
     combined.html = { file: "report.html", text: () => renderHtml(journals[0]!) };
   }
-  const wanted = formats ?? (["markdown", "junit"] as ReportFormat[]);
-  for (const f of wanted) {
-    if (!combined[f])
-      throw new ChaosError("invalid", `--format ${f} renders one journal at a time`, {
-        hint: "use markdown or junit to combine several journals",
-      });
-  }
+  const wanted = formats ?? REPORT_FORMATS;
   if (args.out === "-") {
     if (wanted.length !== 1)
       throw new ChaosError("invalid", "--out - prints one report: name it with --format", {
@@ -81,7 +77,7 @@ export async function runReport(args: ReportArgs): Promise<{ format: string; pat
 export const reportCommand: CommandModule<object, ReportArgs> = {
   command: "report <journals..>",
   describe:
-    "render the Markdown, JUnit and HTML reports of a journal.json; several journals: one combined summary",
+    "render the Markdown, JUnit and HTML reports of a journal.json; several journals: one combined summary with each experiment's score over time",
   builder: (y) =>
     y
       .positional("journals", {
@@ -99,7 +95,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         type: "string",
         array: true,
         choices: [...REPORT_FORMATS, "md"],
-        describe: "report formats to write (default: all for one journal; markdown and junit for several)",
+        describe: "report formats to write (default: all)",
       }) as never,
   handler: async (argv) => {
     for (const { path } of await runReport(argv)) say(path);

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -89,8 +89,8 @@ describe("chaos run as a CI gate", () => {
     const suites = [xml.testsuites.testsuite].flat() as { name: string; tests: string }[];
     expect(suites.map((s) => s.name)).toEqual(["holds", "deviates"]);
     expect(Number(xml.testsuites.tests)).toBe(suites.reduce((n, s) => n + Number(s.tests), 0));
-    expect(readFileSync(join(out, "summary.md"), "utf8")).toContain(
-      "| deviates | exp/2-deviates.yaml | DEVIATED |",
+    expect(readFileSync(join(out, "summary.md"), "utf8")).toMatch(
+      /\| deviates \| exp\/2-deviates\.yaml \| [\w-]+ \| [\d-]+ [\d:]+ \| DEVIATED \|/,
     );
   }, 60_000);
 
@@ -144,6 +144,13 @@ describe("chaos run as a CI gate", () => {
     const both = await markdown(journal("1-1-holds"), journal("2-2-deviates"));
     expect(both.code, both.stderr).toBe(0);
     expect(both.stdout).toMatch(/^# Chaos suite: 2 experiments/);
+    // each row says which run it is and when
+    expect(both.stdout).toMatch(/\| holds \|.*\| \d{8}-\d{6}-[0-9a-f]+ \| \d{4}-\d\d-\d\d \d\d:\d\d \|/);
+    const out = join(dir, "combined");
+    const all = await runCli(["report", journal("1-1-holds"), journal("2-2-deviates"), "--out", out]);
+    expect(all.code, all.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["junit.xml", "summary.html", "summary.md"]);
+    expect(readFileSync(join(out, "summary.html"), "utf8")).toContain('class="trend"');
   }, 30_000);
 
   it("an unreachable Prometheus before the method still writes a journal and reports, with the error as verdict", async () => {

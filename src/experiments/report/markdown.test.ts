@@ -126,6 +126,6 @@ describe("the Markdown report", () => {
     }
     const suite = renderSuiteMarkdown([heldJournal(), errorJournal()]);
     expect(suite).toContain("suite resilience score 100%");
-    expect(rows(suite, heldJournal().experiment.title).map((r) => r[5])).toEqual(["100%", "—"]);
+    expect(rows(suite, heldJournal().experiment.title).map((r) => r[7])).toEqual(["100%", "—"]);
   });
 });

@@ -12,6 +12,12 @@ import type { Journal } from "../journal.js";
 import { cell, text } from "./markdown.js";
 import { STATUS_LABEL } from "./summary.js";
 
+/** When a run started, to the minute, in UTC: "2026-12-07 12:52". */
+export function runDate(j: Journal): string {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)/.exec(j.start);
+  return m ? `${m[1]} ${m[2]}` : j.start;
+}
+
 /** A suite's exit code: the worst of its runs (4 error > 3 aborted > 1 deviated > 0 held). */
 export function worstExit(journals: readonly Journal[]): number {
   return Math.max(0, ...journals.map((j) => j.exitCode));
@@ -40,13 +46,15 @@ export function renderSuiteMarkdown(journals: readonly Journal[]): string {
     "",
     `**Worst verdict: ${worst ? STATUS_LABEL[worst.status] : "none"}** · exit code ${worstExit(journals)} · suite resilience score ${scoreText(suiteScore(journals))} · hypothesis: ${checksText(checks)}`,
     "",
-    "| Experiment | File | Verdict | Checks | Failed | Score | Duration |",
-    "| --- | --- | --- | --- | --- | --- | --- |",
+    "| Experiment | File | Run | Date (UTC) | Verdict | Checks | Failed | Score | Duration |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ...journals.map((j) => {
       const f = figuresOf(j);
       return `| ${[
         j.experiment.title,
         j.experiment.file,
+        j.runId,
+        runDate(j),
         STATUS_LABEL[j.status],
         String(f.checks.hypothesis.total),
         String(f.checks.hypothesis.failed),
