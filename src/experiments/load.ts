@@ -238,7 +238,7 @@ function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOpti
     method: reader.list(data.method, ["method"], (s, path) => reader.step(s, path)),
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
     document: withMaskedSecrets(raw),
-    ...observersOf(data),
+    ...observersOf(bound),
   };
   reader.agentConfigurations(isObj(data.configuration) ? data.configuration : {});
   problems.throwIfAny();
@@ -247,11 +247,22 @@ function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOpti
 
 /** The document for the journal: a secret written in it (`value`) is masked. */
 function withMaskedSecrets(raw: Obj): Obj {
-  if (!isObj(raw.secrets)) return raw;
+  // A webhook's signing secret and a Slack URL (its path is its credential) are secrets too.
+  const out = Array.isArray(raw.notifications)
+    ? {
+        ...raw,
+        notifications: raw.notifications.map((n) =>
+          isObj(n)
+            ? { ...n, ...("secret" in n ? { secret: "***" } : {}), ...("slack" in n ? { slack: "***" } : {}) }
+            : n,
+        ),
+      }
+    : raw;
+  if (!isObj(out.secrets)) return out;
   const secrets = Object.fromEntries(
-    Object.entries(raw.secrets).map(([k, v]) => [k, isObj(v) && "value" in v ? { ...v, value: "***" } : v]),
+    Object.entries(out.secrets).map(([k, v]) => [k, isObj(v) && "value" in v ? { ...v, value: "***" } : v]),
   );
-  return { ...raw, secrets };
+  return { ...out, secrets };
 }
 
 /** A Chaos Toolkit file for the journal: its inline secrets (`scope: {name: value}`) masked. */
@@ -501,7 +512,7 @@ export function interpolateDocument(
   return { data, bound, configuration };
 }
 
-/** `metrics:` and `notifications:` as the schema checked them. */
+/** `metrics:` and `notifications:` as the schema checked them, secrets as SecretTemplates. */
 function observersOf(data: Obj): Pick<Experiment, "metrics" | "notifications"> {
   const out: Pick<Experiment, "metrics" | "notifications"> = {};
   if (isObj(data.metrics) && typeof data.metrics.pushgateway === "string")

@@ -1,10 +1,13 @@
 import type { Logger } from "pino";
 import { errorMessage } from "../experiments/errors.js";
 import type { ProbeStart, RunEvent } from "../experiments/events.js";
+import { bindSecrets, SecretTemplate } from "../experiments/interpolate.js";
 import type { Journal } from "../experiments/journal.js";
 import type { Experiment } from "../experiments/model.js";
 import { outputRedactor } from "../experiments/redact.js";
+import { resolveSecrets } from "../experiments/secrets.js";
 import { metricsConfig } from "./metrics-config.js";
+import type { Recipient, RunNotifier } from "./notify.js";
 import type { RunMetrics } from "./run-metrics.js";
 import { readUserSettings } from "./settings.js";
 import { traceConfig } from "./trace-config.js";
@@ -64,6 +67,19 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
       notes.push(`traces: could not start: ${errorMessage(err)}`);
     }
   }
+  let notifier: RunNotifier | undefined;
+  const recipients = notificationRecipients(experiment, settings.notifications ?? [], env);
+  if (recipients.length) {
+    const { RunNotifier } = await import("./notify.js");
+    const timeout = Number(env.CHAOS_NOTIFY_TIMEOUT_MS);
+    notifier = new RunNotifier(
+      recipients,
+      experiment,
+      opts.runId,
+      Number.isFinite(timeout) && timeout > 0 ? timeout : 3_000,
+    );
+    notifier.started();
+  }
   const guarded = (what: string, fn: () => void) => {
     try {
       fn();
@@ -75,6 +91,7 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
     onEvent: (event) => {
       if (traces) guarded("tracing an event", () => traces?.trace.onEvent(event));
       if (metrics) guarded("counting an event", () => metrics?.onEvent(event));
+      if (notifier) guarded("notifying an event", () => notifier?.onEvent(event));
     },
     traceProbe: (check) => {
       if (!traces) return undefined;
@@ -87,6 +104,7 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
     },
     end: async (outcome) => {
       const pushed = metrics?.end(outcome).catch((err) => `metrics: ${errorMessage(err)}`);
+      const told = notifier?.end(outcome).catch((err) => [`notifications: ${errorMessage(err)}`]);
       if (traces) {
         const t = traces;
         guarded("ending the trace", () =>
@@ -97,8 +115,27 @@ export async function observeRun(experiment: Experiment, opts: ObserveOptions): 
       }
       const unpushed = await pushed;
       if (unpushed) notes.push(unpushed);
+      notes.push(...((await told) ?? []));
       for (const note of notes) log.warn({ note: outputRedactor.text(note) }, "not delivered");
       return notes.map((n) => outputRedactor.text(n));
     },
   };
+}
+
+/**
+ * The settings file's notification targets, then the experiment's, with their secrets read.
+ * @throws ChaosError("invalid") when a secret they name cannot be read.
+ */
+function notificationRecipients(
+  experiment: Experiment,
+  fromSettings: NonNullable<Experiment["notifications"]>,
+  env: NodeJS.ProcessEnv,
+): Recipient[] {
+  const all = [...fromSettings, ...(experiment.notifications ?? [])];
+  let secrets: Record<string, string> | undefined;
+  return all.map((target) => {
+    if (!("webhook" in target) || !(target.secret instanceof SecretTemplate)) return target as Recipient;
+    secrets ??= resolveSecrets(experiment.secrets, env);
+    return { webhook: target.webhook, secret: String(bindSecrets(target.secret, secrets, outputRedactor)) };
+  });
 }
