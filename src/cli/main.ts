@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Loader> = {
   init: async () => (await import("./init.js")).initCommand as never,
   intercept: async () => (await import("./intercept.js")).interceptCommand as never,
   stress: async () => (await import("./stress.js")).stressCommand as never,
+  ephemeral: async () => (await import("./ephemeral.js")).ephemeralCommand as never,
   import: async () => (await import("./import.js")).importCommand as never,
 };
 const GLOBAL_WITH_VALUE = new Set(["--log-level", "--log-format", "--max-input-bytes"]);

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { defaultRegistry } from "../../src/agents/index.js";
 import { kubernetesAgent } from "../../src/agents/kubernetes/index.js";
+import { networkAgent } from "../../src/agents/network/index.js";
+import { stressAgent } from "../../src/agents/stress/index.js";
 import { loadExperiment } from "../../src/experiments/load.js";
 import type { Experiment } from "../../src/experiments/model.js";
 import { ROOT } from "../support/cli.js";
@@ -191,6 +193,26 @@ describe("deploy/rbac.yaml", () => {
       { from: { labels: { app: "web" } } },
     );
     await act("cordon", { node: "node-1" });
+    // Faults of the network and stress agents in a pod, and their early reverts.
+    api.onExec = (e) => {
+      api.terminateContainer(e.namespace, e.pod, e.container, 0);
+      return { exitCode: 0 };
+    };
+    for (const [agent, action, args] of [
+      [networkAgent, "latency", { latency: "100ms" }],
+      [stressAgent, "cpu", { workers: 1 }],
+    ] as const) {
+      const fault = await agent.actions[action]!.prepare(
+        {
+          target: { pod: { namespace: "shop", labels: { app: "payments" }, select: { mode: "one" } } },
+          args,
+          durationMs: 10_000,
+        },
+        ctx,
+      );
+      await fault.apply();
+      await agent.revert(JSON.parse(JSON.stringify(fault.revert)), cluster.context({ configuration: {} }));
+    }
     for (const [probe, args] of [
       ["pods-ready", { namespace: "shop", labels: { app: "payments" } }],
       ["restarts", { namespace: "shop", selector: "app" }],

@@ -5,6 +5,7 @@ import type { AgentContext, JsonSchema } from "../agent.js";
 import { reasonOf } from "../docker/engine.js";
 import { lockKey as containerLockKey, engineFor } from "../docker/session.js";
 import { resolveTargets as resolveContainers } from "../docker/target.js";
+import { podTargetProperty } from "../kubernetes/ephemeral.js";
 import { parseListeningInodes, pidsHoldingSockets } from "../process/ports.js";
 import { listPids } from "../process/proc.js";
 import {
@@ -57,8 +58,10 @@ export const insideTargetSchema: JsonSchema = {
       minLength: 1,
       description: "a running container on the Docker engine: exact name, or a regex over names",
     },
+    // Network and stress faults run inside a pod through an ephemeral container (kubernetes/ephemeral.ts).
+    pod: podTargetProperty,
   },
-  oneOf: ["process", "container"].map((k) => ({ required: [k], properties: { [k]: true } })),
+  oneOf: ["process", "container", "pod"].map((k) => ({ required: [k], properties: { [k]: true } })),
 };
 
 export type InsideTargetSpec = { process: ProcessTarget } | { container: string };
@@ -68,6 +71,11 @@ export type InsideTargetSpec = { process: ProcessTarget } | { container: string 
  * @throws ChaosError("invalid") when it names neither or both forms, or a regex is malformed.
  */
 export function readInsideTarget(raw: Record<string, unknown>): InsideTargetSpec {
+  if (raw.pod !== undefined) {
+    throw new ChaosError("invalid", "a pod target is for faults, not here", {
+      hint: "target a process or a container; for a pod's usage, use the kubernetes agent's probes",
+    });
+  }
   const hasProcess = raw.process !== undefined;
   const hasContainer = raw.container !== undefined;
   if (hasProcess === hasContainer) {

@@ -1,4 +1,10 @@
-import type { AppsV1Api, AutoscalingV2Api, CoreV1Api, NetworkingV1Api } from "@kubernetes/client-node";
+import type {
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  KubeConfig,
+  NetworkingV1Api,
+} from "@kubernetes/client-node";
 import { ChaosError } from "../../experiments/errors.js";
 import type { AgentContext } from "../agent.js";
 import { type CallSpec, type ConnectionPool, kubeCall, type RequestOptions } from "./call.js";
@@ -8,6 +14,8 @@ import { type ClusterRef, type KubernetesConfig, loadKubeConfig, readConfig } fr
 /** The run's view of one cluster: typed API clients and the settings every call obeys. */
 export class Cluster {
   private readonly pool: ConnectionPool;
+  /** The loaded kubeconfig, for the calls that are not REST (pods/exec's WebSocket). */
+  kubeConfig?: KubeConfig;
 
   constructor(
     readonly lib: KubeClient,
@@ -58,7 +66,7 @@ async function connect(ref: Omit<ClusterRef, "server">, config: KubernetesConfig
   const kc = loadKubeConfig(lib, ref.kubeconfig, ref.context);
   const server = kc.getCurrentCluster()!.server;
   const user = kc.getCurrentUser();
-  return new Cluster(
+  const c = new Cluster(
     lib,
     { ...ref, server, context: ref.context ?? kc.getCurrentContext() },
     kc.makeApiClient(lib.CoreV1Api),
@@ -68,6 +76,8 @@ async function connect(ref: Omit<ClusterRef, "server">, config: KubernetesConfig
     config,
     Boolean(user?.exec || user?.authProvider),
   );
+  c.kubeConfig = kc;
+  return c;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   resolveInside,
   TAG_FLAG,
 } from "../inside/index.js";
+import { preparePodNetworkFault } from "../kubernetes/pod-faults.js";
 import { describePeer, type Peer, peersSchema, readPeers } from "./peers.js";
 import type { NetworkPlan } from "./plan.js";
 
@@ -96,6 +97,7 @@ export async function prepareNetworkFault(
   ctx: AgentContext,
   fault: { label: string; plan: (tag: string) => NetworkPlan },
 ): Promise<PreparedFault> {
+  if (input.target?.pod) return preparePodNetworkFault(input, ctx, fault);
   const targets = await resolveInside(readInsideTarget(input.target), ctx);
   const own = await readNetns("self");
   const shared = targets.find((t) => t.identity.netns === own);

@@ -1,5 +1,6 @@
 import type { Agent } from "../agent.js";
 import { chaosEntry, requireInsideTools } from "../inside/index.js";
+import { withPodRevert } from "../kubernetes/ephemeral.js";
 import { lossAction, partitionAction } from "./partition.js";
 import { revertNetworkFault } from "./revert.js";
 import { netemAction, withTbf } from "./shaping.js";
@@ -33,5 +34,5 @@ export const networkAgent: Agent = {
     await requireInsideTools("the network agent", ["iptables", "iptables-save", "nsenter"]);
     chaosEntry();
   },
-  revert: revertNetworkFault,
+  revert: withPodRevert(revertNetworkFault),
 };

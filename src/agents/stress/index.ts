@@ -1,4 +1,6 @@
 import type { Agent } from "../agent.js";
+import { withPodRevert } from "../kubernetes/ephemeral.js";
+import { withPodStress } from "../kubernetes/pod-faults.js";
 import { cpuAction } from "./cpu.js";
 import { diskAction } from "./disk.js";
 import { memoryAction } from "./memory.js";
@@ -15,7 +17,7 @@ export const stressAgent: Agent = {
   name: "stress",
   description:
     "burn CPU, hold memory or fill a disk inside a process's or container's cgroup (or on the host)",
-  actions: { cpu: cpuAction, memory: memoryAction, disk: diskAction },
+  actions: withPodStress({ cpu: cpuAction, memory: memoryAction, disk: diskAction }),
   probes: { "cpu-usage": cpuUsageProbe, "memory-usage": memoryUsageProbe },
-  revert: revertStressFault,
+  revert: withPodRevert(revertStressFault),
 };

@@ -1,6 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import {
+  acceptExec,
+  type ExecHandler,
+  type ExecRequest,
+  execSocketServer,
+  execTarget,
+  refuseUpgrade,
+  SubresourceError,
+  updateEphemeralContainers,
+} from "./ephemeral.js";
 import { jsonPatch, mergePatch } from "./patch.js";
 import {
   matchesLabels,
@@ -18,6 +29,8 @@ import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
  *
  *   /api/v1/namespaces/{ns}/pods[/{name}]                        list (selectors, limit/continue), watch, get, delete
  *   /api/v1/namespaces/{ns}/pods/{name}/eviction                 create (honours PodDisruptionBudgets: 429)
+ *   /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers      get, patch, update (see ephemeral.ts)
+ *   /api/v1/namespaces/{ns}/pods/{name}/exec                     WebSocket exec (see ephemeral.ts)
  *   /api/v1/namespaces/{ns}/events                               list, create
  *   /api/v1/nodes[/{name}]                                       list, get, patch
  *   /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[/scale]   get; scale get, patch, put
@@ -145,6 +158,8 @@ function parseJson(text: string): Json {
 
 export interface KubeApiServerOptions extends Partial<ReconcilerTiming> {
   token?: string;
+  /** false: a server that does not serve the ephemeralcontainers subresource (before Kubernetes 1.23). */
+  ephemeralContainers?: boolean;
 }
 
 export class KubeApiServer {
@@ -161,6 +176,14 @@ export class KubeApiServer {
   /** Continue tokens from before this resourceVersion have expired (etcd compacted their revision). */
   private compactedRv = 0;
   url = "";
+  private readonly ephemeral: boolean;
+  /** Namespaces labelled `pod-security.kubernetes.io/enforce`: the Pod Security level admission enforces. */
+  readonly podSecurity = new Map<string, "baseline" | "restricted">();
+  /** Every exec the server accepted, in order. */
+  readonly execs: ExecRequest[] = [];
+  /** What a container does with an exec (default: succeeds, does nothing). */
+  onExec: ExecHandler = () => ({ exitCode: 0 });
+  private readonly wss = execSocketServer();
 
   constructor(opts: KubeApiServerOptions = {}) {
     this.token = opts.token ?? randomBytes(16).toString("hex");
@@ -168,6 +191,7 @@ export class KubeApiServer {
       recreateMs: opts.recreateMs ?? 300,
       readyMs: opts.readyMs ?? 300,
     });
+    this.ephemeral = opts.ephemeralContainers ?? true;
   }
 
   async start(): Promise<this> {
@@ -177,6 +201,7 @@ export class KubeApiServer {
     this.server.on("connection", () => {
       this.connections++;
     });
+    this.server.on("upgrade", (req, socket, head) => this.upgrade(req, socket, head));
     await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -184,6 +209,8 @@ export class KubeApiServer {
 
   async close(): Promise<void> {
     this.reconciler.close();
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
     this.server?.closeAllConnections();
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
   }
@@ -420,6 +447,20 @@ export class KubeApiServer {
     if (route.resource === "pods" && route.subresource === "eviction" && verb === "create") {
       return this.send(res, 201, this.evict(route, obj, parseJson(body ?? "")));
     }
+    if (route.resource === "pods" && route.subresource === "ephemeralcontainers" && this.ephemeral) {
+      if (verb === "get") return this.send(res, 200, obj);
+      if (verb !== "patch" && verb !== "update")
+        throw new ApiError(405, `${verb} is not supported on pods/ephemeralcontainers`);
+      let next: KubeObject;
+      try {
+        next = updateEphemeralContainers(obj, method, req.headers["content-type"], parseJson(body ?? ""));
+      } catch (err) {
+        if (err instanceof SubresourceError) throw new ApiError(err.code, err.message);
+        throw err;
+      }
+      this.admit(next, obj);
+      return this.send(res, 200, this.store.put("pods", next));
+    }
     if (route.subresource) throw new ApiError(404, "the server could not find the requested resource");
     if (verb === "get") return this.send(res, 200, obj);
     if (verb === "delete") return this.send(res, 200, this.remove(route, obj, q, deleteBody));
@@ -428,6 +469,124 @@ export class KubeApiServer {
       return this.send(res, 200, this.store.put(route.resource, patched));
     }
     throw new ApiError(405, `${verb} is not supported on ${route.resource} by this server`);
+  }
+
+  /**
+   * Pod Security admission for ephemeral containers added to a pod in a namespace with an enforced level: the
+   * checks of the "baseline" level that concern them (added capabilities beyond the default set), and of
+   * "restricted" (runAsNonRoot, allowPrivilegeEscalation false, capabilities drop ALL, add at most
+   * NET_BIND_SERVICE). 403 with the message a real admission plugin writes.
+   */
+  private admit(next: KubeObject, old: KubeObject): void {
+    const level = this.podSecurity.get(next.metadata.namespace ?? "");
+    if (!level) return;
+    const known = new Set((old.spec.ephemeralContainers ?? []).map((c: Json) => c.name));
+    const BASELINE = new Set([
+      "AUDIT_WRITE",
+      "CHOWN",
+      "DAC_OVERRIDE",
+      "FOWNER",
+      "FSETID",
+      "KILL",
+      "MKNOD",
+      "NET_BIND_SERVICE",
+      "SETFCAP",
+      "SETGID",
+      "SETPCAP",
+      "SETUID",
+      "SYS_CHROOT",
+    ]);
+    const problems: string[] = [];
+    for (const c of next.spec.ephemeralContainers ?? []) {
+      if (known.has(c.name)) continue;
+      const sc = c.securityContext ?? {};
+      const added: string[] = sc.capabilities?.add ?? [];
+      const allowed = level === "baseline" ? BASELINE : new Set(["NET_BIND_SERVICE"]);
+      const bad = added.filter((a) => !allowed.has(a));
+      if (bad.length)
+        problems.push(
+          `${level === "baseline" ? "non-default capabilities" : "unrestricted capabilities"} (container "${c.name}" must not include ${bad.map((b) => `"${b}"`).join(", ")} in securityContext.capabilities.add)`,
+        );
+      if (level === "restricted") {
+        if (sc.allowPrivilegeEscalation !== false)
+          problems.push(
+            `allowPrivilegeEscalation != false (container "${c.name}" must set securityContext.allowPrivilegeEscalation=false)`,
+          );
+        if (sc.runAsNonRoot !== true || sc.runAsUser === 0)
+          problems.push(
+            `runAsNonRoot != true (container "${c.name}" must set securityContext.runAsNonRoot=true)`,
+          );
+      }
+    }
+    if (problems.length)
+      throw new ApiError(
+        403,
+        `pods "${next.metadata.name}" is forbidden: violates PodSecurity "${level}:latest": ${problems.join(", ")}`,
+      );
+  }
+
+  /** WebSocket upgrades: pods/exec only, authorised and validated before the socket is accepted. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    try {
+      if (req.headers.authorization !== `Bearer ${this.token}`) throw new ApiError(401, "Unauthorized");
+      const route = parseRoute(url.pathname);
+      if (route?.resource !== "pods" || route.subresource !== "exec" || !route.name || !route.namespace)
+        throw new ApiError(404, "the server could not find the requested resource");
+      // A WebSocket exec is a GET; authorizers check both get and create on pods/exec (Kubernetes 1.35 on).
+      for (const verb of ["get", "create"]) {
+        this.calls.push({
+          method: "GET",
+          path: url.pathname,
+          verb,
+          group: "",
+          resource: "pods/exec",
+          namespace: route.namespace,
+          name: route.name,
+        });
+      }
+      const fault = this.faultFor("GET", url.pathname);
+      if (fault?.status) throw new ApiError(fault.status, `injected failure ${fault.status}`);
+      const pod = this.store.get("pods", route.namespace, route.name);
+      if (!pod) throw notFound(route, route.name);
+      const q = url.searchParams;
+      const command = q.getAll("command");
+      if (command.length === 0) throw new ApiError(400, "you must specify at least 1 command");
+      let container: string;
+      try {
+        container = execTarget(pod, q.get("container"));
+      } catch (err) {
+        if (err instanceof SubresourceError) throw new ApiError(err.code, err.message);
+        throw err;
+      }
+      const exec = { namespace: route.namespace, pod: route.name, container, command };
+      this.execs.push(exec);
+      acceptExec(this.wss, req, socket, head, exec, (e) => this.onExec(e));
+    } catch (err) {
+      const e = err instanceof ApiError ? err : new ApiError(500, (err as Error).message);
+      refuseUpgrade(socket, e.code, e.message);
+    }
+  }
+
+  /** Marks a container (ephemeral or not) of a pod terminated with this exit code, as a kubelet reports it. */
+  terminateContainer(namespace: string, pod: string, container: string, exitCode: number): void {
+    const p = this.store.get("pods", namespace, pod);
+    if (!p) throw new Error(`no pod ${namespace}/${pod}`);
+    const status = [
+      ...(p.status.containerStatuses ?? []),
+      ...(p.status.ephemeralContainerStatuses ?? []),
+    ].find((s: Json) => s.name === container);
+    if (!status) throw new Error(`no container ${container} in pod ${namespace}/${pod}`);
+    const now = new Date().toISOString();
+    status.state = {
+      terminated: {
+        exitCode,
+        reason: exitCode === 0 ? "Completed" : "Error",
+        startedAt: status.state?.running?.startedAt,
+        finishedAt: now,
+      },
+    };
+    this.store.put("pods", p);
   }
 
   private list(route: Route, q: URLSearchParams) {

@@ -1,0 +1,120 @@
+import { randomBytes } from "node:crypto";
+import type { V1Pod } from "@kubernetes/client-node";
+import { parseDuration } from "../../experiments/duration.js";
+import { ChaosError } from "../../experiments/errors.js";
+import type { ActionDefinition, ActivityInput, AgentContext, PreparedFault } from "../agent.js";
+import { TAG_FLAG } from "../inside/index.js";
+import { HELPER_MAX_LIFETIME_MS } from "../network/fault.js";
+import type { NetworkPlan } from "../network/plan.js";
+import { DEFAULT_DEADLINE_MS, newTag } from "../stress/fault.js";
+import { memoryMargin } from "../stress/memory.js";
+import { formatBytes, parseSize, resolveSize } from "../stress/quantity.js";
+import { isPodTarget, preparePodFault } from "./ephemeral.js";
+
+/**
+ * The network and stress agents' faults on `target: { pod: … }`: the helper each runs locally, run instead
+ * by an ephemeral container in the pod (ephemeral.ts).
+ */
+
+/** A network fault in each selected pod: `chaos intercept` with the step's plan, as root with NET_ADMIN. */
+export function preparePodNetworkFault(
+  input: ActivityInput,
+  ctx: AgentContext,
+  fault: { label: string; plan: (tag: string) => NetworkPlan },
+): Promise<PreparedFault> {
+  const tag = `${ctx.runId}.${randomBytes(3).toString("hex")}`;
+  const plan = fault.plan(tag);
+  return preparePodFault({
+    agent: "network",
+    input,
+    ctx,
+    label: fault.label,
+    tag,
+    helper: () => ["intercept", TAG_FLAG, tag, "--plan", JSON.stringify(plan)],
+    forMs: input.durationMs ?? HELPER_MAX_LIFETIME_MS,
+    privileges: "net-admin",
+  });
+}
+
+/** The container's limit for a resource, in its own unit (cores for cpu, bytes for memory). */
+function limitOf(pod: V1Pod, container: string, resource: "cpu" | "memory"): number | undefined {
+  const value = pod.spec?.containers?.find((c) => c.name === container)?.resources?.limits?.[resource];
+  if (value === undefined) return undefined;
+  if (resource === "cpu") return value.endsWith("m") ? Number(value.slice(0, -1)) / 1000 : Number(value);
+  const size = parseSize(value, `the memory limit of container ${container}`);
+  return "bytes" in size ? size.bytes : undefined;
+}
+
+/** The stress helper's command line in a pod, sized by the target container's limits. */
+function stressHelper(kind: string, input: ActivityInput, tag: string, forMs: number) {
+  const a = input.args;
+  return (pod: V1Pod, container: string): string[] => {
+    const common = ["--for", `${forMs}ms`, "--tag", tag];
+    const where = `container ${container} of pod ${pod.metadata?.namespace}/${pod.metadata?.name}`;
+    if (kind === "cpu") {
+      const cores = limitOf(pod, container, "cpu");
+      const workers = typeof a.workers === "number" ? a.workers : Math.max(1, Math.ceil(cores ?? 1));
+      const load = typeof a.load === "number" ? a.load : 100;
+      return ["stress", "cpu", "--workers", String(workers), "--load", String(load), ...common];
+    }
+    const limit = limitOf(pod, container, "memory");
+    const size = parseSize(a.size, "args.size");
+    if ("percent" in size && limit === undefined) {
+      throw new ChaosError("invalid", `args.size is a percent, but ${where} has no memory limit`, {
+        hint: "write the size as a quantity (256Mi), or give the container a limit",
+      });
+    }
+    const bytes = resolveSize(size, limit, "args.size");
+    if (limit !== undefined && a.force !== true && bytes > limit - memoryMargin(limit)) {
+      throw new ChaosError(
+        "invalid",
+        `holding ${formatBytes(bytes)} would leave less than a margin of ${formatBytes(memoryMargin(limit))} under the ${formatBytes(limit)} limit of ${where}`,
+        { hint: "ask for less, or set force: true to risk an OOM kill of the pod's containers" },
+      );
+    }
+    const grow = typeof a["grow-over"] === "string" ? ["--grow-over", a["grow-over"]] : [];
+    return ["stress", "memory", "--size", String(bytes), ...grow, ...common];
+  };
+}
+
+/** A stress fault in each selected pod: `chaos stress` as the image's unprivileged user. */
+function preparePodStressFault(
+  kind: string,
+  input: ActivityInput,
+  ctx: AgentContext,
+): Promise<PreparedFault> {
+  if (kind === "disk") {
+    throw new ChaosError("invalid", "stress.disk does not take a pod target", {
+      hint: "an ephemeral container's files are not the pod's volumes; fill a path of a container or of the host",
+    });
+  }
+  const tag = newTag(ctx.runId);
+  const forMs =
+    typeof input.args.deadline === "string"
+      ? parseDuration(input.args.deadline)
+      : (input.durationMs ?? DEFAULT_DEADLINE_MS);
+  return preparePodFault({
+    agent: "stress",
+    input,
+    ctx,
+    label: kind === "cpu" ? "the CPU stress" : "the memory stress",
+    tag,
+    helper: stressHelper(kind, input, tag, forMs),
+    forMs,
+    privileges: "none",
+  });
+}
+
+/** The stress actions, each also taking `target: { pod: … }`. */
+export function withPodStress(actions: Record<string, ActionDefinition>): Record<string, ActionDefinition> {
+  return Object.fromEntries(
+    Object.entries(actions).map(([name, action]) => [
+      name,
+      {
+        ...action,
+        prepare: (input, ctx) =>
+          isPodTarget(input.target) ? preparePodStressFault(name, input, ctx) : action.prepare(input, ctx),
+      } satisfies ActionDefinition,
+    ]),
+  );
+}
