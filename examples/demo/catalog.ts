@@ -40,6 +40,18 @@ export const HTTP_EXPERIMENTS: readonly BundledExperiment[] = [
 ];
 
 /**
+ * The experiments that need payments under a CPU limit of its own (the sample app started with
+ * `--payments-cpu`, as root): checked both ways against such an app, not in the pipelines' runs of
+ * `experiments/payments-*.yaml`.
+ */
+export const CGROUP_EXPERIMENTS: readonly BundledExperiment[] = [
+  { file: "stress-payments-cpu.yaml", practice: "timeouts", decidingProbe: "under 120 checkouts waiting" },
+];
+
+/** The CPU limit payments runs under for CGROUP_EXPERIMENTS, in cores. */
+export const PAYMENTS_CPU_LIMIT = 0.2;
+
+/**
  * The repository root (the folder holding experiments/), from the source tree or from dist/.
  * @throws Error when no parent folder holds experiments/ and package.json.
  */

@@ -24,6 +24,8 @@ export interface TargetEnvironmentOptions {
   prometheusUrl?: string;
   /** The Prometheus binary to start (see ensurePrometheus). */
   prometheusBinary?: string;
+  /** Runs payments under a CPU limit of its own, in cores (see StackOptions.paymentsCpu; needs root). */
+  paymentsCpu?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function startTargetEnvironment(opts: TargetEnvironmentOptions): Pr
     load: { rate: opts.rate ?? 20 },
     basePort: opts.basePort,
     runDir: opts.runDir,
+    ...(opts.paymentsCpu !== undefined ? { paymentsCpu: opts.paymentsCpu } : {}),
   });
   let prometheus: RunningPrometheus | undefined;
   if (opts.prometheusUrl === undefined) {

@@ -20,6 +20,7 @@ async function start(args: {
   basePort: number;
   rate: number;
   runDir: string;
+  paymentsCpu?: number;
 }): Promise<void> {
   const runDir = resolve(args.runDir);
   const previous = readState(runDir);
@@ -33,6 +34,7 @@ async function start(args: {
     runDir,
     load: args.rate > 0 ? { rate: args.rate } : false,
     logger,
+    ...(args.paymentsCpu !== undefined ? { paymentsCpu: args.paymentsCpu } : {}),
   });
   const { stop, ...addresses } = stack;
   writeState(runDir, { ...addresses, pid: process.pid, startedAt: new Date().toISOString() });
@@ -41,6 +43,9 @@ async function start(args: {
 
   const lines = [
     `target app running (${stack.fragile.length ? `fragile: ${stack.fragile.join(",")}` : "resilient"})`,
+    ...(args.paymentsCpu !== undefined
+      ? [`  payments limited to ${args.paymentsCpu} cores (its own cgroup)`]
+      : []),
     ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(9)} ${url}`),
     `  toxiproxy ${stack.toxiproxyUrl}`,
     ...stack.proxies.map((p) => `  proxy ${p.name.padEnd(17)} ${p.listen} -> ${p.upstream}`),
@@ -109,8 +114,19 @@ await yargs(hideBin(process.argv))
           type: "number",
           default: 20,
           describe: "checkout requests per second (0 = no load)",
+        })
+        .option("payments-cpu", {
+          type: "number",
+          describe: "run payments in a cgroup of its own limited to this many cores (0.2); needs root",
         }),
-    (argv) => start({ fragile: argv.fragile, basePort: argv.basePort, rate: argv.rate, runDir: argv.runDir }),
+    (argv) =>
+      start({
+        fragile: argv.fragile,
+        basePort: argv.basePort,
+        rate: argv.rate,
+        runDir: argv.runDir,
+        paymentsCpu: argv.paymentsCpu,
+      }),
   )
   .command("stop", "stop the app started by `start` in another terminal", {}, (argv) =>
     stopCommand({ runDir: String(argv.runDir) }),

@@ -4,6 +4,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Logger, pino } from "pino";
 import { type ProxyConfig, startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
+import { type CpuLimit, makeCpuLimit } from "./cpu-limit.js";
 import { freePorts } from "./lib/free-ports.js";
 import { fragileList, type Practice, parseFragile } from "./lib/practices.js";
 import { waitForHealthy } from "./lib/wait.js";
@@ -33,6 +34,11 @@ export interface StackOptions {
   /** Load against web; false = no load generator. Default: 20 requests per second, until stopped. */
   load?: { rate: number; durationS?: number } | false;
   logger?: Logger;
+  /**
+   * Runs payments in a cgroup of its own with this CPU quota, in cores (0.2 = a fifth of one core), as a
+   * container with a CPU limit would; needs root. Absent = no limit.
+   */
+  paymentsCpu?: number;
 }
 
 export interface Stack {
@@ -91,11 +97,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
 
   const supervisor = new Supervisor({ runDir, log });
   let toxiproxy: ToxiproxyServer | undefined;
+  let paymentsLimit: CpuLimit | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await supervisor.stop();
+    await paymentsLimit?.remove();
     await toxiproxy?.close();
     if (ownRunDir) rmSync(runDir, { recursive: true, force: true });
     log.info("stack stopped");
@@ -109,6 +117,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       metrics: true,
       logger: log,
     });
+    if (opts.paymentsCpu !== undefined) paymentsLimit = await makeCpuLimit("payments", opts.paymentsCpu);
     const baseEnv = childEnv(fragile);
     const upstreamEnv = (name: ServiceName): Record<string, string> => {
       const link = LINKS.findIndex((l) => l.from === name);
@@ -120,6 +129,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         name,
         script: serviceScript(name),
         env: { ...baseEnv, PORT: String(ports[name]), ...upstreamEnv(name) },
+        ...(name === "payments" && paymentsLimit ? { cgroup: paymentsLimit } : {}),
       });
     }
     // Healthy first on their own ports, then through the proxies: the path the traffic takes.

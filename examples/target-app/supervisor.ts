@@ -9,6 +9,8 @@ export interface ServiceProcess {
   /** The compiled service entry, run with this Node binary. */
   script: string;
   env: Record<string, string>;
+  /** A cgroup each process of the service is moved into as it starts (a CPU limit), before its pid is told. */
+  cgroup?: { add(pid: number): Promise<void> };
 }
 
 export interface SupervisorOptions {
@@ -126,8 +128,24 @@ export class Supervisor {
         if (child.pid === undefined) resolve();
       });
     });
-    if (child.pid !== undefined) this.writePid(spec.name, child.pid);
-    this.opts.log.info({ service: spec.name, pid: child.pid }, "service started");
+    const pid = child.pid;
+    if (pid === undefined) return;
+    if (!spec.cgroup) {
+      this.writePid(spec.name, pid);
+      this.opts.log.info({ service: spec.name, pid }, "service started");
+      return;
+    }
+    // A service that cannot be put under its limit would run unlimited: stopped (and restarted) instead.
+    spec.cgroup.add(pid).then(
+      () => {
+        this.writePid(spec.name, pid);
+        this.opts.log.info({ service: spec.name, pid, cgroup: true }, "service started");
+      },
+      (error: unknown) => {
+        this.opts.log.error({ service: spec.name, err: error }, "cannot move the service into its cgroup");
+        child.kill("SIGKILL");
+      },
+    );
   }
 
   private onExit(
