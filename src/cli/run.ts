@@ -142,6 +142,11 @@ async function runExperiment(
   }
 
   view.begin(`${experiment.title}  (run ${runId})`);
+  // Parts of a Chaos Toolkit file with no equivalent (controls): said once, before anything is injected.
+  for (const ignored of experiment.source?.ignored ?? []) {
+    log.warn({ ignored }, "ignored");
+    process.stderr.write(`${yellow("warning:")} ${ignored}\n`);
+  }
   const execution = await executeExperiment(experiment, {
     registry,
     log,

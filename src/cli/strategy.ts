@@ -1,4 +1,9 @@
-import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES, type Strategy } from "../experiments/ctk/translate.js";
+import {
+  DEFAULT_STRATEGY,
+  HYPOTHESIS_STRATEGIES,
+  ROLLBACK_STRATEGIES,
+  type Strategy,
+} from "../experiments/ctk/translate.js";
 import { ChaosError } from "../experiments/errors.js";
 
 /** Chaos Toolkit's strategy flags, for the commands that read its experiments (`run`, `import`). */
@@ -7,7 +12,13 @@ export const STRATEGY_OPTIONS = {
     choices: HYPOTHESIS_STRATEGIES,
     default: "default" as const,
     describe:
-      "Chaos Toolkit experiments: when the hypothesis is checked (default: before and after the method; continuously: also during it)",
+      "Chaos Toolkit experiments: when the hypothesis is checked (default: before and after the method; continuously: before, during and after; before-method-only, after-method-only, during-method-only: that phase alone)",
+  },
+  "rollback-strategy": {
+    choices: ROLLBACK_STRATEGIES,
+    default: "default" as const,
+    describe:
+      "Chaos Toolkit experiments: when their own rollbacks run (default: unless the run failed or was interrupted; always; never; deviated: only if it deviated). Every fault is reverted whatever this says",
   },
   "hypothesis-frequency": {
     type: "number" as const,
@@ -29,6 +40,7 @@ export const STRATEGY_OPTIONS = {
 
 export interface StrategyArgs {
   "hypothesis-strategy": Strategy["hypothesis"];
+  "rollback-strategy": Strategy["rollback"];
   "hypothesis-frequency": number;
   "fail-fast": boolean;
   "accept-unobserved": boolean;
@@ -47,6 +59,7 @@ export function strategyOf(args: StrategyArgs): Strategy {
   return {
     ...DEFAULT_STRATEGY,
     hypothesis: args["hypothesis-strategy"],
+    rollback: args["rollback-strategy"],
     frequency,
     failFast: args["fail-fast"],
     acceptUnobserved: args["accept-unobserved"],

@@ -17,6 +17,7 @@ import type { Experiment, Step } from "./model.js";
 import { preflight, prepareAgents } from "./preflight.js";
 import { outputRedactor } from "./redact.js";
 import { RunResources } from "./resources.js";
+import { rollbacksToRun } from "./rollbacks-when.js";
 import { newRunId } from "./run-identity.js";
 import { now, type RunScope } from "./run-scope.js";
 import { resolveSecrets } from "./secrets.js";
@@ -43,7 +44,7 @@ type AbortReason = NonNullable<RunFacts["abort"]>;
 /**
  * Runs one experiment through its lifecycle:
  *   1. steady state before  2. method (+ hypothesis during, stop conditions)  3. rollbacks (always)
- *   4. steady state after   5. verdict
+ *   4. steady state after   5. verdict       (3: every fault; the experiment's own steps by rollbacksWhen)
  * It knows agents only through the registry and the Agent interface.
  */
 export class Controller {
@@ -105,7 +106,7 @@ export class Controller {
       } catch (err) {
         this.fail(`unexpected error: ${errorMessage(err)}`);
       } finally {
-        await this.rollbacks();
+        await this.rollbacks(notSteady);
       }
       if (!notSteady && this.abortReason?.kind !== "signal" && !this.errored) await this.steadyStateAfter();
     } finally {
@@ -187,7 +188,7 @@ export class Controller {
   // ── 1. steady state before ──
   private async steadyStateBefore(): Promise<boolean> {
     const steady = this.experiment.steadyState;
-    if (!steady) return true;
+    if (!steady || steady.skip?.before) return true;
     const within = steady.before && formatDuration(steady.before.withinMs);
     this.emit({ type: "phase", phase: "before", note: within && `waiting up to ${within} for it to hold` });
     const records = await this.hypothesis.before();
@@ -270,16 +271,17 @@ export class Controller {
   }
 
   // ── 3. rollbacks: every live fault, newest first, then the experiment's own rollback actions ──
-  private async rollbacks(): Promise<void> {
-    if (!this.faults.pending(this.experiment.rollbacks)) return;
+  private async rollbacks(notSteady: boolean): Promise<void> {
+    const own = rollbacksToRun(this.experiment, this.reasons, notSteady, this.deviated, this.abortReason);
+    if (!this.faults.pending(own)) return;
     this.emit({ type: "phase", phase: "rollbacks" });
-    await this.faults.rollBack(this.experiment.rollbacks);
+    await this.faults.rollBack(own);
   }
 
   // ── 4. steady state after: the hypothesis must hold again within the recovery deadline ──
   private async steadyStateAfter(): Promise<void> {
     const steady = this.experiment.steadyState;
-    if (!steady) return;
+    if (!steady || steady.skip?.after) return;
     this.emit({
       type: "phase",
       phase: "after",

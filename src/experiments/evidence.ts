@@ -1,7 +1,7 @@
 import { formatDuration } from "./duration.js";
 import { NoAnswerError } from "./errors.js";
 import type { Journal, ProbeRecord, RunStatus } from "./journal.js";
-import type { Experiment, StopCondition } from "./model.js";
+import type { Experiment, SteadyState, StopCondition } from "./model.js";
 
 /**
  * What a run must have seen before its verdict may say anything: the evidence rules.
@@ -131,7 +131,7 @@ export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
   else if (f.abort && f.abort.kind !== "fail-fast") status = "aborted";
   else if (f.notSteady) status = "not-steady";
   else if (f.deviated) status = "deviated";
-  else if (!steady) status = "completed";
+  else if (!steady || neverChecked(steady)) status = "completed";
   else if (unobserved.length) status = "unobserved";
   else status = "held";
 
@@ -140,16 +140,31 @@ export function verdict(f: RunFacts): { status: RunStatus; reasons: string[] } {
   if (status === "unobserved") reasons.push(...unobserved);
   if (status === "completed")
     reasons.push(
-      "completed, nothing judged: the experiment has no steady-state hypothesis (a plain injection)",
+      steady
+        ? "completed, nothing judged: the steady-state hypothesis is checked in no phase (before, during and after are none)"
+        : "completed, nothing judged: the experiment has no steady-state hypothesis (a plain injection)",
     );
-  if (status === "held") {
-    reasons.push(
-      steady?.during === "none"
-        ? "the steady-state hypothesis held before and after the method (during: none, not checked while faults were live)"
-        : "the steady-state hypothesis held before, during and after the method",
-    );
-  }
+  if (status === "held" && steady) reasons.push(heldReason(steady));
   return { status, reasons: [...new Set(reasons)] };
+}
+
+const neverChecked = (s: SteadyState) => s.skip?.before && s.skip.after && s.during === "none";
+
+/** Where the hypothesis held: the phases it was checked in, and why one was left out. */
+function heldReason(steady: SteadyState): string {
+  const phases = [
+    steady.skip?.before ? undefined : "before",
+    steady.during === "none" ? undefined : "during",
+    steady.skip?.after ? undefined : "after",
+  ].filter((p): p is string => p !== undefined);
+  const left = [
+    steady.skip?.before ? "before: none" : undefined,
+    steady.during === "none" ? "during: none, not checked while faults were live" : undefined,
+    steady.skip?.after ? "after: none" : undefined,
+  ].filter(Boolean);
+  const last = phases.pop();
+  const when = phases.length ? `${phases.join(", ")} and ${last}` : last;
+  return `the steady-state hypothesis held ${when} the method${left.length ? ` (${left.join("; ")})` : ""}`;
 }
 
 interface FaultWindow {
@@ -185,7 +200,7 @@ function unobservedFaults(
   const fix = (w: FaultWindow) =>
     !during
       ? chaosToolkit
-        ? "Chaos Toolkit's default strategy checks the hypothesis only before and after the method (run with --hypothesis-strategy continuously, or --accept-unobserved to accept it)"
+        ? "this Chaos Toolkit hypothesis strategy does not check the hypothesis during the method (run with --hypothesis-strategy continuously or during-method-only, or --accept-unobserved to accept it)"
         : "the experiment has no during: block (add during: { every: 1s }, or during: none to accept it)"
       : w.instant
         ? `too little of the method was left after it (add a pause after it, longer than during: every ${formatDuration(during.everyMs)})`

@@ -232,11 +232,17 @@ function readDocument(file: string, raw: Obj, problems: Problems, opts: LoadOpti
               "interval",
             ),
           },
+          ...(steady.before === "none" || steady.after === "none"
+            ? { skip: { before: steady.before === "none", after: steady.after === "none" } }
+            : {}),
         }
       : undefined,
     stopWhen: reader.list(data["stop-when"], ["stop-when"], (c, path) => reader.stopCondition(c, path)),
     method: reader.list(data.method, ["method"], (s, path) => reader.step(s, path)),
     rollbacks: reader.list(data.rollbacks, ["rollbacks"], (s, path) => reader.action(s, path)),
+    ...(data["rollbacks-when"] === "deviated" || data["rollbacks-when"] === "not-failed"
+      ? { rollbacksWhen: data["rollbacks-when"] }
+      : {}),
     document: withMaskedSecrets(raw),
     ...observersOf(bound),
   };

@@ -82,6 +82,8 @@ export interface SteadyState {
    */
   before?: { withinMs: number; everyMs: number };
   after: { withinMs: number; everyMs: number };
+  /** Phases deliberately not checked (`before: none`, `after: none`; Chaos Toolkit's strategies). */
+  skip?: { before?: boolean; after?: boolean };
 }
 
 /** A validated experiment, with `${env}` and `${configuration}` resolved and `${secrets}` left for run time. */
@@ -96,6 +98,8 @@ export interface Experiment {
   stopWhen: StopCondition[];
   method: Step[];
   rollbacks: ActionStep[];
+  /** When `rollbacks` run (`rollbacks-when`; Chaos Toolkit's --rollback-strategy); absent: always. */
+  rollbacksWhen?: "always" | "deviated" | "not-failed";
   /** The experiment as written (secrets as references only), for the journal. */
   document: Record<string, unknown>;
   /** `metrics: { pushgateway }`: where the run's metrics go (CHAOS_PUSHGATEWAY_URL wins). */

@@ -368,8 +368,9 @@ method:
     target: { id: gone }
     duration: 300ms
 `);
-    setTimeout(() => state.live.delete("gone"), 100); // another run deletes it mid-window
-    const j = await controller.run();
+    // Another run deletes it mid-window: as soon as it is live, however long the run took to get there.
+    const remover = setInterval(() => state.live.delete("gone") && clearInterval(remover), 10);
+    const j = await controller.run().finally(() => clearInterval(remover));
     expect(j.status).toBe("error");
     expect(j.exitCode).toBe(4);
     expect(j.faults[0]).toMatchObject({ description: "remove gone", vanished: true });

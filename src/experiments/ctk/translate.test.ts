@@ -7,7 +7,7 @@ import { Registry } from "../../agents/registry.js";
 import { toxiproxyAgent } from "../../agents/toxiproxy/index.js";
 import { ValidationErrors } from "../errors.js";
 import { parseExperiment } from "../load.js";
-import { DEFAULT_STRATEGY } from "./translate.js";
+import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES } from "./translate.js";
 
 const registry = new Registry([httpAgent, processAgent, prometheusAgent, toxiproxyAgent, kubernetesAgent]);
 const env = { BASE: "http://127.0.0.1:9" };
@@ -190,6 +190,34 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
         strategy: { ...DEFAULT_STRATEGY, acceptUnobserved: true },
       }).steadyState!.during,
     ).toBe("none");
+  });
+
+  test("each hypothesis strategy checks the phases chaoslib/run.py checks (should_run_before/during/after_method)", () => {
+    const text = JSON.stringify({
+      title: "t",
+      configuration: { base: "http://127.0.0.1:9" },
+      "steady-state-hypothesis": { title: "h", probes: [health] },
+      method: [{ ref: "health" }],
+    });
+    const phases = (hypothesis: (typeof HYPOTHESIS_STRATEGIES)[number]) => {
+      const s = parseExperiment("e.json", text, {
+        registry,
+        env,
+        strategy: { ...DEFAULT_STRATEGY, hypothesis, frequency: 2 },
+      }).steadyState!;
+      return {
+        before: !s.skip?.before,
+        during: s.during !== undefined && s.during !== "none",
+        after: !s.skip?.after,
+      };
+    };
+    expect(Object.fromEntries(HYPOTHESIS_STRATEGIES.map((h) => [h, phases(h)]))).toEqual({
+      default: { before: true, during: false, after: true },
+      "before-method-only": { before: true, during: false, after: false },
+      "after-method-only": { before: false, during: false, after: true },
+      "during-method-only": { before: false, during: true, after: false },
+      continuously: { before: true, during: true, after: true },
+    });
   });
 
   test("extension providers map to our agents; their undo functions are left to the automatic reverts", () => {

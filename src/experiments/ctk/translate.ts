@@ -18,11 +18,22 @@ import { checkCtkTolerance } from "./tolerance.js";
  */
 
 /** The values of Chaos Toolkit's --hypothesis-strategy that map onto our phases. */
-export const HYPOTHESIS_STRATEGIES = ["default", "continuously"] as const;
+export const HYPOTHESIS_STRATEGIES = [
+  "default",
+  "before-method-only",
+  "after-method-only",
+  "during-method-only",
+  "continuously",
+] as const;
+
+/** The values of Chaos Toolkit's --rollback-strategy (chaoslib/run.py `run_rollback`). */
+export const ROLLBACK_STRATEGIES = ["default", "always", "never", "deviated"] as const;
 
 export interface Strategy {
   /** Chaos Toolkit's --hypothesis-strategy. */
   hypothesis: (typeof HYPOTHESIS_STRATEGIES)[number];
+  /** Chaos Toolkit's --rollback-strategy: when the experiment's own rollbacks run. */
+  rollback: (typeof ROLLBACK_STRATEGIES)[number];
   /** Seconds between checks while the method runs (Chaos Toolkit's --hypothesis-frequency, default 1). */
   frequency: number;
   /** Stop the method at the first deviation while it runs (Chaos Toolkit's --fail-fast). */
@@ -36,6 +47,7 @@ export interface Strategy {
 
 export const DEFAULT_STRATEGY: Strategy = {
   hypothesis: "default",
+  rollback: "default",
   frequency: 1,
   failFast: false,
   acceptUnobserved: false,
@@ -407,6 +419,25 @@ function controls(raw: unknown, c: ActivityContext, stopWhen: Obj[]): void {
   });
 }
 
+/**
+ * --rollback-strategy onto our rollbacks (chaoslib/run.py `run_rollback`). Every fault is reverted whatever
+ * it says; it chooses only whether the experiment's own rollback steps run. `never` drops them (emptying
+ * `rollbacks`); the others become `rollbacks-when`.
+ */
+function rollbackStrategy(strategy: Strategy, rollbacks: Obj[], t: Translation): string | undefined {
+  if (!rollbacks.length || strategy.rollback === "always") return undefined;
+  if (strategy.rollback === "never") {
+    rollbacks.length = 0;
+    t.note([], "rollbacks are not run (--rollback-strategy never); every fault is still reverted by the run");
+    return undefined;
+  }
+  t.note(
+    ["rollbacks"],
+    "the hypothesis after the method is checked here after the rollbacks, as recovery: whether they run is decided by what the run knows before them (not steady, a deviation during the method, an interruption)",
+  );
+  return strategy.rollback === "deviated" ? "deviated" : "not-failed";
+}
+
 function steadyState(raw: unknown, c: ActivityContext): Obj | undefined {
   const { t, strategy } = c;
   if (raw === undefined || raw === null) return undefined;
@@ -433,15 +464,19 @@ function steadyState(raw: unknown, c: ActivityContext): Obj | undefined {
     });
   if (!probes.length) return undefined;
   t.from(["steady-state"], ["steady-state-hypothesis"]);
-  const out: Obj = { probes, after: { within: "0s" } };
-  if (strategy.hypothesis === "continuously")
+  // chaoslib/run.py: should_run_before_method, should_run_during_method, should_run_after_method.
+  const h = strategy.hypothesis;
+  const out: Obj = { probes };
+  if (h === "after-method-only" || h === "during-method-only") out.before = "none";
+  if (h === "continuously" || h === "during-method-only")
     out.during = { every: seconds(strategy.frequency), ...(strategy.failFast ? { "fail-fast": true } : {}) };
   else if (strategy.acceptUnobserved) out.during = "none";
   else
     t.note(
       ["steady-state"],
-      "checked before and after the method only (Chaos Toolkit's default strategy): a run with faults is not observed; run with --hypothesis-strategy continuously to check during the method, or --accept-unobserved",
+      `not checked during the method (Chaos Toolkit's ${h} strategy): a run with faults is not observed; run with --hypothesis-strategy continuously or during-method-only to check during the method, or --accept-unobserved`,
     );
+  out.after = h === "before-method-only" || h === "during-method-only" ? "none" : { within: "0s" };
   return out;
 }
 
@@ -489,6 +524,7 @@ export function translateCtk(raw: Obj, problems: ProblemSink, opts: TranslateOpt
   (Array.isArray(raw.rollbacks) ? raw.rollbacks : []).forEach((a, i) => {
     rollbacks.push(...steps(a, ["rollbacks", i], rollbacks, c, true));
   });
+  const rollbacksWhen = rollbackStrategy(strategy, rollbacks, t);
   const stopWhen: Obj[] = [];
   controls(raw.controls, c, stopWhen);
   if (isObj(raw.extensions) || Array.isArray(raw.extensions))
@@ -509,6 +545,7 @@ export function translateCtk(raw: Obj, problems: ProblemSink, opts: TranslateOpt
     ...(stopWhen.length ? { "stop-when": stopWhen } : {}),
     method: method.length ? method : [{ pause: "0s" }],
     ...(rollbacks.length ? { rollbacks } : {}),
+    ...(rollbacksWhen ? { "rollbacks-when": rollbacksWhen } : {}),
   };
   return { document, translation: t };
 }
