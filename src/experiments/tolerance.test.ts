@@ -14,6 +14,35 @@ describe("tolerances", () => {
     expect(judge("> 2", "3").ok).toBe(true);
   });
 
+  test("a bound that is not a finite decimal number is refused, not compared with", () => {
+    for (const text of [
+      "< Infinity",
+      "< -Infinity",
+      "< 1e999",
+      "< 0x10",
+      "> 0b1",
+      "< 0o7",
+      "!= NaN",
+      "< inf",
+    ])
+      expect(() => parseTolerance(text), text).toThrow(/is not a finite decimal number/);
+    for (const range of [
+      [Number.POSITIVE_INFINITY, Number.POSITIVE_INFINITY],
+      [0, Number.POSITIVE_INFINITY],
+      [Number.NaN, 1],
+    ])
+      expect(() => parseTolerance(range)).toThrow(/two finite numbers/);
+    expect(judge("< 1e6", 999_999).ok).toBe(true);
+    expect(judge("> -0.5", 0).ok).toBe(true);
+    expect(judge("< .5", 0.4).ok).toBe(true);
+  });
+
+  test("a status is an HTTP code from 100 to 599", () => {
+    for (const status of [999, 99, 600, 200.5, [200, 1000]])
+      expect(() => parseTolerance({ status }), JSON.stringify(status)).toThrow(/bad status/);
+    expect(judge({ status: [100, 599] }, null, { status: 599 }).ok).toBe(true);
+  });
+
   test("a failed comparison says what was seen and what was expected", () => {
     expect(judge("< 0.3", 0.5).reason).toBe("0.5 is not < 0.3");
   });

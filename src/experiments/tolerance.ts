@@ -62,6 +62,12 @@ function comparison(text: string, unit: "number" | "duration", path: (string | n
     }
   } else {
     const n = Number(rhsText);
+    if (looksNumeric(rhsText) && !(DECIMAL.test(rhsText) && Number.isFinite(n)))
+      throw new ToleranceError(
+        `"${text}" compares with ${rhsText}, which is not a finite decimal number`,
+        'write a plain decimal bound, e.g. "< 16" or "< 1e6"',
+        path,
+      );
     if (rhsText === "" || Number.isNaN(n)) {
       if (op !== "==" && op !== "!=") {
         throw new ToleranceError(
@@ -106,9 +112,22 @@ function exact(expected: unknown): Check {
       : `${describeValue(v)} ≠ ${describeValue(expected)}`;
 }
 
+/** A bound as people write one: decimal digits, an optional fraction and exponent. */
+const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** A text meant as a number (Infinity, 1e999, 0x10, 0b1, 0o7, NaN), not a word to compare with. */
+const looksNumeric = (t: string): boolean =>
+  DECIMAL.test(t) ||
+  /^[+-]?(infinity|inf|nan)$/i.test(t) ||
+  /^[+-]?0[xXbBoO]/.test(t) ||
+  !Number.isNaN(Number(t));
+
 function range(bounds: unknown, path: (string | number)[]): Check {
-  if (!Array.isArray(bounds) || bounds.length !== 2 || !bounds.every((b) => typeof b === "number"))
-    throw new ToleranceError("a range is two numbers, [low, high]", "write e.g. [0, 0.01]", path);
+  if (
+    !Array.isArray(bounds) ||
+    bounds.length !== 2 ||
+    !bounds.every((b) => typeof b === "number" && Number.isFinite(b))
+  )
+    throw new ToleranceError("a range is two finite numbers, [low, high]", "write e.g. [0, 0.01]", path);
   const [lo, hi] = bounds as [number, number];
   if (!(lo <= hi))
     throw new ToleranceError(`range [${lo}, ${hi}] is empty`, "write [low, high] with low ≤ high", path);
@@ -150,13 +169,15 @@ function valueCheck(spec: unknown, path: (string | number)[]): Check {
 function statusCheck(spec: unknown, path: (string | number)[]): Check {
   const list = Array.isArray(spec) ? spec : [spec];
   const matchers = list.map((s, i) => {
-    if (typeof s === "number") return (code: number) => code === s;
+    if (typeof s === "number" && Number.isInteger(s) && s >= 100 && s <= 599)
+      return (code: number) => code === s;
     if (typeof s === "string" && /^[1-5]xx$/.test(s))
       return (code: number) => Math.floor(code / 100) === Number(s[0]);
-    throw new ToleranceError(`bad status ${JSON.stringify(s)}`, 'write 200, [200, 204] or "2xx"', [
-      ...path,
-      ...(Array.isArray(spec) ? [i] : []),
-    ]);
+    throw new ToleranceError(
+      `bad status ${JSON.stringify(s)}`,
+      'write a code from 100 to 599: 200, [200, 204] or "2xx"',
+      [...path, ...(Array.isArray(spec) ? [i] : [])],
+    );
   });
   return (v) =>
     typeof v === "number" && matchers.some((m) => m(v))
