@@ -78,7 +78,8 @@ export function printPlan(e: Experiment): void {
   say(bold(`plan: ${e.title}`));
   const s = e.steadyState;
   if (s) {
-    say("  steady state (checked before and after):");
+    const around = [s.skip?.before ? "" : "before", s.skip?.after ? "" : "after"].filter(Boolean);
+    say(`  steady state (checked ${around.length ? around.join(" and ") : "neither before nor after"}):`);
     for (const p of s.probes) say(`    - ${probeText(p)}`);
     if (s.during === "none") say("    not checked while faults are live (during: none)");
     else if (s.during)
@@ -86,7 +87,8 @@ export function printPlan(e: Experiment): void {
         `    checked every ${formatDuration(s.during.everyMs)} during the method${s.during.failFast ? ", aborting at the first deviation" : ""}`,
       );
     else say("    never checked while faults are live: the run cannot hold (add during: { every: 1s })");
-    if (s.after.withinMs) say(`    must recover within ${formatDuration(s.after.withinMs)} after rollbacks`);
+    if (s.after.withinMs && !s.skip?.after)
+      say(`    must recover within ${formatDuration(s.after.withinMs)} after rollbacks`);
   } else say("  no steady-state hypothesis: a plain injection, nothing is judged");
   for (const c of e.stopWhen)
     say(
