@@ -1,5 +1,6 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, spawn } from "node:child_process";
 import os from "node:os";
+import { fileURLToPath } from "node:url";
 import { startToxiproxyServer } from "../src/proxy/server.js";
 import { cpuMsSince, startMachineLoad } from "./machine-load.js";
 import type { BulkResult, TrafficRequest } from "./proxy-traffic.js";
@@ -21,11 +22,20 @@ const RTT_SIZE = 64;
 const GIB = 1 << 30;
 
 /** The traffic process: one request at a time, each answered by one message. */
-class Traffic {
+export class Traffic {
   private constructor(private readonly child: ChildProcess) {}
 
-  static start(): Traffic {
-    return new Traffic(fork(new URL("./proxy-traffic.js", import.meta.url), { stdio: "inherit" }));
+  /** In this network namespace, or in the named one (`ip netns exec`, which keeps the IPC channel open). */
+  static start(netns?: string): Traffic {
+    const module = new URL("./proxy-traffic.js", import.meta.url);
+    if (!netns) return new Traffic(fork(module, { stdio: "inherit" }));
+    const argv = ["netns", "exec", netns, process.execPath, fileURLToPath(module)];
+    return new Traffic(spawn("ip", argv, { stdio: ["inherit", "inherit", "inherit", "ipc"] }));
+  }
+
+  /** The traffic process's pid (with `ip netns exec`, the process it became). */
+  get pid(): number {
+    return this.child.pid!;
   }
 
   ask<T>(req: TrafficRequest): Promise<T> {

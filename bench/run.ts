@@ -1,6 +1,7 @@
 import { benchCliStart } from "./cli-start.js";
 import { benchHttpProxy } from "./http-proxy.js";
 import { benchKubernetes } from "./kubernetes.js";
+import { benchNetwork } from "./network.js";
 import { benchProxy } from "./proxy.js";
 
 /** Every benchmark module, run one after the other (they measure the same machine, so never in parallel). */
@@ -9,6 +10,7 @@ const BENCHMARKS: [string, () => Promise<void>][] = [
   ["proxy", benchProxy],
   ["http proxy", benchHttpProxy],
   ["kubernetes", benchKubernetes],
+  ["network", benchNetwork],
 ];
 
 for (const [name, run] of BENCHMARKS) {
