@@ -2,8 +2,13 @@ import { closeSync, readFileSync } from "node:fs";
 import { isatty } from "node:tty";
 import type { Redactor } from "../experiments/redact.js";
 
-/** Control characters a terminal would act on; `\n` and `\t` are kept. */
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+/**
+ * Control characters a terminal would act on (`\n` and `\t` are kept), and the invisible ones that change
+ * how text reads: bidirectional overrides and isolates (U+202E turns `exe.txt` into `txt.exe`), zero-width
+ * spaces and marks, the byte-order mark. The zero-width joiner stays: emoji sequences are made with it.
+ */
+const CONTROL =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 /** The colour codes the CLI itself prints (when stdout is a terminal). */
 const SGR = /\u001b\[[0-9;]*m/g;
 /** A chunk that is nothing but CSI sequences (cursor moves, line and screen clears). */

@@ -382,6 +382,13 @@ export class Reader {
       }
       return spec;
     }
+    if (agent.name === "prometheus" && isObj(tolerance) && tolerance.status !== undefined) {
+      // A PromQL probe's answer has no HTTP status of the target: such a tolerance could never be judged.
+      this.problems.add([...tolerancePath, "status"], "a PromQL probe has no HTTP status to judge", {
+        hint: 'judge the query\'s value instead, e.g. { value: "< 0.3" }',
+      });
+      return spec;
+    }
     try {
       spec.tolerance = parseTolerance(tolerance);
     } catch (err) {

@@ -147,6 +147,8 @@ function translate(e: ErrorObject): SchemaProblem | undefined {
       };
     case "minLength":
       return { path, message: "must not be empty" };
+    case "not":
+      return { path, message: (e.schema as { description?: string }).description ?? "is not allowed here" };
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":

@@ -18,10 +18,16 @@ export class SourceFile {
   private readonly structural: ChaosError[] = [];
 
   /** Never throws: syntax, duplicate keys and alias problems are returned by `syntaxErrors`. */
+  readonly text: string;
+
   constructor(
     readonly file: string,
-    readonly text: string,
+    text: string,
   ) {
+    // A file saved with old Mac line ends (CR alone) is read line by line like any other; the length and so
+    // every offset stay the same.
+    this.text = text.replace(/\r(?!\n)/g, "\n");
+    text = this.text;
     // Duplicate keys are found below in linear time; the parser's own check is quadratic in the keys.
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
     let data: unknown;

@@ -144,6 +144,70 @@ describe("chaos on hostile inputs", () => {
     expect(plan.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
   });
 
+  it("escapes bidirectional overrides and zero-width characters in titles and probe names", async () => {
+    const plan = await runCli([
+      "plan",
+      await file(
+        "bidi.yaml",
+        'version: 1\ntitle: "pay\u202Egnp.exe\u200Bx"\nsteady-state:\n  probes:\n    - name: "ok\u2066?"\n      http: { url: "http://127.0.0.1:9/" }\n      tolerance: { status: 200 }\nmethod:\n  - pause: 10ms\n',
+      ),
+    ]);
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).toContain("pay\\u202egnp.exe\\u200bx");
+    expect(plan.stdout).toContain("ok\\u2066?");
+    expect(plan.stdout).not.toMatch(/[\u200b\u202a-\u202e\u2066-\u2069]/);
+  });
+
+  it("refuses what no process, selection or PromQL probe could mean, at the line that says it", async () => {
+    const r = await runCli([
+      "validate",
+      await file(
+        "targets.yaml",
+        [
+          "version: 1",
+          "title: t",
+          "configuration: { prometheus: { url: http://127.0.0.1:9090 } }",
+          "steady-state:",
+          "  probes:",
+          "    - prometheus: { query: '{}' }",
+          "      tolerance: { status: 200 }",
+          "    - prometheus: { query: 'up{job=~\"(\"}' }",
+          '      tolerance: "< 1"',
+          "method:",
+          "  - action: process.suspend",
+          "    target: { pid: 99999999999 }",
+          "    duration: 1s",
+          "  - action: process.suspend",
+          "    target: { name: sleeper, all: true, select: { mode: one } }",
+          "    duration: 1s",
+          "",
+        ].join("\n"),
+      ),
+    ]);
+    expect(r.code, r.stderr).toBe(2);
+    for (const text of [
+      "targets.yaml:6:",
+      "matches every series",
+      "targets.yaml:7:",
+      "steady-state.probes[0].tolerance.status: a PromQL probe has no HTTP status to judge",
+      'regex "(" does not compile',
+      "targets.yaml:12:20: method[0].target.pid: 99999999999 must be <= 4194304",
+      "targets.yaml:15:",
+      "all: true and select cannot be used together",
+    ])
+      expect(r.stderr).toContain(text);
+    noStack(r);
+  });
+
+  it("reads a file with carriage returns alone as lines, and points at the right one", async () => {
+    const r = await runCli([
+      "validate",
+      await file("mac.yaml", "version: 1\rtitle: t\rmethod:\r  - pause: 10\r"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("mac.yaml:4:12: method[0].pause: 10 has no unit");
+  });
+
   it("refuses agent arguments that would only fail once a fault is live", async () => {
     const r = await runCli([
       "validate",

@@ -9,6 +9,7 @@ import { podTargetProperty } from "../kubernetes/ephemeral.js";
 import { parseListeningInodes, pidsHoldingSockets } from "../process/ports.js";
 import { listPids } from "../process/proc.js";
 import {
+  allWithSelect,
   describeTarget as describeProcess,
   type ProcessTarget,
   targetSchema as processSchema,
@@ -51,6 +52,7 @@ export const insideTargetSchema: JsonSchema = {
       additionalProperties: false,
       properties: processProperties,
       oneOf: ["pid-file", "name", "port", "pid"].map((k) => ({ required: [k], properties: { [k]: true } })),
+      not: allWithSelect,
       description: "a local process, as the process agent names it",
     },
     container: {

@@ -6,6 +6,16 @@ import { type Selection, selectionSchema, selectTargets } from "../selection.js"
 import { listeningInodes, pidsHoldingSockets } from "./ports.js";
 import { listPids, type ProcStat, readCmdline, readStat, selfAndAncestors } from "./proc.js";
 
+/** Linux's largest possible pid (`PID_MAX_LIMIT` on 64-bit kernels): a larger pid names no process anywhere. */
+export const PID_MAX_LIMIT = 4194304;
+
+/** `all: true` beside `select`: two answers to "which matches", refused where the experiment is validated. */
+export const allWithSelect: JsonSchema = {
+  description: "all: true and select cannot be used together (select: { mode: all } acts on every match)",
+  required: ["all", "select"],
+  properties: { all: { const: true }, select: true },
+};
+
 /**
  * How an experiment names processes, shared by every action and the `running` probe: exactly one of
  * `pid-file`, `name`, `port`, `pid`, plus what `restart` needs to start it again.
@@ -22,7 +32,7 @@ export const targetSchema: JsonSchema = {
       description: "a regex matched against the command line",
     },
     port: { type: "integer", minimum: 1, maximum: 65535, description: "the TCP port the process listens on" },
-    pid: { type: "integer", minimum: 1 },
+    pid: { type: "integer", minimum: 1, maximum: PID_MAX_LIMIT, description: "a process id" },
     start: {
       type: "array",
       minItems: 1,
@@ -40,6 +50,7 @@ export const targetSchema: JsonSchema = {
   },
   // `properties: { k: true }` repeats the key so that Ajv's strict mode sees the required key defined.
   oneOf: ["pid-file", "name", "port", "pid"].map((k) => ({ required: [k], properties: { [k]: true } })),
+  not: allWithSelect,
 };
 
 export interface ProcessTarget {

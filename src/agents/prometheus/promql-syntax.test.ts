@@ -35,6 +35,32 @@ describe("the offline PromQL check", () => {
     expect(checkPromqlSyntax('up{job="a"} +')?.offset).toBe(13);
   });
 
+  it("refuses what Prometheus's parser refuses beyond the grammar, and accepts RE2's own forms", () => {
+    for (const [query, message] of [
+      ["{}", /matches every series/],
+      ['{__name__=~".*"}', /matches every series/],
+      ['{job=""}', /matches every series/],
+      ['{job!="a"}', /matches every series/],
+      ['up{job=~"("}', /regex "\(" does not compile: Unterminated group/],
+      ['up{job!~"a**"}', /does not compile/],
+      ['label_replace(up, "a", "$1", "b", "(")', /label_replace's regex "\(" does not compile/],
+    ] as const) {
+      expect(checkPromqlSyntax(query)?.message, query).toMatch(message);
+    }
+    expect(checkPromqlSyntax('up{job=~"("}')?.offset).toBe(3);
+    for (const query of [
+      '{job="api"}',
+      '{__name__=~"http_.+"}',
+      'up{job=~"(?i)API|web"}',
+      'up{job=~"(?P<x>a)b"}',
+      "up{job=~`a\\.b`}",
+      'label_replace(up, "a", "$1", "b", "(.*)")',
+      '{"my.metric"}',
+    ]) {
+      expect(checkPromqlSyntax(query), query).toBeUndefined();
+    }
+  });
+
   it("reports an empty query", () => {
     expect(checkPromqlSyntax("  ")?.message).toBe("PromQL query is empty");
   });
