@@ -17,9 +17,9 @@ export class SourceFile {
 
   private readonly structural: ChaosError[] = [];
 
-  /** Never throws: syntax, duplicate keys and alias problems are returned by `syntaxErrors`. */
   readonly text: string;
 
+  /** Never throws: syntax, duplicate keys and alias problems are returned by `syntaxErrors`. */
   constructor(
     readonly file: string,
     text: string,
@@ -32,7 +32,19 @@ export class SourceFile {
     this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false, uniqueKeys: false });
     let data: unknown;
     try {
-      if (this.doc.errors.length === 0) this.checkStructure();
+      // A control character other than tab and line ends is not YAML (its spec's c-printable); a NUL or an
+      // ESC inside a value would reach a process's arguments or a terminal as written.
+      const control = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.exec(this.text);
+      if (control) {
+        const code = control[0].charCodeAt(0).toString(16).padStart(4, "0");
+        this.structural.push(
+          this.at(
+            control.index,
+            `the file holds the control character U+${code.toUpperCase()}`,
+            "write it as an escape inside a double-quoted string (e.g. \\u0000), or remove it",
+          ),
+        );
+      } else if (this.doc.errors.length === 0) this.checkStructure();
       if (!this.doc.errors.length && !this.structural.length) data = this.doc.toJS({ maxAliasCount: -1 });
     } catch (err) {
       if (!(err instanceof RangeError)) throw err;
@@ -125,6 +137,16 @@ export class SourceFile {
                 );
               }
               keys.add(k);
+              if (k === "__proto__") {
+                open.delete(node);
+                return stop(
+                  this.at(
+                    item.key.range?.[0] ?? 0,
+                    'the key "__proto__" is not allowed',
+                    "no setting is named __proto__; rename or remove the key",
+                  ),
+                );
+              }
             }
             const k = size(item.key);
             const v = size(item.value);

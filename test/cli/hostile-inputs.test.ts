@@ -199,6 +199,34 @@ describe("chaos on hostile inputs", () => {
     noStack(r);
   });
 
+  it("refuses __proto__ keys and raw control characters where they are written", async () => {
+    const [proto, nested, nul] = await Promise.all([
+      runCli([
+        "validate",
+        await file(
+          "proto.yaml",
+          "version: 1\ntitle: t\n__proto__: { polluted: 1 }\nmethod:\n  - pause: 10ms\n",
+        ),
+      ]),
+      runCli([
+        "validate",
+        await file(
+          "nested.yaml",
+          "version: 1\ntitle: t\nconfiguration:\n  __proto__: { x: 1 }\nmethod:\n  - pause: 10ms\n",
+        ),
+      ]),
+      runCli([
+        "validate",
+        await file("nul.yaml", 'version: 1\ntitle: "a\u0000b"\nmethod:\n  - pause: 10ms\n'),
+      ]),
+    ]);
+    expect([proto.code, nested.code, nul.code]).toEqual([2, 2, 2]);
+    expect(proto.stderr).toContain('proto.yaml:3:1: the key "__proto__" is not allowed');
+    expect(nested.stderr).toContain('nested.yaml:4:3: the key "__proto__" is not allowed');
+    expect(nul.stderr).toContain("nul.yaml:2:10: the file holds the control character U+0000");
+    for (const r of [proto, nested, nul]) noStack(r);
+  });
+
   it("reads a file with carriage returns alone as lines, and points at the right one", async () => {
     const r = await runCli([
       "validate",
