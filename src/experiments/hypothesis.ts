@@ -122,6 +122,7 @@ export class Hypothesis {
       start: new Date(start).toISOString(),
       tolerance: spec.tolerance?.text,
       ...(spec.weight === undefined ? {} : { weight: spec.weight }),
+      ...(spec.unit === undefined ? {} : { unit: spec.unit }),
     };
     const deadline = new AbortController();
     const traceHeaders = this.scope.traceProbe?.({

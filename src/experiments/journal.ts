@@ -45,6 +45,8 @@ export interface ProbeRecord {
   tolerance?: string;
   /** The probe's weight in the resilience score, when the experiment gives one (default 1). */
   weight?: number;
+  /** The unit of its values, when the experiment declares one. */
+  unit?: string;
 }
 
 export type ActivityStatus = "succeeded" | "failed" | "timed-out" | "aborted" | "skipped";

@@ -31,7 +31,7 @@ export const MAX_PROBLEMS = 100;
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => v !== null && typeof v === "object" && !Array.isArray(v);
-const PROBE_FIELDS = ["name", "tolerance", "timeout", "weight"];
+const PROBE_FIELDS = ["name", "tolerance", "timeout", "weight", "unit"];
 
 function isScalarAt(data: unknown, path: Path): boolean {
   let v = data;
@@ -372,6 +372,7 @@ export class Reader {
       timeoutMs:
         p.timeout === undefined ? undefined : this.duration(p.timeout, [...path, "timeout"], 0, "timeout"),
       ...(typeof p.weight === "number" ? { weight: p.weight } : {}),
+      ...(typeof p.unit === "string" ? { unit: p.unit } : {}),
       path,
     };
     if (tolerance === undefined) {

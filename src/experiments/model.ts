@@ -14,6 +14,8 @@ export interface ProbeSpec {
   timeoutMs?: number;
   /** Its weight in the resilience score (default 1). */
   weight?: number;
+  /** The unit its values are in (`unit:`), for reports. */
+  unit?: string;
   path: Path;
 }
 

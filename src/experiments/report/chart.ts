@@ -2,7 +2,7 @@ import type { ProbeRecord } from "../journal.js";
 import { redactThenCut } from "../redact.js";
 import { escapeXml } from "./escape.js";
 import { linear, niceDomain, offsetLabel, timeTicks } from "./scale.js";
-import { extentOf, formatNumber, formatValue, numbersOf } from "./values.js";
+import { extentOf, formatNumber, formatWithUnit, numbersOf } from "./values.js";
 
 /** A shaded span of time: a fault from applied to reverted (`to` absent: never reverted). */
 export interface TimeWindow {
@@ -131,7 +131,7 @@ function laneMarker(r: ProbeRecord, x: number, y: number, recovering: boolean): 
 }
 
 function tooltip(r: ProbeRecord, recovering = false): string {
-  const value = r.value === undefined ? "(no value)" : formatValue(r.value, 200);
+  const value = r.value === undefined ? "(no value)" : formatWithUnit(r.value, r.unit, 200);
   const state = r.ok ? "ok" : recovering ? `recovering (${r.outcome})` : r.outcome;
   return `<title>${escapeXml(`${r.start} [${r.phase}] ${state}\nvalue: ${value}\n${r.reason}`)}</title>`;
 }

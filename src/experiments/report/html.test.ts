@@ -141,4 +141,17 @@ describe("the HTML report", () => {
       for (let i = 1; i < seg.length; i++) expect(seg[i]! - seg[i - 1]!).toBeLessThan(120);
     expect(xs).toHaveLength(2); // during up to +9s, during from +21s (before and after are single checks)
   });
+
+  test("says the unit a probe declares on its chart's axis and beside its values", () => {
+    const j = heldJournal();
+    for (const r of [...j.steadyState.before, ...j.steadyState.during, ...j.steadyState.after])
+      if (r.probe === "error rate") r.unit = "%";
+    for (const r of j.stopConditions) r.unit = "s";
+    const html = renderHtml(j);
+    const titles = charts(html).map((svg) => withClass(svg, "y-title").map((t) => t.text)[0]);
+    expect(titles).toContain("value (%)");
+    expect(titles).toContain("value (s)");
+    expect(html).toContain("(0.012%)");
+    expect(html).toContain("value 0.4 s");
+  });
 });

@@ -5,7 +5,7 @@ import { COLORS, renderChart, type TimeMarker, type TimeWindow } from "./chart.j
 import { escapeXml as esc } from "./escape.js";
 import { faultLabel } from "./probe-table.js";
 import { lastOf, namesOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
-import { formatNumber, formatValue, toleranceText } from "./values.js";
+import { formatNumber, formatWithUnit, toleranceText, unitSuffix } from "./values.js";
 
 const STATUS_COLOR: Record<Journal["status"], string> = {
   held: COLORS.ok,
@@ -107,6 +107,7 @@ function instants(j: Journal): TimeMarker[] {
 /** The y axis's title, with the unit the probe's values are in. */
 function yTitle(r: ProbeRecord | undefined): string {
   if (!r) return "value";
+  if (r.unit) return `value (${r.unit})`;
   if (r.key === "http")
     return typeof r.value === "number" && /^\d{3}\b/.test(r.summary ?? "") ? "HTTP status" : "value";
   return r.key === "process.running" ? "running (1 = yes)" : "value";
@@ -157,8 +158,8 @@ function windows(j: Journal): TimeWindow[] {
 function verdictWord(r: ProbeRecord | undefined): string {
   if (!r) return `<span class="dim">not measured</span>`;
   return r.ok
-    ? `<span class="ok">pass</span> (${esc(formatValue(r.value, 40))})`
-    : `<span class="bad">${esc(r.outcome)}</span> (${esc(formatValue(r.value, 40))}): ${esc(r.reason)}`;
+    ? `<span class="ok">pass</span> (${esc(formatWithUnit(r.value, r.unit, 40))})`
+    : `<span class="bad">${esc(r.outcome)}</span> (${esc(formatWithUnit(r.value, r.unit, 40))}): ${esc(r.reason)}`;
 }
 
 function probeCard(
@@ -170,12 +171,13 @@ function probeCard(
 ): string {
   const first = records[0];
   const s = statsOf(records);
+  const num = (n: number) => esc(formatNumber(n) + unitSuffix(first?.unit));
   const range =
     s.min === undefined || s.max === undefined
       ? ""
       : s.min === s.max
-        ? `, value ${esc(formatNumber(s.min))}`
-        : `, values ${esc(formatNumber(s.min))} to ${esc(formatNumber(s.max))}`;
+        ? `, value ${num(s.min)}`
+        : `, values ${num(s.min)} to ${num(s.max)}`;
   let sub: string;
   if (kind === "steady") {
     const during = statsOf(j.steadyState.during.filter((r) => r.probe === name));

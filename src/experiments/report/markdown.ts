@@ -3,7 +3,7 @@ import { formatDuration } from "../duration.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { probeTableCells } from "./probe-table.js";
 import { lastOf, STATUS_LABEL, statsOf, steadyProbes, triggeredStops } from "./summary.js";
-import { formatNumber, formatValue } from "./values.js";
+import { formatNumber, formatWithUnit } from "./values.js";
 
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/g;
 
@@ -45,7 +45,7 @@ function probeRow(probe: string, phase: string, records: ProbeRecord[]): string[
   const { last, attempts } = lastOf(records, probe);
   if (!last) return undefined;
   const outcome = `${last.ok ? "PASS" : last.outcome.toUpperCase()}${attempts > 1 ? ` after ${attempts} checks` : ""}`;
-  return [probe, phase, outcome, formatValue(last.value), last.tolerance ?? "", last.reason];
+  return [probe, phase, outcome, formatWithUnit(last.value, last.unit), last.tolerance ?? "", last.reason];
 }
 
 function steadyState(j: Journal): string[] {
@@ -131,7 +131,7 @@ function stopConditions(j: Journal): string[] {
   const met = triggeredStops(j);
   const checks = `${j.stopConditions.length} check${j.stopConditions.length === 1 ? "" : "s"}`;
   if (!met.length) return ["## Stop conditions", "", `None triggered (${checks}).`, ""];
-  const rows = met.map((r) => [r.probe, time(r.start), formatValue(r.value), r.reason]);
+  const rows = met.map((r) => [r.probe, time(r.start), formatWithUnit(r.value, r.unit), r.reason]);
   return [
     "## Stop conditions",
     "",

@@ -1,7 +1,7 @@
 import { type Tally, tally } from "../checks.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { steadyProbes } from "./summary.js";
-import { extentOf, formatNumber, formatValue, numbersOf, toleranceText } from "./values.js";
+import { extentOf, formatNumber, formatWithUnit, numbersOf, toleranceText } from "./values.js";
 
 /** One row of the closing summary (terminal and Markdown): a probe's checks per phase and its worst value. */
 export interface ProbeRow {
@@ -27,7 +27,7 @@ export function worstOf(records: readonly ProbeRecord[]): string {
   if (extent && tolerance.startsWith("<")) return formatNumber(extent.max);
   if (extent && tolerance.startsWith(">")) return formatNumber(extent.min);
   const pick = failed[0] ?? records[records.length - 1];
-  return pick?.value === undefined ? (pick?.outcome ?? "") : formatValue(pick.value, 40);
+  return pick?.value === undefined ? (pick?.outcome ?? "") : formatWithUnit(pick.value, pick.unit, 40);
 }
 
 const phaseTally = (records: ProbeRecord[], probe: string): Tally | undefined => {

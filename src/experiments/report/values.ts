@@ -27,6 +27,20 @@ export function formatValue(value: unknown, max = 80): string {
   return redactThenCut(text, max);
 }
 
+/** A value with the unit its probe declares (`0.2572 s`, `12.5%`); a value that is not a number stays bare. */
+export function formatWithUnit(value: unknown, unit: string | undefined, max = 80): string {
+  const text = formatValue(value, max);
+  if (!unit || numbersOf(value).length !== 1 || Array.isArray(value) || typeof value === "boolean")
+    return text;
+  return text + unitSuffix(unit);
+}
+
+/** What follows a number in `unit`: `%` directly, any other unit after a space, nothing without one. */
+export function unitSuffix(unit: string | undefined): string {
+  if (!unit) return "";
+  return unit === "%" ? "%" : ` ${unit}`;
+}
+
 /** A number for axes and summaries: up to 4 significant digits, no exponent for ordinary magnitudes. */
 export function formatNumber(n: number): string {
   if (n === 0) return "0";
