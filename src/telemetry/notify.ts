@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { sleep } from "../experiments/clock.js";
 import { errorMessage } from "../experiments/errors.js";
 import type { RunEvent } from "../experiments/events.js";
 import type { Journal } from "../experiments/journal.js";
@@ -138,7 +139,7 @@ export class RunNotifier {
     let why = "";
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       if (this.closing.signal.aborted) return why || "given up at the end of the run";
-      if (attempt > 0) await pause(BACKOFF_MS[attempt - 1]!, this.closing.signal);
+      if (attempt > 0) await sleep(BACKOFF_MS[attempt - 1]!, this.closing.signal);
       try {
         const parts = requestParts(url);
         const headers: Record<string, string> = { ...parts.headers, "content-type": "application/json" };
@@ -182,20 +183,6 @@ function slackShown(url: string): string {
   } catch {
     return "(an invalid URL)";
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 }
 
 const MARK: Record<string, string> = {
