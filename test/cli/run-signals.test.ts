@@ -134,9 +134,12 @@ describe("chaos run signalled twice, or late", () => {
     await new Promise<void>((r) => health.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(health.address() as { port: number }).port}/health`;
-      const run = await startFreezeRun("300ms", {}, { probeUrl: url, after: "  after: { within: 300ms }" });
-      await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
+      const run = await startFreezeRun("2s", {}, { probeUrl: url, after: "  after: { within: 300ms }" });
+      // Held from while the target is frozen: the recovery check starts only after the resume, so it is
+      // certainly held (waiting for the "↺ resume" line raced the check itself on a busy machine).
+      await target.waitForState(isStopped, 10_000);
       hold = true;
+      await expect.poll(() => run.stdout(), { timeout: 10_000, interval: 5 }).toContain("↺ resume");
       // The recovery check is in flight (held), and its 300 ms deadline passes before the signals come.
       await expect.poll(() => held, { timeout: 10_000, interval: 5 }).toBeGreaterThan(0);
       await new Promise((res) => setTimeout(res, 600));
