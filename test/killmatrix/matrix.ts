@@ -20,6 +20,8 @@ export interface MatrixOptions {
   concurrency?: number;
   /** Only these scenarios (by name); all of them when absent. */
   only?: string[];
+  /** These cases instead of a seeded plan (`seed` and `cases` are then ignored). */
+  plan?: PlannedCase[];
   /** Told about each case as it ends. */
   onCase?: (r: CaseResult) => void;
 }
@@ -203,11 +205,13 @@ export async function runMatrix(opts: MatrixOptions = {}): Promise<MatrixResult>
   const seed = opts.seed ?? matrixSeed();
   const scenarios = allScenarios().filter((s) => !opts.only?.length || opts.only.includes(s.name));
   const byName = new Map(scenarios.map((s) => [s.name, s]));
-  const planned = planCases(
-    seed,
-    opts.cases ?? 60,
-    scenarios.map((s) => s.name),
-  );
+  const planned =
+    opts.plan ??
+    planCases(
+      seed,
+      opts.cases ?? 60,
+      scenarios.map((s) => s.name),
+    );
   const results: CaseResult[] = [];
   let next = 0;
   const worker = async () => {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { listPids, readCmdline, readStat } from "../../src/agents/process/proc.js";
 import { connect } from "../proxy/helpers.js";
+import { canUseCgroups, makeCgroup } from "../support/cgroup.js";
 import { type CliProcess, startCli, stopCli } from "../support/cli.js";
 import { hasDocker, startDockerSuite, type TestContainers } from "../support/docker.js";
 import { writeKubeconfig } from "../support/kube-api/kubeconfig.js";
@@ -358,6 +359,61 @@ const stressScenario: Scenario = {
 };
 
 /**
+ * CPU burnt inside a process's own cgroup (v1, half a core): once the run (or `chaos rollback`) is over, no
+ * stressor may be left anywhere and the victim's cgroup holds the victim alone (no stressor task in it).
+ */
+const stressCpuScenario: Scenario = {
+  name: "stress-cpu",
+  async arrange() {
+    const group = await makeCgroup({ cpuCores: 0.5 });
+    const target = await startTarget().catch(async (err) => {
+      await group.remove();
+      throw err;
+    });
+    await group.add(target.pid);
+    const cgroupDir = group.dirs.cpuacct!;
+    const stressors = async () => {
+      const found: number[] = [];
+      for (const pid of await listPids()) {
+        const cmd = await readCmdline(pid);
+        if (cmd?.includes(" stress cpu ") && cmd.includes(`--cgroup ${cgroupDir}`)) found.push(pid);
+      }
+      return found;
+    };
+    const left = async () => [
+      ...(await stressors()).map((pid) => `stressor pid ${pid} still runs`),
+      ...(await group.pids())
+        .filter((pid) => pid !== target.pid)
+        .map((pid) => `task ${pid} left in the cgroup`),
+    ];
+    return {
+      probeUrl: `${target.url}/health`,
+      fault: `    action: stress.cpu
+    target: { process: { pid: ${target.pid} } }
+    args: { workers: 1, load: 50 }`,
+      async leftovers() {
+        // A stressor told to stop (or orphaned by a SIGKILL: its pipe closes) exits within moments.
+        const problems = await until(async () => (await left()).length === 0, 5000).then(
+          (): string[] => [],
+          () => left(),
+        );
+        return [...problems, ...(await victimProblems(target))];
+      },
+      async dispose() {
+        for (const pid of await stressors()) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {}
+        }
+        await target.stop();
+        await group.remove();
+      },
+    };
+  },
+  close: async () => undefined,
+};
+
+/**
  * Latency by interception on a process in a network namespace of the case's own: once the run (or, after a
  * SIGKILL, `chaos rollback`) is over, no rule tagged by chaos and no helper (interceptor) may be left, and the
  * victim answers (a rule left pointing at a dead interceptor would refuse it).
@@ -415,7 +471,7 @@ const networkScenario: Scenario = {
 
 /**
  * Every scenario the matrix covers; Docker where an engine answers, the network agent where namespaces can
- * be made (both always in CI).
+ * be made, CPU stress where cgroups can be made (all three always in CI).
  */
 export function scenarios(): Scenario[] {
   return [
@@ -426,6 +482,7 @@ export function scenarios(): Scenario[] {
     ...(hasDocker || process.env.CI ? [dockerScenario()] : []),
     kubernetesScenario(),
     stressScenario,
+    ...(canUseCgroups || process.env.CI ? [stressCpuScenario] : []),
     ...(canUseNamespaces || process.env.CI ? [networkScenario] : []),
   ];
 }

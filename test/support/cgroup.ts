@@ -15,6 +15,9 @@ import { cgroupMounts, cgroupsOf } from "../../src/agents/stress/cgroup.js";
 const writable = existsSync("/sys/fs/cgroup") && process.getuid?.() === 0;
 if (!writable && !process.env.CI) console.warn("cgroup suites skipped: they need root and /sys/fs/cgroup");
 
+/** Whether cgroups can be made here (root, /sys/fs/cgroup). */
+export const canUseCgroups = writable;
+
 /** `describe` where cgroups can be made (root), or in CI where their absence must fail. */
 export const describeWithCgroups = writable || process.env.CI ? describe : describe.skip;
 
