@@ -1,7 +1,7 @@
 import { type ICreateToxicBody, type Latency, Toxiproxy } from "toxiproxy-node-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
-import { connect, echoRoundTrip, echoServer, type TcpServer } from "./helpers.js";
+import { connect, echoRoundTrip, echoServer, quickestRoundTrip, type TcpServer } from "./helpers.js";
 
 let server: ToxiproxyServer;
 let echo: TcpServer;
@@ -45,12 +45,14 @@ describe("the embedded proxy driven by toxiproxy-node-client", () => {
     expect(toxic.toJson()).toEqual(body);
     const socket = await connect(port);
     expect((await echoRoundTrip(socket, Buffer.from("a"))).ms).toBeGreaterThanOrEqual(75);
+    // Every round trip through the 80 ms toxic takes 80 ms or more: the quickest of a few below that
+    // proves it is gone, however busy the machine.
 
     const fetched = await proxy.getToxic<Latency>("lat");
     const updated = await fetched.update({ ...body, attributes: { latency: 5, jitter: 0 } });
     expect(updated.attributes.latency).toBe(5);
     await updated.remove();
-    expect((await echoRoundTrip(socket, Buffer.from("b"))).ms).toBeLessThan(60);
+    expect(await quickestRoundTrip(socket, 5)).toBeLessThan(75);
 
     const disabled = await proxy.update({ enabled: false, listen: proxy.listen, upstream: echo.address });
     expect(disabled.enabled).toBe(false);

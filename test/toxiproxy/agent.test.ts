@@ -10,6 +10,7 @@ import {
   echoRoundTrip,
   echoServer,
   outcome,
+  quickestRoundTrip,
   readBytes,
   type TcpServer,
   tcpServer,
@@ -56,7 +57,9 @@ describe("the toxiproxy agent on the embedded proxy", () => {
   it("adds measurable latency, and its revert lifts it and leaves no toxic behind", async () => {
     const { run, port } = await embeddedRun(echo.address);
     const socket = await client(port);
-    expect((await echoRoundTrip(socket, Buffer.from("a"))).ms).toBeLessThan(80);
+    // The 120 ms toxic holds every round trip back by 120 ms or more: the quickest of a few below that,
+    // before and after, proves there is none, however busy the machine.
+    expect(await quickestRoundTrip(socket, 5)).toBeLessThan(115);
 
     const fault = await run.inject("latency", { proxy: "api" }, { latency: "120ms" });
     expect(fault.revert).toMatchObject({ agent: "toxiproxy", kind: "undo" });
@@ -66,7 +69,7 @@ describe("the toxiproxy agent on the embedded proxy", () => {
 
     await toxiproxyAgent.revert(fault.revert!, run.ctx);
     expect(await toxicCount(run)).toBe(0);
-    expect((await echoRoundTrip(socket, Buffer.from("c"))).ms).toBeLessThan(80);
+    expect(await quickestRoundTrip(socket, 5)).toBeLessThan(115);
   });
 
   it("caps bandwidth at the requested rate", async () => {
