@@ -9,7 +9,8 @@ interface Args extends GlobalArgs {
   host: string;
   port: number;
   config?: string;
-  metrics: boolean;
+  "proxy-metrics": boolean;
+  "runtime-metrics": boolean;
   "strict-config": boolean;
 }
 
@@ -78,10 +79,18 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
         default: false,
         describe: "refuse to start when --config is unreadable, malformed or a proxy cannot listen",
       })
-      .option("metrics", {
+      .option("proxy-metrics", {
+        alias: "metrics",
         type: "boolean",
         default: false,
-        describe: "serve Prometheus metrics on GET /metrics",
+        describe:
+          "serve the proxies' byte counters on /metrics of the API (toxiproxy_proxy_received_bytes_total, toxiproxy_proxy_sent_bytes_total), as Toxiproxy's -proxy-metrics",
+      })
+      .option("runtime-metrics", {
+        type: "boolean",
+        default: false,
+        describe:
+          "serve the process's own metrics (process_*, nodejs_*) on /metrics, as Toxiproxy's -runtime-metrics",
       }) as never,
   handler: (args) =>
     exitWith(async () => {
@@ -102,7 +111,8 @@ export const proxyCommand: CommandModule<GlobalArgs, Args> = {
         host: args.host,
         port: args.port,
         proxies,
-        metrics: args.metrics,
+        metrics: args["proxy-metrics"],
+        runtimeMetrics: args["runtime-metrics"],
         lenientConfig: !strict,
         logger: log,
       });

@@ -95,11 +95,11 @@ function routes(proxies: ProxyCollection, metrics: ProxyMetrics | undefined): Ro
       },
     },
   ];
-  if (metrics) {
+  if (metrics?.enabled) {
     const scrape: Handler = async () => ({
       status: 200,
-      body: metrics.render(),
-      contentType: "text/plain; version=0.0.4; charset=utf-8",
+      body: await metrics.render(),
+      contentType: metrics.contentType,
     });
     table.push({ pattern: ["metrics"], methods: { "*": scrape } });
   }

@@ -26,8 +26,10 @@ export interface ToxiproxyServerOptions {
    * the proxies created before it. Without it (the default for callers in code) that is an error.
    */
   lenientConfig?: boolean;
-  /** Serve /metrics (Prometheus text). */
+  /** Serve /metrics with the proxies' byte counters (Toxiproxy's `-proxy-metrics`). */
   metrics?: boolean;
+  /** Serve /metrics with the process's own metrics (Toxiproxy's `-runtime-metrics`). */
+  runtimeMetrics?: boolean;
   /**
    * How long a client may take to send a whole request, headers and body (Toxiproxy's read timeout,
    * 15 s). A slower one gets 408 and holds up no other client.
@@ -51,7 +53,7 @@ export interface ToxiproxyServer {
 export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): Promise<ToxiproxyServer> {
   const host = opts.host ?? "127.0.0.1";
   const log = opts.logger ?? pino({ enabled: false });
-  const metrics = new ProxyMetrics();
+  const metrics = new ProxyMetrics({ proxy: opts.metrics, runtime: opts.runtimeMetrics });
   const proxies = new ProxyCollection({
     log,
     counters: (direction, proxy) => metrics.counters(direction, proxy.name, proxy.listen, proxy.upstream),
@@ -65,7 +67,7 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
       connectionsCheckingInterval: Math.min(1000, requestTimeout / 2),
       maxHeaderSize: (1 << 20) + 4096, // Go's http.DefaultMaxHeaderBytes, with its slack
     },
-    apiListener(proxies, opts.metrics ? metrics : undefined, log),
+    apiListener(proxies, metrics, log),
   );
   api.keepAliveTimeout = 60_000;
   try {

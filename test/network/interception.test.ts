@@ -1,3 +1,5 @@
+import { stat } from "node:fs/promises";
+import http from "node:http";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import type { AgentContext, RevertDescription } from "../../src/agents/agent.js";
 import { findHelpers } from "../../src/agents/inside/index.js";
@@ -12,6 +14,18 @@ import {
   TestNamespace,
   vethPair,
 } from "../support/netns.js";
+
+function scrapeUnix(socketPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ socketPath, path: "/metrics", timeout: 5_000 }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+  });
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -46,7 +60,9 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     ctx = testContext();
     await networkAgent.prepareRun!(ctx);
     const prepared = await networkAgent.actions[action]!.prepare({ target, args }, ctx);
-    const output = (await prepared.apply()) as { namespaces: { helper: number; rules: number }[] };
+    const output = (await prepared.apply()) as {
+      namespaces: { helper: number; rules: number; metrics?: string }[];
+    };
     return { prepared, output, revert: prepared.revert! };
   }
 
@@ -66,7 +82,21 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     const untouched = await roundTrips(ns, "127.0.0.1", other.port, 3);
     expect(median(untouched.ms)).toBeLessThan(100);
     expect(await ns.rules()).toContain(`--comment "chaos:${revert.data.tag}"`);
+    // The interceptor's /metrics, from the host, on the unix socket the journal names: "m0\n".."m2\n" went
+    // up (9 bytes), "db:m0\n".."db:m2\n" came down (18); the untouched destination is not counted.
+    const socket = output.namespaces[0]!.metrics!.replace(/^unix:/, "");
+    const scrape = await scrapeUnix(socket);
+    expect(scrape.status).toBe(200);
+    const labels = (direction: string) =>
+      `{direction="${direction}",listener="0.0.0.0:${(output.namespaces[0] as { interceptor?: number }).interceptor}",proxy="${revert.data.tag}",upstream="127.0.0.1:${faulted.port}"}`;
+    expect(scrape.body).toContain(`toxiproxy_proxy_received_bytes_total${labels("upstream")} 9`);
+    expect(scrape.body).toContain(`toxiproxy_proxy_sent_bytes_total${labels("upstream")} 9`);
+    expect(scrape.body).toContain(`toxiproxy_proxy_received_bytes_total${labels("downstream")} 18`);
+    expect(scrape.body).toContain(`toxiproxy_proxy_sent_bytes_total${labels("downstream")} 18`);
+    expect(scrape.body).not.toContain(`:${other.port}"`);
+    expect((await stat(socket)).mode & 0o777).toBe(0o600);
     await networkAgent.revert(revert, ctx);
+    await expect(stat(socket)).rejects.toMatchObject({ code: "ENOENT" });
     expect(await ns.rules()).not.toContain("chaos:");
     expect(await findHelpers(revert.data.tag as string)).toEqual([]);
     const after = await roundTrips(ns, "127.0.0.1", faulted.port, 3);

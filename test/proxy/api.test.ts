@@ -357,31 +357,3 @@ describe("the Toxiproxy HTTP API", () => {
     expect(unknown.body).toBe("404 page not found\n");
   });
 });
-
-describe("the metrics endpoint", () => {
-  it("counts bytes per proxy and direction with Toxiproxy's names and labels", async () => {
-    const withMetrics = await startToxiproxyServer({ port: 0, metrics: true });
-    try {
-      const res = await request(
-        withMetrics.url,
-        "POST",
-        "/proxies",
-        JSON.stringify({ name: "m", listen: "127.0.0.1:0", upstream: upstream.address }),
-      );
-      const { listen } = JSON.parse(res.body) as { listen: string };
-      const socket = await connect(Number(listen.split(":")[1]));
-      const echoed = new Promise((resolve) => socket.once("data", resolve));
-      socket.write("hello");
-      await echoed;
-      socket.destroy();
-      const scrape = await request(withMetrics.url, "GET", "/metrics");
-      expect(scrape.status).toBe(200);
-      const labels = `listener="${listen}",proxy="m",upstream="${upstream.address}"`;
-      expect(scrape.body).toContain(`toxiproxy_proxy_received_bytes_total{direction="upstream",${labels}} 5`);
-      expect(scrape.body).toContain(`toxiproxy_proxy_sent_bytes_total{direction="downstream",${labels}} 5`);
-      expect(scrape.body).toContain("# TYPE toxiproxy_proxy_sent_bytes_total counter");
-    } finally {
-      await withMetrics.close();
-    }
-  });
-});

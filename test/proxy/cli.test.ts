@@ -74,7 +74,7 @@ describe("chaos proxy", () => {
   it("serves the API with the configured proxies, logs JSON, and stops cleanly on SIGTERM", async () => {
     const file = join(dir, "good.json");
     await writeFile(file, '[{"name":"redis","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"}]');
-    const run = cli(["proxy", "--port", "0", "--config", file, "--metrics"]);
+    const run = cli(["proxy", "--port", "0", "--config", file, "--proxy-metrics", "--runtime-metrics"]);
     await expect.poll(() => run.stderr(), { timeout: 10_000 }).toContain("toxiproxy API listening");
     const line = run
       .stderr()
@@ -83,7 +83,10 @@ describe("chaos proxy", () => {
     const { url } = JSON.parse(line) as { url: string };
     const proxy = await request(url, "GET", "/proxies/redis");
     expect(JSON.parse(proxy.body)).toMatchObject({ name: "redis", enabled: true });
-    expect((await request(url, "GET", "/metrics")).status).toBe(200);
+    const metrics = await request(url, "GET", "/metrics");
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain("# TYPE toxiproxy_proxy_received_bytes_total counter");
+    expect(metrics.body).toContain("\nprocess_start_time_seconds ");
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     await expect(request(url, "GET", "/version")).rejects.toMatchObject({ code: "ECONNREFUSED" });

@@ -149,6 +149,7 @@ export async function prepareNetworkFault(
           rules: started[i]!.ready.rules,
           ...(started[i]!.ready.qdisc ? { interfaces: started[i]!.ready.interfaces } : {}),
           ...(started[i]!.ready.port ? { interceptor: started[i]!.ready.port } : {}),
+          ...(started[i]!.ready.metrics ? { metrics: `unix:${started[i]!.ready.metrics}` } : {}),
         })),
       };
     },

@@ -1,7 +1,8 @@
 import { readlink } from "node:fs/promises";
 import type { Logger } from "pino";
+import { readNetns } from "../inside/identity.js";
 import { armDeadMansSwitch, reportFailure, reportReady } from "../inside/switch.js";
-import { Interceptor, toxicSpecs } from "./interceptor.js";
+import { Interceptor, metricsSocketPath, toxicSpecs } from "./interceptor.js";
 import { interceptRules, type NetworkPlan, packetRules } from "./plan.js";
 import { addQdiscs, localTc, removeQdiscs } from "./qdisc.js";
 import { addRules, localIptables, type Rule, removeTagged } from "./rules.js";
@@ -20,16 +21,20 @@ export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log:
       const removed = await removeTagged(plan.tag, localIptables);
       const qdiscs = plan.qdisc ? await removeQdiscs(plan.tag, localTc) : 0;
       await interceptor?.close();
-      log.info({ removed, qdiscs, intercepted: interceptor?.accepted ?? 0 }, "rules removed");
+      // The interceptor's last counts, in the run's log: its /metrics socket goes with it.
+      const bytes = interceptor?.metrics.totals();
+      log.info({ removed, qdiscs, intercepted: interceptor?.accepted ?? 0, bytes }, "rules removed");
     },
   });
   try {
     // Rules exclude the group this helper really runs as, so its own connections are never redirected.
     const gid = process.getgid?.() ?? 0;
     const rules: Rule[] = [];
+    let metrics: string | undefined;
     if (plan.intercept) {
-      interceptor = new Interceptor(toxicSpecs(plan.intercept.toxics), log);
+      interceptor = new Interceptor(toxicSpecs(plan.intercept.toxics), log, plan.tag);
       rules.push(...interceptRules(plan.intercept, await interceptor.listen(), gid));
+      metrics = await interceptor.serveMetrics(metricsSocketPath(plan.tag, await readNetns("self")));
     }
     if (plan.packets) rules.push(...packetRules(plan.packets, gid));
     await addRules(rules, plan.tag, localIptables);
@@ -38,6 +43,7 @@ export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log:
     reportReady({
       rules: rules.length,
       port: interceptor?.port,
+      ...(metrics ? { metrics } : {}),
       ...(plan.qdisc ? { qdisc: plan.qdisc.kind, interfaces: shaped } : {}),
       netns: await readlink("/proc/self/ns/net"),
     });

@@ -1,10 +1,14 @@
-import { readFile } from "node:fs/promises";
+import { chmod, readFile } from "node:fs/promises";
+import http from "node:http";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Logger } from "pino";
 import type { HostPort } from "../../proxy/address.js";
 import { Connection } from "../../proxy/connection.js";
 import type { HttpToxicSpec } from "../../proxy/http/session.js";
-import type { ByteCounters, Direction, ToxicSpec } from "../../proxy/link.js";
+import type { Direction, ToxicSpec } from "../../proxy/link.js";
+import { ProxyMetrics } from "../../proxy/metrics.js";
 import { TOXICS } from "../../proxy/toxics/index.js";
 import type { PlannedToxic } from "./plan.js";
 
@@ -89,20 +93,58 @@ export function toxicSpecs(planned: PlannedToxic[]): InterceptToxics {
   return out;
 }
 
+/**
+ * Where the interceptor of the fault tagged `tag`, in the namespace `netns`, serves its /metrics: a unix socket in the file system the
+ * helper shares with the run (it enters only the target's network namespace), so it is reachable from the
+ * host where no port of the namespace is, e.g. `curl --unix-socket PATH http://interceptor/metrics`.
+ */
+export const metricsSocketPath = (tag: string, netns: number | undefined): string =>
+  join(tmpdir(), `chaos-intercept-${tag}-${netns ?? process.pid}.sock`);
+
 export class Interceptor {
   private readonly connections = new Set<Connection>();
-  private readonly counters: Record<Direction, ByteCounters> = {
-    upstream: { received: 0, sent: 0 },
-    downstream: { received: 0, sent: 0 },
-  };
+  /** Toxiproxy's byte counters; `proxy` is the fault's tag, `upstream` where each connection was going. */
+  readonly metrics = new ProxyMetrics({ proxy: true });
   private server: net.Server | undefined;
+  private metricsServer: http.Server | undefined;
   port = 0;
   accepted = 0;
 
   constructor(
     private readonly toxics: InterceptToxics,
     private readonly log: Logger,
+    private readonly name = "intercept",
   ) {}
+
+  /**
+   * Serves GET /metrics on a unix socket (owner only). A path that cannot be bound (taken, too long) is
+   * logged and leaves the fault as it is: metrics are never a reason to fail one.
+   * @returns the socket's path, or undefined when it could not listen.
+   */
+  async serveMetrics(path: string): Promise<string | undefined> {
+    const server = http.createServer((req, res) => {
+      if (new URL(req.url ?? "/", "http://interceptor").pathname !== "/metrics") {
+        res.writeHead(404).end("404 page not found\n");
+        return;
+      }
+      void this.metrics.render().then((text) => {
+        res.writeHead(200, { "Content-Type": this.metrics.contentType }).end(text);
+      });
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(path, () => resolve());
+      });
+      await chmod(path, 0o600);
+    } catch (err) {
+      server.close();
+      this.log.warn({ path, err: (err as Error).message }, "interceptor metrics not served");
+      return undefined;
+    }
+    this.metricsServer = server;
+    return path;
+  }
 
   /** Listens on every address of the namespace (ingress redirects arrive at the interface's address). */
   async listen(): Promise<number> {
@@ -122,10 +164,14 @@ export class Interceptor {
   /** Stops listening and closes every intercepted connection. */
   async close(): Promise<void> {
     const server = this.server;
+    const metricsServer = this.metricsServer;
     this.server = undefined;
+    this.metricsServer = undefined;
     for (const c of this.connections) c.destroy();
+    metricsServer?.closeAllConnections();
     await Promise.all([
       server ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined,
+      metricsServer ? new Promise<void>((resolve) => metricsServer.close(() => resolve())) : undefined,
       ...[...this.connections].map((c) => c.closed),
     ]);
   }
@@ -142,7 +188,13 @@ export class Interceptor {
       const conn = new Connection(client, target, {
         toxics: (direction) => this.toxics.bytes[direction],
         httpToxics: () => (hasHttp ? (direction) => this.toxics.http[direction] : undefined),
-        counters: (direction) => this.counters[direction],
+        counters: (direction) =>
+          this.metrics.counters(
+            direction,
+            this.name,
+            `0.0.0.0:${this.port}`,
+            `${target.host}:${target.port}`,
+          ),
         onUpstreamError: (err) =>
           this.log.warn(
             { upstream: `${target.host}:${target.port}`, err: err.message },
