@@ -213,6 +213,21 @@ describe("deploy/rbac.yaml", () => {
       await fault.apply();
       await agent.revert(JSON.parse(JSON.stringify(fault.revert)), cluster.context({ configuration: {} }));
     }
+    // The stress agent's usage probes of a pod read the metrics API.
+    const first = api
+      .pods("shop")
+      .find(
+        (p) =>
+          p.metadata.labels?.app === "payments" &&
+          p.status.phase === "Running" &&
+          !p.metadata.deletionTimestamp,
+      );
+    api.metrics.set("shop", first!.metadata.name, { containers: { app: { cpu: "5m", memory: "1Mi" } } });
+    for (const probe of ["cpu-usage", "memory-usage"])
+      await stressAgent.probes[probe]!.run(
+        { target: { pod: { namespace: "shop", names: [first!.metadata.name] } } },
+        ctx,
+      );
     for (const [probe, args] of [
       ["pods-ready", { namespace: "shop", labels: { app: "payments" } }],
       ["restarts", { namespace: "shop", selector: "app" }],

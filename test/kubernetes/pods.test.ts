@@ -221,6 +221,108 @@ describe("stress in a pod", () => {
   });
 });
 
+describe("usage of a pod through the metrics API", () => {
+  const cpu = (target: Json) => stressAgent.probes["cpu-usage"]!.run({ target }, cluster.context());
+  const memory = (target: Json) => stressAgent.probes["memory-usage"]!.run({ target }, cluster.context());
+  const one = (container?: string) => ({
+    pod: { namespace: "shop", names: ["payments-0"], ...(container ? { container } : {}) },
+  });
+
+  beforeEach(() => {
+    const p = pod();
+    p.spec.containers[0].resources = { limits: { cpu: "500m", memory: "256Mi" } };
+    cluster.api.store.put("pods", p);
+  });
+
+  it("reads the pod's usage (every container, the stressor's included) or one container's, against its limits", async () => {
+    // As metrics-server writes them: nanocores and kibibytes.
+    cluster.api.metrics.set("shop", "payments-0", {
+      containers: {
+        app: { cpu: "250000000n", memory: "65536Ki" },
+        "chaos-stress-1a2b": { cpu: "200000000n", memory: "1024Ki" },
+      },
+    });
+    const whole = await cpu(one());
+    expect(whole.value).toBeCloseTo(0.45, 3);
+    expect(whole.fields).toMatchObject({
+      cores: 0.45,
+      percent: 90,
+      limit: 0.5,
+      limited: true,
+      window: "15s",
+    });
+    expect(whole.summary).toMatch(
+      /^0\.45 cores in pod shop\/payments-0 \(90% of its limit of 0\.5 cores\); metrics API, 15s window/,
+    );
+    const app = await cpu(one("app"));
+    expect(app.fields).toMatchObject({ cores: 0.25, percent: 50 });
+    expect((await memory(one())).fields).toMatchObject({
+      bytes: 65 * 2 ** 20,
+      limit: 256 * 2 ** 20,
+      percent: 25.4,
+    });
+    expect((await memory(one("app"))).value).toBe(64 * 2 ** 20);
+    const reads = cluster.api.calls.filter((c) => c.group === "metrics.k8s.io");
+    expect(reads.map((c) => `${c.verb} ${c.resource} ${c.namespace}/${c.name}`)).toEqual(
+      Array(4).fill("get pods shop/payments-0"),
+    );
+  });
+
+  it("fails (could not see), never passes, without a reading: no metrics API, none for the pod yet, a stale one", async () => {
+    const blind = async (target: Json, pattern: RegExp) => {
+      for (const probe of [cpu, memory]) {
+        const err = await probe(target).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(ChaosError);
+        expect((err as ChaosError).code).toBe("agent");
+        expect((err as ChaosError).message).toMatch(pattern);
+      }
+    };
+    await blind(one(), /the metrics API has no usage of pod shop\/payments-0 yet/);
+    cluster.api.metrics.set("shop", "payments-0", {
+      containers: { app: { cpu: "1m", memory: "1Mi" } },
+      timestamp: new Date(Date.now() - 10 * 60_000),
+    });
+    await blind(
+      one(),
+      /cannot see the usage of pod shop\/payments-0: the reading is from .* more than 5 minutes ago/,
+    );
+    cluster.api.metrics.set("shop", "payments-0", { containers: { app: { cpu: "", memory: "1Mi" } } });
+    await blind(one(), /container app has no readable usage/);
+    cluster.api.metrics.set("shop", "payments-0", { containers: { other: { cpu: "1m", memory: "1Mi" } } });
+    await blind(one("app"), /lists no container of it/);
+    cluster.api.metrics.served = false;
+    await blind(one(), /serves no resource metrics API \(metrics\.k8s\.io\/v1beta1\)/);
+  });
+
+  it("in a run: a steady state judged on a pod without metrics is not judged (exit 4), never held", async () => {
+    const file = join(cluster.dir, "pod-usage.yaml");
+    await writeFile(
+      file,
+      `version: 1
+title: payments' CPU
+configuration:
+  kubernetes: { kubeconfig: "${cluster.kubeconfig}" }
+steady-state:
+  probes:
+    - name: payments under half a core
+      stress.cpu-usage: { target: { pod: { namespace: shop, names: [payments-0] } } }
+      tolerance: "< 0.5"
+method:
+  - pause: 10ms
+`,
+    );
+    const r = await runCli(["run", file, "--journal", join(cluster.dir, "j.json"), "--no-reports"], {
+      env: { KUBECONFIG: "" },
+      timeoutMs: 30_000,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.stdout).toMatch(/could not judge: .*no usage of pod shop\/payments-0 yet/);
+  }, 40_000);
+});
+
 describe("the API test server's ephemeralcontainers subresource", () => {
   const url = (name = "payments-0") =>
     `${cluster.api.url}/api/v1/namespaces/shop/pods/${name}/ephemeralcontainers`;

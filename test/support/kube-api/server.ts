@@ -12,6 +12,7 @@ import {
   SubresourceError,
   updateEphemeralContainers,
 } from "./ephemeral.js";
+import { MetricsError, PodMetricsSource } from "./metrics.js";
 import { jsonPatch, mergePatch } from "./patch.js";
 import {
   matchesLabels,
@@ -37,6 +38,7 @@ import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
  *   /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies[/{name}]       list, get, create, delete
  *   /apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers             list, get, create
  *   /apis/policy/v1/namespaces/{ns}/poddisruptionbudgets                      list, get, create
+ *   /apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods[/{name}]                get, list (see metrics.ts)
  *
  * Errors are `Status` objects with the real reasons and messages; a bearer token is required. Where a real
  * server's behaviour has caught clients out, this one behaves the same: DeleteOptions come from the body when
@@ -184,6 +186,8 @@ export class KubeApiServer {
   /** What a container does with an exec (default: succeeds, does nothing). */
   onExec: ExecHandler = () => ({ exitCode: 0 });
   private readonly wss = execSocketServer();
+  /** The resource metrics API (metrics-server): `metrics.set(ns, pod, usage)`, `metrics.served = false`. */
+  readonly metrics = new PodMetricsSource(this.store);
 
   constructor(opts: KubeApiServerOptions = {}) {
     this.token = opts.token ?? randomBytes(16).toString("hex");
@@ -373,10 +377,16 @@ export class KubeApiServer {
       return this.send(res, 200, { major: "1", minor: "31", gitVersion: "v1.31.0" });
     const route = parseRoute(url.pathname);
     const info = route && KINDS[route.resource];
-    if (!route || !info || info.group !== route.group) {
+    const metrics =
+      this.metrics.served &&
+      route?.group === "metrics.k8s.io" &&
+      route.version === "v1beta1" &&
+      route.resource === "pods" &&
+      !route.subresource;
+    if (!route || (!metrics && (!info || info.group !== route.group))) {
       throw new ApiError(404, "the server could not find the requested resource");
     }
-    if (info.namespaced !== (route.namespace !== undefined) && route.name !== undefined) {
+    if (info && !metrics && info.namespaced !== (route.namespace !== undefined) && route.name !== undefined) {
       throw new ApiError(404, "the server could not find the requested resource");
     }
     const verb = verbOf(method, route, watch);
@@ -408,6 +418,14 @@ export class KubeApiServer {
       const headers: Record<string, string> =
         fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
       return this.send(res, code, statusObject(code, REASONS[code] ?? "Unknown", message), headers);
+    }
+    if (metrics) {
+      try {
+        return this.send(res, 200, this.metrics.answer(verb, route.namespace, route.name, q));
+      } catch (err) {
+        if (err instanceof MetricsError) throw new ApiError(err.code, err.message, err.details);
+        throw err;
+      }
     }
     const body = method === "GET" || method === "DELETE" ? undefined : await readBody(req);
     const deleteBody = method === "DELETE" ? parseJson(await readBody(req)) : undefined;
