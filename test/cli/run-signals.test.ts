@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Journal } from "../../src/experiments/journal.js";
 import { type CliProcess, ensureCliBuilt, ROOT, runCli, startCli, stopCli } from "../support/cli.js";
+import { front, isDeleteToxic, realToxiproxy, toxicsOn } from "../support/hostile-cases.js";
 import { startTarget, type Target } from "../support/target.js";
 
 let dir: string;
@@ -164,22 +165,67 @@ describe("chaos run signalled twice, or late", () => {
 
 describe("chaos run forced out by a third signal", () => {
   it("exits 3 at once and leaves what it did not revert to chaos rollback", async () => {
-    const run = await runUntilFrozen();
-    // A few ms apart: signals sent at once would merge into one pending signal.
-    for (let i = 0; i < 3; i++) {
+    // The revert hangs (its Toxiproxy holds the DELETE unanswered, 60 s deadline), so the run is certainly
+    // still rolling back when the third signal comes: the forced exit is the one outcome.
+    const real = await realToxiproxy();
+    const hostile = await front(real, "hang", isDeleteToxic, false);
+    try {
+      const file = join(dir, "latency.yaml");
+      await writeFile(
+        file,
+        `version: 1
+title: latency whose revert hangs
+configuration:
+  toxiproxy: { url: "${hostile.url}", timeout: 60s }
+method:
+  - action: toxiproxy.latency
+    target: { proxy: app }
+    args: { latency: 100ms }
+    duration: 30s
+`,
+      );
+      cli = startCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], {
+        timeoutMs: 50_000,
+      });
+      const run = cli;
+      await expect
+        .poll(() => toxicsOn(real), { timeout: 30_000, interval: 20, message: "the fault is live" })
+        .toBe(1)
+        .catch((err: Error) => {
+          throw new Error(`${err.message}\nstdout:\n${run.stdout()}\nstderr:\n${run.stderr()}`);
+        });
+      await expect.poll(() => ledgerFiles().length, { timeout: 10_000, interval: 20 }).toBe(1);
+      // Each signal once the run has taken the one before (signals sent at once could merge into one).
       run.child.kill("SIGINT");
-      await new Promise((res) => setTimeout(res, 2));
+      await expect
+        .poll(() => hostile.seen.filter((r) => r.startsWith("DELETE ")).length, { timeout: 10_000 })
+        .toBe(1);
+      run.child.kill("SIGINT");
+      await expect
+        .poll(() => run.stdout(), { timeout: 10_000, interval: 20 })
+        .toContain("rolling back — wait");
+      run.child.kill("SIGINT");
+      const r = await run.result;
+      expect(r.timedOut).toBe(false);
+      expect(r.code, r.stdout + r.stderr).toBe(3);
+      expect(r.stdout).toContain("forced exit: faults may remain; run `chaos rollback`");
+      expect(existsSync(journalPath())).toBe(false);
+      // Left as it was: the toxic on the proxy, its entry in the ledger.
+      expect(await toxicsOn(real)).toBe(1);
+      expect(ledgerFiles()).toHaveLength(1);
+
+      hostile.turn("healthy");
+      const rb = await runCli(["rollback", "--ledger", ledger()]);
+      expect(rb.code, rb.stdout + rb.stderr).toBe(0);
+      expect(await toxicsOn(real)).toBe(0);
+      expect(ledgerFiles()).toEqual([]);
+      const locks = join(ledger(), "locks");
+      expect(existsSync(locks) ? readdirSync(locks) : []).toEqual([]);
+    } finally {
+      await hostile.close();
+      await real.close();
     }
-    const r = await run.result;
-    expect(r.code, r.stderr).toBe(3);
-    // Almost always forced; on a very fast machine the rollback may win the race and journal the run.
-    expect(r.stdout.includes("forced exit") || existsSync(journalPath()), r.stdout).toBe(true);
-    const rb = await runCli(["rollback", "--ledger", ledger()]);
-    expect(rb.code, rb.stdout).toBe(0);
-    expect(isRunning(await target.waitForState(isRunning, 5000))).toBe(true);
-    expect(ledgerFiles()).toEqual([]);
-    expect(readdirSync(join(ledger(), "locks"))).toEqual([]);
-  });
+  }, 60_000);
 });
 
 describe("chaos run killed with SIGKILL mid-fault", () => {

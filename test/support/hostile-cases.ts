@@ -7,6 +7,7 @@ import type { Journal, RunStatus } from "../../src/experiments/journal.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 import { startCli } from "./cli.js";
 import {
+  type Answer,
   forwardTo,
   HOSTILE_MODES,
   type HostileMode,
@@ -29,6 +30,8 @@ export interface HostileCase {
   exit: number;
   /** The journal's verdict; absent when the run refuses its input before injecting anything (no journal). */
   status?: RunStatus;
+  /** How many faults the journal shows applied (each must show its revert too); 0 when none went live. */
+  applied: number;
   /** Text the journal's reasons (or, without a journal, the output) must contain. */
   reason: string;
   /** The run must end within this long (the endpoints' deadlines are 300 ms). */
@@ -78,6 +81,44 @@ ${opts.config ?? ""}${opts.body ?? ""}method:
 `;
 }
 
+/**
+ * An endpoint that answers well (the preflight, the checks before) until the run's fault is live on the real
+ * Toxiproxy, then misbehaves in `mode`: the run meets the misbehaviour mid-fault however slowly it started,
+ * so that its journal certainly shows the fault applied and reverted.
+ */
+async function misbehavingOnceLive(
+  real: ToxiproxyServer,
+  mode: HostileMode,
+  healthy: () => Promise<Answer>,
+): Promise<HostileServer> {
+  const hostile = await startHostile(mode, { healthy });
+  hostile.turn("healthy");
+  let checking = false;
+  const timer = setInterval(() => {
+    if (checking) return;
+    checking = true;
+    toxicsOn(real)
+      .then(
+        (n) => {
+          if (n <= 0) return;
+          clearInterval(timer);
+          hostile.turn(mode);
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        checking = false;
+      });
+  }, 20);
+  return {
+    ...hostile,
+    close: () => {
+      clearInterval(timer);
+      return hostile.close();
+    },
+  };
+}
+
 /** A 20 s fault watched by one Prometheus probe (at `url`) every 100 ms. */
 function watchedByPrometheus(real: ToxiproxyServer, url: string, timeout = DEADLINE): string {
   return experiment({
@@ -101,11 +142,11 @@ function prometheusCase(mode: HostileMode): HostileCase {
     mode,
     exit: 4,
     status: "error",
+    applied: 1,
     reason: 'could not judge: "error rate" could not be taken during the method',
     boundMs: 10_000,
     async arrange(real) {
-      // Healthy for the preflight, the check before and the first check during; then it misbehaves.
-      const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 3 });
+      const hostile = await misbehavingOnceLive(real, mode, async () => prometheusAnswer(0));
       return { yaml: watchedByPrometheus(real, hostile.url), hostile };
     },
   };
@@ -119,11 +160,11 @@ function prometheusStopCase(mode: HostileMode): HostileCase {
     mode,
     exit: 4,
     status: "error",
+    applied: 1,
     reason: 'stopped: could not see: stop condition "error budget" could not be checked',
     boundMs: 10_000,
     async arrange(real) {
-      // Healthy for the preflight and the first check; then it misbehaves.
-      const hostile = await startHostile(mode, { healthy: async () => prometheusAnswer(0), healthyFor: 2 });
+      const hostile = await misbehavingOnceLive(real, mode, async () => prometheusAnswer(0));
       const yaml = experiment({
         url: real.url,
         duration: "20s",
@@ -147,6 +188,7 @@ const matrixCase: HostileCase = {
   mode: "matrix",
   exit: 4,
   status: "error",
+  applied: 0,
   reason: 'could not judge: "error rate" could not be taken before the method',
   boundMs: 10_000,
   async arrange(real) {
@@ -168,10 +210,11 @@ function httpCase(mode: HostileMode): HostileCase {
     mode,
     exit: 1,
     status: "deviated",
+    applied: 1,
     reason: "hypothesis deviated during the method: app answers",
     boundMs: 10_000,
     async arrange(real) {
-      const hostile = await startHostile(mode, { healthy: appAnswers, healthyFor: 2 });
+      const hostile = await misbehavingOnceLive(real, mode, appAnswers);
       const yaml = experiment({
         url: real.url,
         duration: "800ms",
@@ -195,10 +238,11 @@ function httpStopCase(mode: HostileMode): HostileCase {
     mode,
     exit: 3,
     status: "aborted",
+    applied: 1,
     reason: 'stopped: could not see: stop condition "latency budget" got no answer',
     boundMs: 10_000,
     async arrange(real) {
-      const hostile = await startHostile(mode, { healthy: appAnswers, healthyFor: 1 });
+      const hostile = await misbehavingOnceLive(real, mode, appAnswers);
       const yaml = experiment({
         url: real.url,
         duration: "20s",
@@ -238,6 +282,7 @@ function toxiproxyCase(mode: HostileMode): HostileCase {
     mode,
     exit: 4,
     status: "error",
+    applied: 0,
     reason: 'step "slow app" failed',
     boundMs: 10_000,
     async arrange(real) {
@@ -263,6 +308,7 @@ export function hostileCases(): HostileCase[] {
       mode: "hang",
       exit: 4,
       status: "error",
+      applied: 0,
       reason: "unreachable: no answer within 300ms",
       boundMs: 15_000,
       async arrange() {
@@ -276,6 +322,7 @@ export function hostileCases(): HostileCase[] {
       mode: "hang",
       exit: 3,
       status: "aborted",
+      applied: 0,
       reason: "received SIGINT",
       boundMs: 10_000,
       async arrange(real) {
@@ -290,6 +337,7 @@ export function hostileCases(): HostileCase[] {
       endpoint: "prometheus",
       mode: "hang",
       exit: 3,
+      applied: 0,
       reason: "received SIGINT: nothing was injected",
       boundMs: 10_000,
       async arrange(real) {
