@@ -3,6 +3,7 @@ import type { ProxyCollection, ProxyInput } from "./collection.js";
 import { asStruct, boolField, decodeBody, stringField, typeError } from "./go-json.js";
 import type { TcpProxy } from "./proxy.js";
 import { json, noContent, type Reply } from "./reply.js";
+import { readTlsInput } from "./tls.js";
 
 /** Handlers of the proxy endpoints. Each throws ApiError for the answers that are errors. */
 export function proxyHandlers(proxies: ProxyCollection) {
@@ -59,18 +60,22 @@ function toApiError(err: unknown): ApiError {
   return internalError(err instanceof Error ? err.message : String(err));
 }
 
-/** @throws ApiError 400 for a missing name or upstream, or a field of the wrong type. */
+/** @throws ApiError 400 for a missing name or upstream, a field of the wrong type, or a malformed `tls`. */
 function proxyInput(input: Record<string, unknown>, struct: string, at: string): ProxyInput {
   const name = stringField(input, "name", struct) ?? "";
   const upstream = stringField(input, "upstream", struct) ?? "";
   if (name === "") throw ErrMissingField.join(`name${at}`);
   if (upstream === "") throw ErrMissingField.join(`upstream${at}`);
-  return {
+  const proxy: ProxyInput = {
     name,
     listen: stringField(input, "listen", struct) ?? "",
     upstream,
     enabled: boolField(input, "enabled", struct) ?? true,
   };
+  // An extension of Toxiproxy's envelope: clients that do not send it get a proxy that passes TLS as bytes.
+  const tls = readTlsInput(input.tls, name);
+  if (tls) proxy.tls = tls;
+  return proxy;
 }
 
 /**

@@ -1,8 +1,11 @@
 import { ErrProxyAlreadyExists, ErrProxyNotFound } from "./api-error.js";
 import { type ProxyEnv, type ProxySettings, sameAddress, TcpProxy } from "./proxy.js";
+import { loadTls, sameTls, type TlsSettings } from "./tls.js";
 
 export interface ProxyInput extends ProxySettings {
   name: string;
+  /** Terminate TLS with these files; absent: TLS passes through untouched. */
+  tls?: TlsSettings;
 }
 
 /**
@@ -10,7 +13,7 @@ export interface ProxyInput extends ProxySettings {
  * (`localhost:P` is `127.0.0.1:P`; port 0 = any port).
  */
 function sameAddresses(proxy: TcpProxy, input: ProxyInput): boolean {
-  if (proxy.upstream !== input.upstream) return false;
+  if (proxy.upstream !== input.upstream || !sameTls(proxy.tls?.settings, input.tls)) return false;
   if (sameAddress(input.listen, proxy.listen)) return true;
   const wanted = input.listen.lastIndexOf(":");
   const have = proxy.listen.lastIndexOf(":");
@@ -39,10 +42,14 @@ export class ProxyCollection {
     return proxy;
   }
 
-  /** @throws ApiError 409 when the name is taken, 500 when the proxy cannot listen. */
+  /**
+   * @throws ApiError 409 when the name is taken, 500 when the proxy cannot listen; TlsConfigError (400)
+   *         when its TLS files cannot be read or do not belong together.
+   */
   async add(input: ProxyInput): Promise<TcpProxy> {
     if (this.proxies.has(input.name)) throw ErrProxyAlreadyExists;
-    const proxy = new TcpProxy(input.name, input.listen, input.upstream, this.env);
+    const tls = input.tls ? await loadTls(input.name, input.tls) : undefined;
+    const proxy = new TcpProxy(input.name, input.listen, input.upstream, this.env, tls);
     if (input.enabled) await proxy.start();
     this.proxies.set(input.name, proxy);
     return proxy;

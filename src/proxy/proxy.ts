@@ -5,6 +5,7 @@ import { ApiError, internalError } from "./api-error.js";
 import { Connection } from "./connection.js";
 import type { HttpToxicSpec } from "./http/session.js";
 import type { ByteCounters, Direction, Link } from "./link.js";
+import type { TlsTermination } from "./tls.js";
 import { ToxicCollection, toxicJson } from "./toxic-collection.js";
 
 export interface ProxyEnv {
@@ -86,6 +87,8 @@ export class TcpProxy {
     public listen: string,
     public upstream: string,
     private readonly env: ProxyEnv,
+    /** Terminates TLS from clients (and re-encrypts upstream as set); undefined: bytes pass untouched. */
+    readonly tls?: TlsTermination,
   ) {
     this.toxics = new ToxicCollection(
       (direction) => this.links(direction),
@@ -241,6 +244,8 @@ export class TcpProxy {
       enabled: this.enabled,
       Logger: {},
       toxics: this.toxics.list().map(toxicJson),
+      // Only a terminating proxy has it: Toxiproxy's clients see the fields they know.
+      ...(this.tls ? { tls: this.tls.settings } : {}),
     };
   }
 
@@ -264,17 +269,24 @@ export class TcpProxy {
       client.destroy();
       return;
     }
-    const conn = new Connection(client, target, {
-      toxics: (direction) => this.toxics.specs(direction),
-      httpToxics: () => (this.toxics.hasHttp() ? this.httpSpecs : undefined),
-      counters: (direction) => this.env.counters(direction, this),
-      onUpstreamError: (err) =>
-        // An unreachable upstream is what chaos experiments cause on purpose: a warning, not an error.
-        this.env.log.warn(
-          { proxy: this.name, upstream: this.upstream, err },
-          "unable to open connection to upstream",
-        ),
-    });
+    const conn = new Connection(
+      client,
+      target,
+      {
+        toxics: (direction) => this.toxics.specs(direction),
+        httpToxics: () => (this.toxics.hasHttp() ? this.httpSpecs : undefined),
+        counters: (direction) => this.env.counters(direction, this),
+        onUpstreamError: (err) =>
+          // An unreachable upstream is what chaos experiments cause on purpose: a warning, not an error.
+          this.env.log.warn(
+            { proxy: this.name, upstream: this.upstream, err },
+            "unable to open connection to upstream",
+          ),
+        onClientTlsError: (err) =>
+          this.env.log.warn({ proxy: this.name, err: err.message }, "TLS handshake with the client failed"),
+      },
+      this.tls,
+    );
     this.connections.add(conn);
     void conn.closed.then(() => this.connections.delete(conn));
   }

@@ -6,12 +6,15 @@ import { apiListener } from "./api.js";
 import { ApiError } from "./api-error.js";
 import { ProxyCollection } from "./collection.js";
 import { ProxyMetrics } from "./metrics.js";
+import { TlsConfigError, type TlsSettings } from "./tls.js";
 
 export interface ProxyConfig {
   name: string;
   listen: string;
   upstream: string;
   enabled?: boolean;
+  /** Terminate TLS from clients with these files; absent: TLS passes through untouched. */
+  tls?: TlsSettings;
 }
 
 export interface ToxiproxyServerOptions {
@@ -48,7 +51,9 @@ export interface ToxiproxyServer {
 
 /**
  * Starts an embedded, Toxiproxy-compatible server: the HTTP API plus the proxies it manages.
- * @throws ChaosError("agent") when the API port cannot listen, or (unless lenientConfig) a configured proxy.
+ * @throws ChaosError("agent") when the API port cannot listen, or (unless lenientConfig) a configured proxy;
+ *         ChaosError("invalid") when a configured proxy's TLS files are unusable (lenient or not: a proxy
+ *         asked to terminate TLS never starts as one that passes it through).
  */
 export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): Promise<ToxiproxyServer> {
   const host = opts.host ?? "127.0.0.1";
@@ -113,6 +118,12 @@ export async function startToxiproxyServer(opts: ToxiproxyServerOptions = {}): P
   if (error !== undefined) {
     const reason = error instanceof ApiError ? error.message : String(error);
     const failed = opts.proxies?.[applied.length]?.name;
+    if (error instanceof TlsConfigError) {
+      await server.close();
+      throw new ChaosError("invalid", error.message, {
+        hint: "tls.cert and tls.key are paths to a readable PEM certificate and its unencrypted key",
+      });
+    }
     if (!opts.lenientConfig) {
       await server.close();
       throw new ChaosError("agent", `proxy ${failed} could not start: ${reason}`, {

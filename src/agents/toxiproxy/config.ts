@@ -9,6 +9,8 @@ export interface ProxySpec {
   upstream: string;
   from?: string;
   to?: string;
+  /** TLS termination (file paths), as in a `chaos proxy` proxy definition. */
+  tls?: Record<string, unknown>;
 }
 
 export interface ToxiproxyConfig {
@@ -41,6 +43,21 @@ export const configurationSchema = {
           upstream: { type: "string", minLength: 1, description: "host:port it forwards to" },
           from: { type: "string", description: "the service calling through this proxy" },
           to: { type: "string", description: "the service behind it" },
+          tls: {
+            type: "object",
+            description:
+              "terminate TLS from clients with cert and key (file paths), so HTTP toxics act on HTTPS; without it TLS passes through untouched",
+            properties: {
+              cert: { type: "string", minLength: 1, description: "PEM certificate presented to clients" },
+              key: { type: "string", minLength: 1, description: "its unencrypted PEM private key" },
+              upstream_tls: { type: "boolean", description: "connect upstream over TLS (default true)" },
+              ca: { type: "string", minLength: 1, description: "PEM CA the upstream is verified against" },
+              insecure: { type: "boolean", description: "do not verify the upstream's certificate" },
+              server_name: { type: "string", minLength: 1, description: "SNI and name checked upstream" },
+            },
+            required: ["cert", "key"],
+            additionalProperties: false,
+          },
         },
         required: ["name", "listen", "upstream"],
         additionalProperties: false,

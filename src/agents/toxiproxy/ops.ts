@@ -5,7 +5,7 @@ import {
   type Toxiproxy,
   Proxy as ToxiproxyProxy,
 } from "toxiproxy-node-client";
-import { agentError } from "../../experiments/errors.js";
+import { agentError, ChaosError } from "../../experiments/errors.js";
 import { statusOf } from "./session.js";
 
 /** A proxy as the server reports it. */
@@ -65,15 +65,42 @@ export class ToxiproxyOps {
     }
   }
 
-  /** Creates the proxy; false when one of that name already exists. @throws ChaosError("agent") otherwise. */
-  async createProxy(spec: { name: string; listen: string; upstream: string }): Promise<boolean> {
+  /**
+   * Creates the proxy; false when one of that name already exists.
+   * @throws ChaosError("agent") otherwise, and when a proxy asked to terminate TLS comes back without it (a
+   *         server that is not chaoskit's ignores the field; the proxy is removed again).
+   */
+  async createProxy(spec: {
+    name: string;
+    listen: string;
+    upstream: string;
+    tls?: Record<string, unknown>;
+  }): Promise<boolean> {
+    const body = { name: spec.name, listen: spec.listen, upstream: spec.upstream };
+    let created: { tls?: unknown };
     try {
-      await this.client.createProxy({ name: spec.name, listen: spec.listen, upstream: spec.upstream });
-      return true;
+      if (!spec.tls) {
+        await this.client.createProxy(body);
+        return true;
+      }
+      const res = await this.client.getApi().post<{ tls?: unknown }>(`${this.url}/proxies`, {
+        ...body,
+        tls: spec.tls,
+      });
+      created = res.data ?? {};
     } catch (err) {
       if (statusOf(err) === 409) return false;
       throw this.fail(`creating proxy ${spec.name} (${spec.listen} → ${spec.upstream})`, err);
     }
+    if (created.tls === undefined) {
+      await this.deleteProxy(spec.name).catch(() => undefined);
+      throw new ChaosError(
+        "agent",
+        `toxiproxy at ${this.url} does not terminate TLS: proxy ${spec.name} came back without its tls; nothing was injected`,
+        { hint: "TLS termination needs chaoskit's proxy: the embedded one or `chaos proxy`" },
+      );
+    }
+    return true;
   }
 
   /** False when it was already gone. @throws ChaosError("agent") otherwise. */

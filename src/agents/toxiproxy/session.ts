@@ -1,6 +1,7 @@
 import { type Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
 import { ChaosError } from "../../experiments/errors.js";
 import { startToxiproxyServer } from "../../proxy/server.js";
+import { readTlsInput, type TlsSettings } from "../../proxy/tls.js";
 import type { AgentContext } from "../agent.js";
 import { readConfig, type ToxiproxyConfig } from "./config.js";
 import { boundedClient, DEFAULT_CALL_TIMEOUT_MS } from "./http.js";
@@ -73,6 +74,15 @@ export async function reach(
   throw unreachable(url, last);
 }
 
+/** @throws ChaosError("invalid") for settings that contradict each other (ca with insecure, …). */
+function tlsSettings(tls: Record<string, unknown>, name: string): TlsSettings {
+  try {
+    return readTlsInput(tls, name)!;
+  } catch (err) {
+    throw new ChaosError("invalid", `configuration.toxiproxy: ${(err as Error).message}`);
+  }
+}
+
 /**
  * The run's Toxiproxy: the configured URL (checked once per run), or the embedded server started on first
  * use with the configured proxies and closed when the run ends.
@@ -95,7 +105,12 @@ export async function session(ctx: AgentContext): Promise<Session> {
     () =>
       startToxiproxyServer({
         port: 0,
-        proxies: config.proxies.map(({ name, listen, upstream }) => ({ name, listen, upstream })),
+        proxies: config.proxies.map(({ name, listen, upstream, tls }) => ({
+          name,
+          listen,
+          upstream,
+          ...(tls ? { tls: tlsSettings(tls, name) } : {}),
+        })),
         logger: ctx.log.child({ component: "embedded-toxiproxy" }),
       }),
     (s) => s.close(),

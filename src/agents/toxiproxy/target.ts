@@ -25,6 +25,8 @@ export const targetSchema: JsonSchema = {
 /** A target proxy as it is now, or as it will be created (`exists: false`). */
 export interface ResolvedProxy extends ProxyState {
   exists: boolean;
+  /** The TLS termination a proxy to be created asks for. */
+  tls?: Record<string, unknown>;
 }
 
 /**
@@ -71,7 +73,8 @@ export async function resolveProxies(
           hint: "create it, or define it (name, listen, upstream) under configuration.toxiproxy.proxies",
         });
       }
-      return { name, listen: spec.listen, upstream: spec.upstream, enabled: true, exists: false };
+      const created = { name, listen: spec.listen, upstream: spec.upstream, enabled: true, exists: false };
+      return spec.tls ? { ...created, tls: spec.tls } : created;
     }),
   );
 }
