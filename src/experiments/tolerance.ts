@@ -1,4 +1,5 @@
 import type { ProbeResult } from "../contract/agent.js";
+import { type CtkShape, shapeProblem } from "./ctk/shapes.js";
 import { checkCtkTolerance, ctkTolerance } from "./ctk/tolerance.js";
 import { parseDuration } from "./duration.js";
 
@@ -309,8 +310,8 @@ const CTK_KEYS = ["chaostoolkit", "chaostoolkit-unmet"];
 /**
  * `{ chaostoolkit: <tolerance> }`: a Chaos Toolkit tolerance, kept with that tool's own rules by an
  * experiment converted from it; `chaostoolkit-unmet` holds when it is not met (a safeguard's stop condition).
- * Beside it only `status` (Chaos Toolkit's expected_status) and `output: prometheus` (judge the query's
- * answer in the shape of the Prometheus API) may appear.
+ * Beside it only `status` (Chaos Toolkit's expected_status) and `output` (judge the result rebuilt as the
+ * extension's function returns it: `prometheus`, `{ chaosk8s: … }`; see ctk/shapes.ts) may appear.
  * @throws ToleranceError for anything else beside it, or a tolerance Chaos Toolkit itself would refuse.
  */
 function chaosToolkitForm(spec: unknown): Tolerance | undefined {
@@ -331,10 +332,9 @@ function chaosToolkitForm(spec: unknown): Tolerance | undefined {
       key,
       ...problem.path,
     ]);
-  if (o.output !== undefined && o.output !== "prometheus")
-    throw new ToleranceError(`unknown output shape ${JSON.stringify(o.output)}`, "output: prometheus", [
-      "output",
-    ]);
+  const shape = shapeProblem(o.output);
+  if (shape)
+    throw new ToleranceError(shape, "output: prometheus or { chaosk8s: pods_in_phase, … }", ["output"]);
   if (o.status !== undefined && !Number.isInteger(o.status))
     throw new ToleranceError(
       "status beside chaostoolkit is one integer (expected_status)",
@@ -344,6 +344,6 @@ function chaosToolkitForm(spec: unknown): Tolerance | undefined {
   return ctkTolerance(o[key], {
     unmet: key === "chaostoolkit-unmet",
     expectedStatus: o.status as number | undefined,
-    shape: o.output === "prometheus" ? "prometheus" : undefined,
+    shape: o.output as CtkShape | undefined,
   });
 }

@@ -4,12 +4,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type Stack, startStack } from "../../examples/target-app/stack.js";
 import { ensureCliBuilt, runCli } from "../support/cli.js";
+import { writeKubeconfig } from "../support/kube-api/kubeconfig.js";
+import { KubeApiServer } from "../support/kube-api/server.js";
 
 /**
  * Chaos Toolkit experiments written for the sample app (test/ctk/corpus/), run as they are with `chaos run`
  * and converted with `chaos import`: each gives its expected verdict, and its conversion validates and gives
  * the same one. One resilient app serves them all, one experiment at a time (several CLI processes at once
  * on a small machine make the runs, not the app, slow); each original runs while it is being converted.
+ * The chaosk8s experiments run against the test API server, whose pods stand for the app's (web, payments,
+ * a finished batch job): they are short and run two at a time, in one test.
  */
 const CORPUS = join(import.meta.dirname, "corpus");
 const strategy = (s: string) => ["--hypothesis-strategy", s, "--hypothesis-frequency", "0.5"];
@@ -24,6 +28,14 @@ interface Case {
   /** Text the run of the original must say exactly once (global). */
   once?: RegExp;
 }
+
+/** chaosk8s probes and actions against the test API server. */
+const K8S_CASES: Case[] = [
+  { file: "17-k8s-pods-in-phase.yaml", exit: 0 },
+  { file: "18-k8s-not-in-phase.json", exit: 0 },
+  { file: "19-k8s-scale-deviates.yaml", exit: 1, says: /DEVIATED/ },
+  { file: "20-k8s-raises-not-steady.json", exit: 1, says: /NOT STEADY[\s\S]*pods_in_phase raised/ },
+];
 
 const CASES: Case[] = [
   { file: "01-http-status.json", exit: 0 },
@@ -73,11 +85,17 @@ describe("Chaos Toolkit experiments against the sample app", () => {
   let stack: Stack;
   let work: string;
   let env: NodeJS.ProcessEnv;
+  let kube: KubeApiServer;
 
   beforeAll(async () => {
     await ensureCliBuilt();
     work = mkdtempSync(join(tmpdir(), "chaos-ctk-corpus-"));
     stack = await startStack({ load: false, runDir: join(work, "app") });
+    kube = await new KubeApiServer({ recreateMs: 100, readyMs: 100 }).start();
+    kube.addDeployment("shop", "web", 2);
+    kube.addDeployment("shop", "payments", 3);
+    kube.addDeployment("shop", "orders", 2);
+    kube.addPods("shop", "batch", 2, { app: "batch" }, { phase: "Succeeded" });
     const toxiproxy = new URL(stack.toxiproxyUrl);
     env = {
       XDG_STATE_HOME: join(work, "state"),
@@ -87,11 +105,13 @@ describe("Chaos Toolkit experiments against the sample app", () => {
       TOXIPROXY_PORT: toxiproxy.port,
       PAYMENTS_PID_FILE: stack.pidFiles.payments,
       CTK_TOKEN: "token-for-the-corpus",
+      KUBECONFIG: await writeKubeconfig(work, kube.url, kube.token),
     };
   }, 120_000);
 
   afterAll(async () => {
     await stack?.stop();
+    await kube?.close();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -139,4 +159,13 @@ describe("Chaos Toolkit experiments against the sample app", () => {
   CASES.forEach((c, i) => {
     test(title(c), () => check(c, i), 120_000);
   });
+
+  test(`chaosk8s: ${K8S_CASES.map((c) => `${c.file} exit ${c.exit}`).join(", ")}; their conversions give the same`, async () => {
+    // Two at a time: each case is already two CLI processes at once (the run and the import).
+    const queue = K8S_CASES.map((c, i) => () => check(c, CASES.length + i));
+    const worker = async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) await next();
+    };
+    await Promise.all([worker(), worker()]);
+  }, 240_000);
 });

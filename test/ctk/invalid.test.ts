@@ -21,8 +21,11 @@ method:
     provider: { type: python, module: chaosaws.ec2.actions, func: stop_instances }
   - type: probe
     name: count
-    provider: { type: python, module: chaosk8s.pod.probes, func: count_pods }
+    provider: { type: python, module: chaosk8s.pod.probes, func: count_pods, arguments: { ns: shop } }
   - ref: nowhere
+  - type: probe
+    name: logs
+    provider: { type: python, module: chaosk8s.pod.probes, func: read_pod_logs }
 rollbacks:
   - type: action
     name: weird
@@ -32,9 +35,10 @@ rollbacks:
 const EXPECTED = [
   /broken\.yaml:5:7: .*hypothesis probe must have a tolerance entry/,
   /broken\.yaml:11:\d+: .*python provider chaosaws\.ec2\.actions\.stop_instances has no equivalent/,
-  /broken\.yaml:14:\d+: .*python provider chaosk8s\.pod\.probes\.count_pods has no equivalent/,
+  /broken\.yaml:14:\d+: .*chaosk8s\.pod\.probes\.count_pods: needs label_selector/,
   /broken\.yaml:15:\d+: .*no earlier activity is named "nowhere"/,
-  /broken\.yaml:19:\d+: .*unknown provider type "ftp"/,
+  /broken\.yaml:18:\d+: .*python provider chaosk8s\.pod\.probes\.read_pod_logs has no equivalent/,
+  /broken\.yaml:22:\d+: .*unknown provider type "ftp"/,
 ];
 
 describe("a Chaos Toolkit file that cannot run", () => {

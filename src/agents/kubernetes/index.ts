@@ -5,7 +5,7 @@ import { cordonAction } from "./cordon.js";
 import { partitionAction } from "./partition.js";
 import { withTargets } from "./plan.js";
 import { podKillAction } from "./pod-kill.js";
-import { deploymentProbe, podsReadyProbe, restartsProbe } from "./probes.js";
+import { deploymentProbe, podsProbe, podsReadyProbe, restartsProbe } from "./probes.js";
 import { revertKubernetesFault } from "./revert.js";
 import { scaleAction } from "./scale.js";
 
@@ -30,6 +30,7 @@ export const kubernetesAgent: Agent = {
   },
   probes: {
     "pods-ready": podsReadyProbe,
+    pods: podsProbe,
     deployment: deploymentProbe,
     restarts: restartsProbe,
   },

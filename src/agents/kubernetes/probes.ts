@@ -1,7 +1,7 @@
 import { ChaosError } from "../../experiments/errors.js";
 import type { ProbeDefinition } from "../agent.js";
 import { cluster } from "./cluster.js";
-import { listPods, podProbeSchema, readPodTarget } from "./target.js";
+import { listPods, podMatchProperties, podProbeSchema, readPodTarget } from "./target.js";
 
 /**
  * Ready pods among those a target matches. `value` is the number ready; `ratio` is NaN when nothing
@@ -24,6 +24,43 @@ export const podsReadyProbe: ProbeDefinition = {
       value: ready,
       fields: { ready, total: pods.length, ratio },
       summary: `${ready}/${pods.length} ready`,
+    };
+  },
+};
+
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"] as const;
+
+/**
+ * The matching pods by phase, as the API lists them (terminating ones included): `value` is how many are in
+ * `phase`, or all of them without it; fields give the count of each phase and the total.
+ */
+export const podsProbe: ProbeDefinition = {
+  name: "pods",
+  description:
+    "how many of the matching pods are in a phase (all without phase); fields total and one per phase",
+  args: {
+    ...podProbeSchema,
+    properties: {
+      ...podMatchProperties,
+      phase: { enum: [...PHASES], description: "count only the pods in this phase" },
+    },
+  },
+  /** @throws ChaosError("agent") when the pods cannot be listed. */
+  async run(args, ctx) {
+    const c = await cluster(ctx);
+    const pods = await listPods(c, readPodTarget(args), ctx.signal);
+    const fields: Record<string, number> = { total: pods.length };
+    for (const phase of PHASES) fields[phase.toLowerCase()] = 0;
+    for (const p of pods) {
+      const key = (p.phase ?? "Unknown").toLowerCase();
+      fields[key] = (fields[key] ?? 0) + 1;
+    }
+    const phase = args.phase as string | undefined;
+    const value = phase ? (fields[phase.toLowerCase()] ?? 0) : pods.length;
+    return {
+      value,
+      fields,
+      summary: phase ? `${value}/${pods.length} ${phase}` : `${value} pods`,
     };
   },
 };

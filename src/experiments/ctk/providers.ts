@@ -2,6 +2,7 @@ import { whichProgram } from "../program.js";
 import type { Path } from "../source.js";
 import { isObj, type Obj, seconds, type Translation } from "./context.js";
 import { pythonProvider } from "./python.js";
+import type { CtkShape } from "./shapes.js";
 
 /**
  * What one Chaos Toolkit provider becomes here: one of our probes (`key` and its arguments), or one of our
@@ -9,7 +10,7 @@ import { pythonProvider } from "./python.js";
  * measure, and a `process` provider in the method is the `process.exec` action.
  */
 export type Mapped =
-  | { kind: "probe"; key: string; args: Obj; toleranceShape?: "prometheus" }
+  | { kind: "probe"; key: string; args: Obj; toleranceShape?: CtkShape }
   | { kind: "action"; ref: string; target?: Obj; args: Obj; durationS?: number };
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];

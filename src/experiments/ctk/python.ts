@@ -1,4 +1,5 @@
 import type { Path } from "../source.js";
+import { CHAOSK8S, type Mapper } from "./chaosk8s.js";
 import { isObj, type Obj, type Translation } from "./context.js";
 import type { Mapped } from "./providers.js";
 
@@ -10,7 +11,6 @@ import type { Mapped } from "./providers.js";
  * Faults here are reverted automatically, so the extensions' undo functions (`delete_toxic`,
  * `enable_proxy`, …) become nothing where they appear in `rollbacks` (see UNDO).
  */
-type Mapper = (a: Obj, note: (text: string) => void) => Mapped | string;
 
 const ms = (v: unknown) => `${Number(v)}ms`;
 
@@ -27,10 +27,6 @@ function toxic(ref: string, args: (a: Obj) => Obj): Mapper {
       args: { ...args(a), stream: "downstream" },
     };
   };
-}
-
-function namespace(a: Obj): string {
-  return typeof a.ns === "string" ? a.ns : "default";
 }
 
 const MAPPERS: Record<string, Mapper> = {
@@ -64,41 +60,7 @@ const MAPPERS: Record<string, Mapper> = {
     if (a.when !== undefined) note("when: the query is evaluated at the time of the check");
     return { kind: "probe", key: "prometheus", args: { query: a.query }, toleranceShape: "prometheus" };
   },
-  "chaosk8s.pod.actions.terminate_pods": (a, note) => {
-    if (a.name_pattern !== undefined)
-      return "name_pattern (a regex over pod names) has no equivalent; use label_selector";
-    if (typeof a.label_selector !== "string") return "needs label_selector";
-    const qty = Number(a.qty ?? 1);
-    const select =
-      a.all === true
-        ? { mode: "all" }
-        : a.mode === "percentage"
-          ? { mode: "percent", percent: qty }
-          : a.rand === true
-            ? { mode: "count", count: qty }
-            : qty === 1
-              ? { mode: "one" }
-              : { mode: "count", count: qty };
-    if (a.rand !== true && a.all !== true)
-      note("Chaos Toolkit picks pods in alphabetic order without rand: true; here they are picked at random");
-    const grace = Number(a.grace_period ?? -1);
-    return {
-      kind: "action",
-      ref: "kubernetes.pod-kill",
-      target: { namespace: namespace(a), selector: a.label_selector, select },
-      args: grace >= 0 ? { "grace-period": `${grace}s` } : {},
-    };
-  },
-  "chaosk8s.deployment.actions.scale_deployment": (a, note) => {
-    if (typeof a.name !== "string" || !Number.isInteger(a.replicas)) return "needs name and replicas";
-    note("the Deployment is scaled back to its replicas automatically at the end");
-    return {
-      kind: "action",
-      ref: "kubernetes.scale",
-      target: { namespace: namespace(a), deployment: a.name },
-      args: { replicas: a.replicas },
-    };
-  },
+  ...CHAOSK8S,
 };
 
 /** Undo functions whose work the run does by itself: dropped from `rollbacks`, with a note. */

@@ -1,6 +1,7 @@
 import type { ProbeResult } from "../../contract/agent.js";
 import type { Judgement, Tolerance } from "../tolerance.js";
 import { CtkJsonPathError, compileJsonPath } from "./json-path.js";
+import { CtkFailed, type CtkShape, ctkOutput } from "./shapes.js";
 
 /**
  * Chaos Toolkit's tolerances with its exact semantics (chaoslib/hypothesis.py, `within_tolerance` and
@@ -213,40 +214,8 @@ export interface CtkToleranceOptions {
   unmet?: boolean;
   /** Chaos Toolkit's `expected_status` of an http provider: another status fails the probe. */
   expectedStatus?: number;
-  /** Rebuild a PromQL probe's answer as chaosprometheus returns it. */
-  shape?: "prometheus";
-}
-
-/**
- * The output a Chaos Toolkit provider returns, rebuilt from a probe's result: `http` probes give
- * `{status, headers, body}` (the body parsed only when Content-Type is exactly application/json, as
- * Chaos Toolkit does), `process.exec` gives `{status, stdout, stderr}`, a PromQL probe with
- * `shape: prometheus` the API's answer (`{status, data: {resultType, result}}`), any other probe its value.
- */
-export function ctkOutput(r: ProbeResult, shape?: "prometheus"): unknown {
-  const f = r.fields ?? {};
-  if (shape === "prometheus") {
-    const now = Date.now() / 1000;
-    const series =
-      r.series ?? (r.value === null || r.value === undefined ? [] : [{ labels: {}, value: r.value }]);
-    const result = series.map((s) => ({ metric: s.labels, value: [now, String(s.value)] }));
-    return { status: "success", data: { resultType: "vector", result } };
-  }
-  if ("stdout" in f) return { status: f.status, stdout: f.stdout, stderr: f.stderr };
-  if ("headers" in f && "status" in f) {
-    const headers = (f.headers ?? {}) as Record<string, string>;
-    const text = String(f.text ?? f.body ?? "");
-    let body: unknown = text;
-    if (headers["content-type"] === "application/json") {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
-      }
-    }
-    return { status: f.status, headers, body };
-  }
-  return r.value;
+  /** Rebuild the probe's result as the extension's function returns it (see shapes.ts). */
+  shape?: CtkShape;
 }
 
 function shortText(t: unknown): string {
@@ -265,6 +234,7 @@ export function ctkTolerance(t: unknown, opts: CtkToleranceOptions = {}): Tolera
     text,
     judge(result: ProbeResult): Judgement {
       const output = ctkOutput(result, opts.shape);
+      if (output instanceof CtkFailed) return verdict(false, `the probe failed: ${output.message}`);
       const status = isObj(output) ? output.status : undefined;
       if (opts.expectedStatus !== undefined && status !== opts.expectedStatus)
         return verdict(false, `status ${String(status)} is not the expected ${opts.expectedStatus}`);
@@ -278,7 +248,9 @@ export function ctkTolerance(t: unknown, opts: CtkToleranceOptions = {}): Tolera
         );
       }
       const seen =
-        isObj(output) && "status" in output && !opts.shape ? `status ${String(status)}` : shortText(output);
+        isObj(output) && "status" in output && opts.shape === undefined
+          ? `status ${String(status)}`
+          : shortText(output);
       return verdict(met, `${seen} ${met ? "within" : "not within"} tolerance ${shortText(t)}`);
     },
   };

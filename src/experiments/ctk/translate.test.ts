@@ -5,8 +5,10 @@ import { processAgent } from "../../agents/process/index.js";
 import { prometheusAgent } from "../../agents/prometheus/index.js";
 import { Registry } from "../../agents/registry.js";
 import { toxiproxyAgent } from "../../agents/toxiproxy/index.js";
+import type { ProbeResult } from "../../contract/agent.js";
 import { ValidationErrors } from "../errors.js";
 import { parseExperiment } from "../load.js";
+import type { Obj } from "./context.js";
 import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES } from "./translate.js";
 
 const registry = new Registry([httpAgent, processAgent, prometheusAgent, toxiproxyAgent, kubernetesAgent]);
@@ -268,6 +270,102 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
       target: { namespace: "shop", selector: "app=web", select: { mode: "count", count: 2 } },
     });
     expect(e.rollbacks).toEqual([]);
+  });
+
+  test("chaosk8s probes read kubernetes.pods or kubernetes.deployment; the tolerance sees what the function returns", () => {
+    const k8s = (func: string, args: Obj, tolerance: unknown = true) => ({
+      type: "probe",
+      name: func,
+      tolerance,
+      provider: {
+        type: "python",
+        module: `chaosk8s.${func.startsWith("deploy") ? "deployment" : "pod"}.probes`,
+        func,
+        arguments: args,
+      },
+    });
+    const e = load({
+      title: "t",
+      "steady-state-hypothesis": {
+        title: "h",
+        probes: [
+          k8s("pods_in_phase", { label_selector: "app=web", ns: "shop" }),
+          k8s("pods_not_in_phase", { label_selector: "app=web", raise_on_in_phase: false }, false),
+          k8s("count_pods", { label_selector: "app=web", phase: "Pending" }, 0),
+          k8s("count_min_pods", { label_selector: "app=web", min_count: 3 }),
+          k8s("pod_is_not_available", { name: "web" }),
+          k8s("deployment_available_and_healthy", { name: "web", ns: "shop" }),
+        ],
+      },
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+    });
+    const [inPhase, notInPhase, count, min, notAvailable, healthy] = e.steadyState!.probes;
+    expect(inPhase).toMatchObject({
+      key: "kubernetes.pods",
+      args: { namespace: "shop", selector: "app=web", phase: "Running" },
+    });
+    expect(count).toMatchObject({ args: { namespace: "default", selector: "app=web", phase: "Pending" } });
+    expect(notAvailable).toMatchObject({ args: { selector: "name in (web)", phase: "Running" } });
+    expect(healthy).toMatchObject({ key: "kubernetes.deployment", args: { namespace: "shop", name: "web" } });
+    const pods = (value: number, total: number) => ({
+      value,
+      fields: { total },
+      summary: `${value}/${total}`,
+    });
+    const judge = (p: typeof inPhase, r: ProbeResult) => p!.tolerance!.judge(r);
+    expect(judge(inPhase, pods(3, 3)).ok).toBe(true);
+    // No pod at all: pods_in_phase raises ActivityFailed, and the probe fails whatever its tolerance says.
+    expect(judge(inPhase, pods(0, 0))).toMatchObject({ ok: false, reason: expect.stringMatching(/raised/) });
+    // raise_on_in_phase: false returns False instead, which tolerance false accepts.
+    expect(judge(notInPhase, pods(1, 3)).ok).toBe(true);
+    expect(judge(notInPhase, pods(0, 3)).ok).toBe(false);
+    expect(judge(count, pods(0, 3)).ok).toBe(true);
+    expect(judge(min, pods(2, 2)).ok).toBe(false);
+    expect(judge(min, pods(3, 4)).ok).toBe(true);
+    expect(judge(notAvailable, pods(0, 0)).ok).toBe(true);
+    const deployment = (replicas: number, available: number) => ({
+      value: available,
+      fields: { replicas, available },
+    });
+    expect(judge(healthy, deployment(2, 2)).ok).toBe(true);
+    expect(judge(healthy, deployment(2, 1)).ok).toBe(false);
+    // status.availableReplicas is None with 0 replicas, and None != 0.
+    expect(judge(healthy, deployment(0, 0)).ok).toBe(false);
+  });
+
+  test("safeguards keep the shape of what their probe returns", () => {
+    const e = load({
+      title: "t",
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+      controls: [
+        {
+          name: "safeguards",
+          provider: {
+            type: "python",
+            module: "chaosaddons.controls.safeguards",
+            arguments: {
+              probes: [
+                {
+                  type: "probe",
+                  name: "payments run",
+                  frequency: 1,
+                  tolerance: true,
+                  provider: {
+                    type: "python",
+                    module: "chaosk8s.pod.probes",
+                    func: "pods_in_phase",
+                    arguments: { label_selector: "app=payments" },
+                  },
+                },
+              ],
+            },
+          },
+        },
+      ],
+    });
+    const when = e.stopWhen[0]!.probe.tolerance!;
+    expect(when.judge({ value: 2, fields: { total: 2 } }).ok).toBe(false);
+    expect(when.judge({ value: 1, fields: { total: 2 } }).ok).toBe(true);
   });
 
   test("safeguards become stop conditions met when their tolerance is not; other controls are ignored once", () => {

@@ -237,17 +237,18 @@ function tolerance(
   t: Translation,
   mapped: Mapped,
   expectedStatus: unknown,
+  native: boolean,
 ): unknown {
   const problems = checkCtkTolerance(value);
   for (const p of problems) t.problems.add([...at, ...p.path], p.message, { hint: p.hint });
   if (problems.length) return undefined;
   const tol = t.substitute(value, at);
   // Where our own tolerance means exactly the same, it is written natively.
-  if (mapped.kind === "probe" && mapped.key === "http" && expectedStatus === undefined) {
+  if (native && mapped.kind === "probe" && mapped.key === "http" && expectedStatus === undefined) {
     if (Number.isInteger(tol)) return { status: tol };
     if (Array.isArray(tol) && tol.length > 0 && tol.every(Number.isInteger)) return { status: tol };
   }
-  if (mapped.kind === "probe" && mapped.key === "process.exec" && Number.isInteger(tol))
+  if (native && mapped.kind === "probe" && mapped.key === "process.exec" && Number.isInteger(tol))
     return { value: `== ${tol}` };
   const out: Obj = { chaostoolkit: tol };
   if (expectedStatus !== undefined) out.status = expectedStatus;
@@ -255,8 +256,17 @@ function tolerance(
   return out;
 }
 
-/** A hypothesis or safeguard probe: one of our probes with its tolerance. */
-function hypothesisProbe(raw: unknown, at: Path, ours: Path, c: ActivityContext): Obj | undefined {
+/**
+ * A hypothesis or safeguard probe: one of our probes with its tolerance (written natively where ours means
+ * the same, unless `native` is false).
+ */
+function hypothesisProbe(
+  raw: unknown,
+  at: Path,
+  ours: Path,
+  c: ActivityContext,
+  native = true,
+): Obj | undefined {
   const { t } = c;
   if (!isObj(raw)) {
     t.problems.add(at, "an activity is a mapping");
@@ -279,7 +289,7 @@ function hypothesisProbe(raw: unknown, at: Path, ours: Path, c: ActivityContext)
   }
   if (mapped?.kind !== "probe") return undefined;
   const provider = isObj(a.provider) ? a.provider : {};
-  const tol = tolerance(a.tolerance, [...from, "tolerance"], t, mapped, provider.expected_status);
+  const tol = tolerance(a.tolerance, [...from, "tolerance"], t, mapped, provider.expected_status, native);
   if (tol === undefined) return undefined;
   const pauses = isObj(a.pauses) ? a.pauses : {};
   if (pauses.before || pauses.after)
@@ -398,9 +408,11 @@ function controls(raw: unknown, c: ActivityContext, stopWhen: Obj[]): void {
     args.probes.forEach((probe, j) => {
       const pat = [...at, "provider", "arguments", "probes", j];
       const ours = ["stop-when", stopWhen.length];
-      const hp = hypothesisProbe(probe, pat, [...ours, "probe"], c);
+      const hp = hypothesisProbe(probe, pat, [...ours, "probe"], c, false);
       if (!hp) return;
       const { name: probeName, tolerance: tol, timeout, ...provider } = hp;
+      // status (expected_status) and output stay beside the tolerance.
+      const { chaostoolkit: unmet, ...beside } = tol as Obj;
       const pr = isObj(probe) ? probe : {};
       t.from(ours, pat);
       const every = typeof pr.frequency === "number" ? seconds(pr.frequency) : "1s";
@@ -409,10 +421,7 @@ function controls(raw: unknown, c: ActivityContext, stopWhen: Obj[]): void {
       stopWhen.push({
         name: `safeguard: ${String(probeName)}`,
         probe: { ...provider, ...(timeout ? { timeout } : {}) },
-        when: {
-          "chaostoolkit-unmet":
-            isObj(tol) && "chaostoolkit" in tol ? tol.chaostoolkit : (pr.tolerance ?? tol),
-        },
+        when: { "chaostoolkit-unmet": unmet, ...beside },
         every,
       });
     });

@@ -1,0 +1,131 @@
+import type { Obj } from "./context.js";
+import type { Mapped } from "./providers.js";
+import type { K8sShape } from "./shapes.js";
+
+/**
+ * chaosk8s (chaostoolkit-kubernetes) functions onto the kubernetes agent, where the meaning is the same.
+ * Its probes read pods by label_selector in ns (default "default"); here they become kubernetes.pods or
+ * kubernetes.deployment, and the tolerance sees what the function returns (see shapes.ts): a boolean, or a
+ * failed probe where the function raises ActivityFailed (its raise_on_… argument, true by default).
+ */
+export type Mapper = (a: Obj, note: (text: string) => void) => Mapped | string;
+
+function namespace(a: Obj): string {
+  return typeof a.ns === "string" ? a.ns : "default";
+}
+
+function bool(a: Obj, key: string, def: boolean): boolean | string {
+  const v = a[key] ?? def;
+  return typeof v === "boolean" ? v : `${key} must be true or false`;
+}
+
+const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
+
+/** A probe over the pods of label_selector in `phase`, judged as `fn` returns it. */
+function podsProbe(
+  fn: string,
+  raiseKey: string | undefined,
+  defaultPhase: string | undefined,
+  selector: (a: Obj) => unknown = (a) => a.label_selector,
+): Mapper {
+  return (a) => {
+    const sel = selector(a);
+    if (typeof sel !== "string" || sel.trim() === "")
+      return "needs label_selector (every pod of a namespace has no equivalent here)";
+    const phase = a.phase ?? defaultPhase;
+    if (phase !== undefined && phase !== null && !PHASES.includes(String(phase)))
+      return `phase ${JSON.stringify(phase)} is not a pod phase (${PHASES.join(", ")})`;
+    const shape: K8sShape = { chaosk8s: fn };
+    if (raiseKey) {
+      const raise = bool(a, raiseKey, true);
+      if (typeof raise === "string") return raise;
+      shape.raise = raise;
+    }
+    if (fn === "count_min_pods") {
+      const min = a.min_count ?? 2;
+      if (!Number.isInteger(min)) return "min_count must be an integer";
+      shape.min_count = min as number;
+    }
+    return {
+      kind: "probe",
+      key: "kubernetes.pods",
+      args: { namespace: namespace(a), selector: sel, ...(phase ? { phase } : {}) },
+      ...(fn === "count_pods" ? {} : { toleranceShape: shape }),
+    };
+  };
+}
+
+function deploymentProbe(fn: string, raiseKey: string): Mapper {
+  return (a) => {
+    if (typeof a.name !== "string" || a.name === "") return "needs name, the Deployment's name";
+    if (a.label_selector !== undefined && a.label_selector !== null)
+      return "label_selector beside name has no equivalent; the Deployment is read by name";
+    const raise = bool(a, raiseKey, true);
+    if (typeof raise === "string") return raise;
+    return {
+      kind: "probe",
+      key: "kubernetes.deployment",
+      args: { namespace: namespace(a), name: a.name },
+      toleranceShape: { chaosk8s: fn, raise },
+    };
+  };
+}
+
+export const CHAOSK8S: Record<string, Mapper> = {
+  "chaosk8s.pod.actions.terminate_pods": (a, note) => {
+    if (a.name_pattern !== undefined)
+      return "name_pattern (a regex over pod names) has no equivalent; use label_selector";
+    if (typeof a.label_selector !== "string") return "needs label_selector";
+    const qty = Number(a.qty ?? 1);
+    const select =
+      a.all === true
+        ? { mode: "all" }
+        : a.mode === "percentage"
+          ? { mode: "percent", percent: qty }
+          : a.rand === true
+            ? { mode: "count", count: qty }
+            : qty === 1
+              ? { mode: "one" }
+              : { mode: "count", count: qty };
+    if (a.rand !== true && a.all !== true)
+      note("Chaos Toolkit picks pods in alphabetic order without rand: true; here they are picked at random");
+    const grace = Number(a.grace_period ?? -1);
+    return {
+      kind: "action",
+      ref: "kubernetes.pod-kill",
+      target: { namespace: namespace(a), selector: a.label_selector, select },
+      args: grace >= 0 ? { "grace-period": `${grace}s` } : {},
+    };
+  },
+  "chaosk8s.deployment.actions.scale_deployment": (a, note) => {
+    if (typeof a.name !== "string" || !Number.isInteger(a.replicas)) return "needs name and replicas";
+    note("the Deployment is scaled back to its replicas automatically at the end");
+    return {
+      kind: "action",
+      ref: "kubernetes.scale",
+      target: { namespace: namespace(a), deployment: a.name },
+      args: { replicas: a.replicas },
+    };
+  },
+  "chaosk8s.pod.probes.pods_in_phase": podsProbe("pods_in_phase", "raise_on_invalid_phase", "Running"),
+  "chaosk8s.pod.probes.pods_not_in_phase": podsProbe("pods_not_in_phase", "raise_on_in_phase", "Running"),
+  "chaosk8s.pod.probes.count_pods": podsProbe("count_pods", undefined, undefined),
+  "chaosk8s.pod.probes.count_min_pods": podsProbe("count_min_pods", undefined, "Running"),
+  "chaosk8s.pod.probes.pod_is_not_available": (a, note) => {
+    if (typeof a.name !== "string" || a.name === "") return "needs name";
+    if (a.phase !== undefined) return "pod_is_not_available takes no phase";
+    const template = a.label_selector ?? "name in ({name})";
+    if (typeof template !== "string") return "label_selector must be a text";
+    return podsProbe("pod_is_not_available", "raise_on_is_available", "Running", () =>
+      template.replaceAll("{name}", String(a.name)),
+    )(a, note);
+  },
+  "chaosk8s.deployment.probes.deployment_available_and_healthy": deploymentProbe(
+    "deployment_available_and_healthy",
+    "raise_on_unavailable",
+  ),
+  "chaosk8s.deployment.probes.deployment_partially_available": deploymentProbe(
+    "deployment_partially_available",
+    "raise_on_not_partially_available",
+  ),
+};
