@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -165,6 +165,22 @@ describe("leases on targets", () => {
     await runLocks("run-live").acquire(["live-key"]);
     expect(await sweepStaleLeases(ledger.dir, [])).toEqual(["dead-key (run run-dead)"]);
     expect(await leaseFiles()).toHaveLength(1);
+  });
+
+  it("half-written by dead runs are swept, those of live writers and other files kept", async () => {
+    const dead = await deadPid();
+    const folder = locksDir(ledger.dir);
+    await mkdir(folder, { recursive: true });
+    const names = [
+      `k1.json.${dead}-0a1b2c3d.tmp`, // a dead writer's lease, never renamed into place
+      `k2.json.${dead}-deadbeef.stale`, // a dead writer's takeover, never finished
+      `k3.json.${process.pid}-0a1b2c3d.tmp`, // this process is writing it now
+      `k4.json.${dead}.tmp`, // not a name a lease writer makes
+      "notes.txt",
+    ];
+    for (const name of names) await writeFile(join(folder, name), "{ half");
+    expect((await sweepStaleLeases(ledger.dir, [])).sort()).toEqual([names[0], names[1]]);
+    expect(await leaseFiles()).toEqual([names[2], names[3], "notes.txt"].sort());
   });
 
   it("go to only one of many runs racing for the same key", async () => {

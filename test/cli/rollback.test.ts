@@ -51,6 +51,27 @@ async function deadPid(): Promise<number> {
 }
 
 describe("chaos rollback", () => {
+  it("keeps an entry for an agent it does not know, says so, and still reverts the other, exit 4", async () => {
+    const ledger = join(dir, "ledger");
+    const valid = await frozenTargetEntry(ledger, { pid: await deadPid() });
+    const unknown = {
+      ...valid,
+      runId: "20260101-000000-fedcba",
+      revert: { agent: "gone-agent", kind: "undo", description: "undo what gone-agent did", data: {} },
+    };
+    const unknownFile = "20260101-000000-fedcba-1-bbbbbb.json";
+    await writeFile(join(ledger, unknownFile), JSON.stringify(unknown));
+
+    const r = await runCli(["rollback", "--ledger", ledger]);
+    expect(r.code, r.stdout + r.stderr).toBe(4);
+    expect(r.stdout).toContain(`↺ resume pid ${target.pid}`);
+    expect(isRunning(await target.waitForState(isRunning, 5000))).toBe(true);
+    expect(r.stdout.split('unknown agent "gone-agent"')).toHaveLength(2);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // The entry stays for a build that knows its agent; the reverted one is gone.
+    expect(readdirSync(ledger).filter((f) => f.endsWith(".json"))).toEqual([unknownFile]);
+  });
+
   it("reports each malformed entry, reverts the valid one, and exits 4", async () => {
     const ledger = join(dir, "ledger");
     const valid = await frozenTargetEntry(ledger, { pid: await deadPid() });

@@ -413,6 +413,46 @@ method:
     expect(j.status).toBe("held");
   });
 
+  test("a revert that succeeds on its third and last attempt empties the ledger and the run still holds", async () => {
+    const { controller, state, ledgerDir } = setup(`${gaugeSteady}  during: { every: 10ms }
+method:
+  - action: memory.fault
+    target: { id: a }
+    duration: 50ms
+`);
+    state.revertFailures = 2;
+    const j = await controller.run();
+    expect(state.revertFailures).toBe(0);
+    expect(state.live.size).toBe(0);
+    expect(j.rollbacks).toEqual([expect.objectContaining({ status: "succeeded", source: "automatic" })]);
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(await readdir(ledgerDir)).toEqual([]);
+    expect(j.status).toBe("held");
+  });
+
+  test("a hypothesis probe blind after the rollbacks cannot judge the recovery (exit 4), the fault reverted", async () => {
+    const { controller, state, ledgerDir } = setup(`steady-state:
+  probes:
+    - name: error rate
+      memory.blind-after-revert: {}
+      tolerance: "< 1"
+  during: none
+  after: { within: 300ms, every: 100ms }
+method:
+  - action: memory.fault
+    target: { id: a }
+    duration: 50ms
+`);
+    const j = await controller.run();
+    expect(j).toMatchObject({ status: "error", exitCode: 4 });
+    expect(j.reasons.join("\n")).toContain('could not judge: "error rate" could not be taken after');
+    expect(j.reasons.join("\n")).not.toContain("deviated");
+    expect(j.steadyState.before.map((r) => r.ok)).toEqual([true]);
+    expect(j.faults[0]!.revertedAt).toBeDefined();
+    expect(state.live.size).toBe(0);
+    expect(await readdir(ledgerDir)).toEqual([]);
+  });
+
   test("a fault whose ledger entry cannot be written is never applied, and the run is an error", async () => {
     const { controller, state, ledgerDir } = setup(`method:
   - action: memory.fault

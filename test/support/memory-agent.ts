@@ -119,6 +119,16 @@ export function memoryAgent(opts: { ledgerDir?: string } = {}) {
           return { value: 0 };
         },
       },
+      "blind-after-revert": {
+        name: "blind-after-revert",
+        description: "a monitoring backend that goes down once the faults are reverted",
+        args: { type: "object" },
+        async run() {
+          const recovering = state.applyOrder.length > 0 && live.size === 0;
+          if (recovering) throw new ChaosError("agent", "backend answered 500");
+          return { value: 0 };
+        },
+      },
       silent: {
         name: "silent",
         description: "a system under test that does not answer",
