@@ -1,13 +1,18 @@
 import { execFile, execFileSync } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import http from "node:http";
 import https from "node:https";
 import type net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type tls from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../examples/target-app/lib/free-ports.js";
+import { toxiproxyAgent } from "../../src/agents/toxiproxy/index.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 import { CLI, ensureCliBuilt } from "../support/cli.js";
+import { forwardTo } from "../support/hostile.js";
+import { type TestRun, testRun } from "../toxiproxy/context.js";
 import { request, tcpServer } from "./helpers.js";
 
 /**
@@ -319,6 +324,106 @@ describe.skipIf(!hasOpenssl && !process.env.CI)("TLS in the embedded proxy", () 
         expect(error).not.toMatch(/PRIVATE KEY|BEGIN|\n\s+at /);
       }
       expect((await request(server.url, "GET", "/proxies")).body).toBe("{}");
+    });
+  });
+
+  describe("the toxiproxy agent with a proxy definition's tls", () => {
+    let upstream: https.Server;
+    let upstreamAddress: string;
+    const runs: TestRun[] = [];
+    const agents: https.Agent[] = [];
+
+    beforeAll(async () => {
+      upstream = https.createServer(
+        { key: await readFile(file("upstream-key.pem")), cert: await readFile(file("upstream.pem")) },
+        (req, res) => res.end(`upstream ${req.url}`),
+      );
+      await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
+      upstreamAddress = `127.0.0.1:${(upstream.address() as net.AddressInfo).port}`;
+    });
+    afterEach(async () => {
+      for (const agent of agents.splice(0)) agent.destroy();
+      for (const run of runs.splice(0)) await run.close();
+    });
+    afterAll(async () => {
+      upstream.closeAllConnections();
+      await new Promise<void>((resolve) => upstream.close(() => resolve()));
+    });
+
+    const definition = async (tlsFields: Record<string, unknown>) => {
+      const port = await freePort();
+      const tlsSettings = { cert: file("proxy.pem"), key: file("proxy-key.pem"), ...tlsFields };
+      return {
+        port,
+        proxy: { name: "payments", listen: `127.0.0.1:${port}`, upstream: upstreamAddress, tls: tlsSettings },
+      };
+    };
+
+    it("toxiproxy.http-status answers HTTPS requests on the matching path through the embedded proxy, until reverted", async () => {
+      const { port, proxy } = await definition({ ca: file("ca.pem") });
+      const run = testRun({ toxiproxy: { proxies: [proxy] } });
+      runs.push(run);
+      const fault = await run.inject(
+        "http-status",
+        { proxy: "payments" },
+        { status: 503, match: { path: "/charge" } },
+      );
+      const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: await readFile(file("ca.pem")) });
+      agents.push(agent);
+      expect((await get(port, "/charge", agent)).status).toBe(503);
+      expect(await get(port, "/health", agent)).toMatchObject({
+        status: 200,
+        body: "upstream /health",
+        reused: true,
+      });
+      await toxiproxyAgent.revert(fault.revert!, run.ctx);
+      expect((await get(port, "/charge", agent)).status).toBe(200);
+    });
+
+    it("a key that does not match its certificate is invalid input (exit 2), nothing injected", async () => {
+      const { proxy } = await definition({ key: file("upstream-key.pem") });
+      const run = testRun({ toxiproxy: { proxies: [proxy] } });
+      runs.push(run);
+      await expect(run.inject("http-status", { proxy: "payments" }, { status: 503 })).rejects.toMatchObject({
+        code: "invalid",
+        message: expect.stringContaining("does not match the certificate"),
+      });
+    });
+
+    it("a server that drops the tls field (not chaoskit's) is refused with exit 4, and the proxy it made removed", async () => {
+      const real = await startToxiproxyServer({ port: 0 });
+      // Forwards the API, without the field Toxiproxy 2.12 does not know.
+      const stripping = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", async () => {
+          let body = Buffer.concat(chunks).toString();
+          if (body.startsWith("{")) {
+            const { tls: _dropped, ...rest } = JSON.parse(body) as Record<string, unknown>;
+            body = JSON.stringify(rest);
+          }
+          const answer = await forwardTo(real.url, req.method!, req.url!, body);
+          res.writeHead(answer.status, { "content-type": "application/json" }).end(answer.body);
+        });
+      });
+      await new Promise<void>((resolve) => stripping.listen(0, "127.0.0.1", resolve));
+      try {
+        const { proxy } = await definition({ ca: file("ca.pem") });
+        const url = `http://127.0.0.1:${(stripping.address() as net.AddressInfo).port}`;
+        const run = testRun({ toxiproxy: { url, proxies: [proxy] } });
+        runs.push(run);
+        await expect(run.inject("http-status", { proxy: "payments" }, { status: 503 })).rejects.toMatchObject(
+          {
+            code: "agent",
+            message: expect.stringContaining("does not terminate TLS"),
+          },
+        );
+        expect((await request(real.url, "GET", "/proxies")).body).toBe("{}");
+      } finally {
+        stripping.closeAllConnections();
+        await new Promise<void>((resolve) => stripping.close(() => resolve()));
+        await real.close();
+      }
     });
   });
 
