@@ -53,8 +53,9 @@ export interface MatrixResult {
     "faults left": number;
     "wrong exit codes": number;
     "other failures": number;
-    "slowest bounded exit (ms)": number;
-    "slowest rollback after SIGKILL (ms)": number;
+    /** "none" when no case of that kind ran: a figure of 0 would claim an instant exit or rollback. */
+    "slowest bounded exit (ms)": number | "none";
+    "slowest rollback after SIGKILL (ms)": number | "none";
   };
   ok: boolean;
 }
@@ -228,7 +229,10 @@ export async function runMatrix(opts: MatrixOptions = {}): Promise<MatrixResult>
     for (const s of scenarios) await s.close();
   }
   results.sort((a, b) => a.index - b.index);
-  const max = (xs: (number | undefined)[]) => Math.max(0, ...xs.filter((x): x is number => x !== undefined));
+  const max = (xs: (number | undefined)[]) => {
+    const known = xs.filter((x): x is number => x !== undefined);
+    return known.length ? Math.max(...known) : ("none" as const);
+  };
   const figures = {
     "cases run": results.length,
     "kill points tried": results.filter((r) => r.fired).length,

@@ -349,6 +349,25 @@ export function hostileCases(): HostileCase[] {
   ];
 }
 
+/** What a case's outcome got wrong, as the test suite asserts it; empty when the run did all it should. */
+export function hostileProblems(c: HostileCase, o: HostileOutcome): string[] {
+  const problems: string[] = [];
+  if (o.code !== c.exit) problems.push(`exit ${o.code}, not ${c.exit}`);
+  if (o.ms > c.boundMs) problems.push(`took ${o.ms} ms, over ${c.boundMs} ms`);
+  if (c.status) {
+    if (o.journal?.status !== c.status)
+      problems.push(`verdict ${o.journal?.status ?? "none"}, not ${c.status}`);
+    if (!o.journal?.reasons.join("\n").includes(c.reason)) problems.push(`no reason "${c.reason}"`);
+    const applied = o.journal?.faults.filter((f) => f.appliedAt) ?? [];
+    if (applied.length !== c.applied) problems.push(`${applied.length} faults live, not ${c.applied}`);
+    if (applied.some((f) => !f.revertedAt)) problems.push("a live fault has no revert in the journal");
+  } else if (!o.output.includes(c.reason)) problems.push(`does not say "${c.reason}"`);
+  if (/\n\s+at /.test(o.output)) problems.push("printed a stack trace");
+  if (o.toxicsLeft !== 0) problems.push(`${o.toxicsLeft} toxics left`);
+  if (o.ledgerLeft !== 0) problems.push(`${o.ledgerLeft} ledger entries left`);
+  return problems;
+}
+
 /** The toxics on the real server's proxy; -1 when the proxy is gone. */
 export async function toxicsOn(real: ToxiproxyServer): Promise<number> {
   const res = await fetch(`${real.url}/proxies/${PROXY}/toxics`, { signal: AbortSignal.timeout(5000) });
