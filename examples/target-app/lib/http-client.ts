@@ -1,4 +1,5 @@
 import http, { type IncomingHttpHeaders } from "node:http";
+import { propagate } from "./tracing.js";
 
 export interface HttpResponse {
   status: number;
@@ -50,6 +51,7 @@ const agent = new http.Agent({ keepAlive: false });
 export function request(url: string, opts: RequestOptions = {}): Promise<HttpResponse> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const headers: Record<string, string> = { ...opts.headers };
+  propagate(headers);
   if (payload !== undefined) {
     headers["content-type"] = "application/json";
     headers["content-length"] = String(Buffer.byteLength(payload));

@@ -1,6 +1,7 @@
 import http, { type IncomingHttpHeaders, type Server } from "node:http";
 import type { Logger } from "pino";
 import type { ServiceMetrics } from "./metrics.js";
+import { flushTracing, withServerSpan } from "./tracing.js";
 
 export interface JsonRequest {
   headers: IncomingHttpHeaders;
@@ -69,16 +70,22 @@ export async function startServiceServer(opts: ServiceServerOptions): Promise<Se
       return;
     }
     if (!handler) return sendJson({ status: 404, body: { error: `no route ${key}` } });
-    readJson(req).then(
-      (body) =>
-        handler({ headers: req.headers, body }).then(sendJson, (error: unknown) => {
-          // One line per failure: during a fault there are many, and their stacks say nothing new.
-          // The stack is there at debug level (LOG_LEVEL=debug).
-          if (log.isLevelEnabled("debug")) log.debug({ err: error, route }, "handler failed");
-          else log.warn({ route, error: String(error) }, "handler failed");
-          sendJson({ status: 500, body: { error: String(error) } });
-        }),
-      (error: unknown) => sendJson({ status: 400, body: { error: String(error) } }),
+    const answer = (reply: JsonReply): number => {
+      sendJson(reply);
+      return reply.status;
+    };
+    void withServerSpan(req.method ?? "GET", route, req.headers, () =>
+      readJson(req).then(
+        (body) =>
+          handler({ headers: req.headers, body }).then(answer, (error: unknown) => {
+            // One line per failure: during a fault there are many, and their stacks say nothing new.
+            // The stack is there at debug level (LOG_LEVEL=debug).
+            if (log.isLevelEnabled("debug")) log.debug({ err: error, route }, "handler failed");
+            else log.warn({ route, error: String(error) }, "handler failed");
+            return answer({ status: 500, body: { error: String(error) } });
+          }),
+        (error: unknown) => answer({ status: 400, body: { error: String(error) } }),
+      ),
     );
   });
   // Longer than any client's idle time, so the server never closes a connection a client is about to reuse.
@@ -124,7 +131,8 @@ export function exitWithSupervisor(server: Server, log: Logger): void {
   const stop = (reason: string) => {
     log.info({ reason }, "stopping");
     server.closeAllConnections();
-    server.close(() => process.exit(0));
+    // The spans still queued leave first, for at most half a second.
+    server.close(() => void flushTracing(500).then(() => process.exit(0)));
     setTimeout(() => process.exit(0), 1000).unref();
   };
   process.once("SIGTERM", () => stop("SIGTERM"));
