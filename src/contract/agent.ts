@@ -148,7 +148,8 @@ export interface ProbeResult {
   value: unknown;
   /** Extra fields a tolerance may judge by name (e.g. `status`, `latency` for HTTP). */
   fields?: Record<string, unknown>;
-  series?: { labels: Record<string, string>; value: unknown }[];
+  /** Each series' value; `points` ([unix seconds, value]) when it came from a range query. */
+  series?: { labels: Record<string, string>; value: unknown; points?: [number, number][] }[];
   quantifier?: "each" | "any";
   /** Short text for the journal and reports, e.g. "200 in 12ms". */
   summary?: string;

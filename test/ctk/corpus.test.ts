@@ -2,10 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { RunningPrometheus } from "../../examples/target-app/prometheus-server.js";
 import { type Stack, startStack } from "../../examples/target-app/stack.js";
 import { ensureCliBuilt, runCli } from "../support/cli.js";
 import { writeKubeconfig } from "../support/kube-api/kubeconfig.js";
 import { KubeApiServer } from "../support/kube-api/server.js";
+import { startTestPrometheus } from "../support/prometheus.js";
 
 /**
  * Chaos Toolkit experiments written for the sample app (test/ctk/corpus/), run as they are with `chaos run`
@@ -13,7 +15,8 @@ import { KubeApiServer } from "../support/kube-api/server.js";
  * the same one. One resilient app serves them all, one experiment at a time (several CLI processes at once
  * on a small machine make the runs, not the app, slow); each original runs while it is being converted.
  * The chaosk8s experiments run against the test API server, whose pods stand for the app's (web, payments,
- * a finished batch job): they are short and run two at a time, in one test.
+ * a finished batch job), the chaosprometheus one against a Prometheus scraping the app: they are short and
+ * run two at a time, in one test.
  */
 const CORPUS = join(import.meta.dirname, "corpus");
 const strategy = (s: string) => ["--hypothesis-strategy", s, "--hypothesis-frequency", "0.5"];
@@ -29,8 +32,9 @@ interface Case {
   once?: RegExp;
 }
 
-/** chaosk8s probes and actions against the test API server. */
+/** chaosk8s probes and actions against the test API server; chaosprometheus against a real Prometheus. */
 const K8S_CASES: Case[] = [
+  { file: "21-prometheus-interval.yaml", exit: 0 },
   { file: "17-k8s-pods-in-phase.yaml", exit: 0 },
   { file: "18-k8s-not-in-phase.json", exit: 0 },
   { file: "19-k8s-scale-deviates.yaml", exit: 1, says: /DEVIATED/ },
@@ -86,6 +90,7 @@ describe("Chaos Toolkit experiments against the sample app", () => {
   let work: string;
   let env: NodeJS.ProcessEnv;
   let kube: KubeApiServer;
+  let prometheus: RunningPrometheus;
 
   beforeAll(async () => {
     await ensureCliBuilt();
@@ -96,6 +101,7 @@ describe("Chaos Toolkit experiments against the sample app", () => {
     kube.addDeployment("shop", "payments", 3);
     kube.addDeployment("shop", "orders", 2);
     kube.addPods("shop", "batch", 2, { app: "batch" }, { phase: "Succeeded" });
+    prometheus = await startTestPrometheus(stack.metricsTargets);
     const toxiproxy = new URL(stack.toxiproxyUrl);
     env = {
       XDG_STATE_HOME: join(work, "state"),
@@ -106,12 +112,25 @@ describe("Chaos Toolkit experiments against the sample app", () => {
       PAYMENTS_PID_FILE: stack.pidFiles.payments,
       CTK_TOKEN: "token-for-the-corpus",
       KUBECONFIG: await writeKubeconfig(work, kube.url, kube.token),
+      PROMETHEUS_URL: prometheus.url,
     };
+    // The range queries need every target scraped at least once.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const r = await fetch(
+        `${prometheus.url}/api/v1/query?query=${encodeURIComponent('up{job="targets"}')}`,
+      );
+      const body = (await r.json()) as { data?: { result?: unknown[] } };
+      if ((body.data?.result?.length ?? 0) >= stack.metricsTargets.length) break;
+      if (Date.now() > deadline) throw new Error("Prometheus never scraped the sample app");
+      await new Promise((res) => setTimeout(res, 200));
+    }
   }, 120_000);
 
   afterAll(async () => {
     await stack?.stop();
     await kube?.close();
+    await prometheus?.stop();
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
@@ -160,7 +179,7 @@ describe("Chaos Toolkit experiments against the sample app", () => {
     test(title(c), () => check(c, i), 120_000);
   });
 
-  test(`chaosk8s: ${K8S_CASES.map((c) => `${c.file} exit ${c.exit}`).join(", ")}; their conversions give the same`, async () => {
+  test(`chaosk8s and chaosprometheus: ${K8S_CASES.map((c) => `${c.file} exit ${c.exit}`).join(", ")}; their conversions give the same`, async () => {
     // Two at a time: each case is already two CLI processes at once (the run and the import).
     const queue = K8S_CASES.map((c, i) => () => check(c, CASES.length + i));
     const worker = async () => {

@@ -8,6 +8,8 @@ import { formatLabels, formatValue, reduceValues } from "./reduce.js";
 interface Labelled {
   labels: Record<string, string>;
   value: number | null;
+  /** A range query's points, [unix seconds, value], kept for tolerances that judge the answer whole. */
+  points?: [number, number][];
 }
 
 /** One value per series: the sample of a vector, or the points of a matrix reduced by `aggregate`. */
@@ -25,6 +27,7 @@ function perSeries(result: QueryResult & { resultType: "vector" | "matrix" }, ar
   }
   return result.series.map((s) => ({
     labels: s.labels,
+    points: s.points,
     value: reduceValues(
       s.points.map((p) => p[1]),
       aggregate,
@@ -57,7 +60,11 @@ export function evaluate(result: QueryResult, args: QueryArgs): ProbeResult {
   if (rule === "each" || rule === "any") {
     return {
       value: n === 0 ? null : items.map((s) => s.value),
-      series: items.map((s) => ({ labels: s.labels, value: s.value })),
+      series: items.map((s) => ({
+        labels: s.labels,
+        value: s.value,
+        ...(s.points ? { points: s.points } : {}),
+      })),
       quantifier: rule,
       fields: { series: n },
       summary: n === 0 ? `${over}empty (0 series)` : `${over}${rule} of ${count}: ${listValues(items)}`,

@@ -1,6 +1,6 @@
 import type { Path } from "../source.js";
 import { CHAOSK8S, type Mapper } from "./chaosk8s.js";
-import { isObj, type Obj, type Translation } from "./context.js";
+import { isObj, type Obj, seconds, type Translation } from "./context.js";
 import type { Mapped } from "./providers.js";
 
 /**
@@ -55,13 +55,55 @@ const MAPPERS: Record<string, Mapper> = {
     typeof a.proxy_name === "string"
       ? { kind: "action", ref: "toxiproxy.down", target: { proxy: a.proxy_name }, args: {} }
       : "needs proxy_name",
+  // chaosprometheus returns the API's answer as it is, every series: the tolerance judges it whole.
   "chaosprometheus.probes.query": (a, note) => {
     if (typeof a.query !== "string") return "needs query, a PromQL expression";
     if (a.when !== undefined) note("when: the query is evaluated at the time of the check");
-    return { kind: "probe", key: "prometheus", args: { query: a.query }, toleranceShape: "prometheus" };
+    if (a.timeout !== undefined) note("timeout: Prometheus's own query timeout is left at its default");
+    return {
+      kind: "probe",
+      key: "prometheus",
+      args: { query: a.query, series: "each" },
+      toleranceShape: "prometheus",
+    };
+  },
+  "chaosprometheus.probes.query_interval": (a, note) => {
+    if (typeof a.query !== "string") return "needs query, a PromQL expression";
+    const start = secondsAgo(a.start);
+    if (start === undefined || start <= 0)
+      return `start ${JSON.stringify(a.start ?? null)}: only a time before now ("5 minutes ago") maps here`;
+    if (secondsAgo(a.end) !== 0)
+      return `end ${JSON.stringify(a.end ?? null)}: only "now" maps here (the range ends when the probe runs)`;
+    const step = a.step ?? 1;
+    if (typeof step !== "number" || !(step > 0)) return "step must be a number of seconds above 0";
+    if (a.timeout !== undefined) note("timeout: Prometheus's own query timeout is left at its default");
+    return {
+      kind: "probe",
+      key: "prometheus",
+      // Every point of every series is kept for the tolerance; aggregate only says what the journal shows.
+      args: { query: a.query, range: seconds(start), step: seconds(step), aggregate: "last", series: "each" },
+      toleranceShape: "prometheus",
+    };
   },
   ...CHAOSK8S,
 };
+
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * Seconds before now of a time dateparser reads as "N <unit> ago" (0 for "now"); undefined for anything
+ * else (an absolute date cannot be checked again and again as the run goes on).
+ */
+function secondsAgo(v: unknown): number | undefined {
+  if (typeof v !== "string") return undefined;
+  if (/^\s*now\s*$/i.test(v)) return 0;
+  const m =
+    /^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s+ago\s*$/i.exec(
+      v,
+    );
+  if (!m) return undefined;
+  return Number(m[1]) * UNIT_S[m[2]!.toLowerCase()[0]!]!;
+}
 
 /** Undo functions whose work the run does by itself: dropped from `rollbacks`, with a note. */
 export const UNDO = new Set([

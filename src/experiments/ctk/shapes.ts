@@ -4,7 +4,8 @@ import type { ProbeResult } from "../../contract/agent.js";
  * What a Chaos Toolkit provider returns, rebuilt from one of our probes' results so that its tolerance sees
  * the same value (a tolerance's `output:` in a converted experiment):
  *
- *   prometheus                       the API's answer to an instant query, {status, data: {resultType, result}}
+ *   prometheus                       the API's answer, {status, data: {resultType, result}}: a vector, or the
+ *                                    matrix of a range query with every point
  *   {chaosk8s: <function>, raise?}   what that chaosk8s probe returns, computed from kubernetes.pods or
  *                                    kubernetes.deployment; where the function would raise ActivityFailed
  *                                    (raise_on_…: true, the default), the probe fails, as it does there
@@ -85,6 +86,13 @@ function httpOutput(f: Record<string, unknown>): unknown {
   return { status: f.status, headers, body };
 }
 
+/** A sample value as the Prometheus API writes it: "+Inf", "-Inf", "NaN", else the number. */
+function promText(v: unknown): string {
+  if (v === Number.POSITIVE_INFINITY) return "+Inf";
+  if (v === Number.NEGATIVE_INFINITY) return "-Inf";
+  return String(v);
+}
+
 /**
  * The output a Chaos Toolkit provider returns, rebuilt from a probe's result: `http` probes give
  * `{status, headers, body}` (the body parsed only when Content-Type is exactly application/json, as
@@ -98,7 +106,19 @@ export function ctkOutput(r: ProbeResult, shape?: CtkShape): unknown {
     const now = Date.now() / 1000;
     const series =
       r.series ?? (r.value === null || r.value === undefined ? [] : [{ labels: {}, value: r.value }]);
-    const result = series.map((s) => ({ metric: s.labels, value: [now, String(s.value)] }));
+    // A range query (chaosprometheus's query_interval) answers a matrix: every point of every series.
+    if (series.some((s) => s.points))
+      return {
+        status: "success",
+        data: {
+          resultType: "matrix",
+          result: series.map((s) => ({
+            metric: s.labels,
+            values: (s.points ?? []).map(([t, v]) => [t, promText(v)]),
+          })),
+        },
+      };
+    const result = series.map((s) => ({ metric: s.labels, value: [now, promText(s.value)] }));
     return { status: "success", data: { resultType: "vector", result } };
   }
   if (shape) return k8sOutput(r, shape);

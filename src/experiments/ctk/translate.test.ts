@@ -333,6 +333,79 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
     expect(judge(healthy, deployment(0, 0)).ok).toBe(false);
   });
 
+  test("chaosprometheus query_interval is a range query whose tolerance sees every point, as the API answers", () => {
+    const prom = (func: string, args: Obj, tolerance: unknown) => ({
+      type: "probe",
+      name: func,
+      tolerance,
+      provider: { type: "python", module: "chaosprometheus.probes", func, arguments: args },
+    });
+    const e = load({
+      title: "t",
+      configuration: { prometheus_base_url: "http://127.0.0.1:9" },
+      "steady-state-hypothesis": {
+        title: "h",
+        probes: [
+          prom(
+            "query_interval",
+            { query: "up", start: "2 minutes ago", end: "now", step: 5 },
+            { type: "jsonpath", path: "$.data.result[*].values[*][1]", count: 3 },
+          ),
+          prom("query", { query: "up" }, { type: "jsonpath", path: "$.data.result[*].metric.job", count: 2 }),
+        ],
+      },
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+    });
+    expect(e.configuration).toMatchObject({ prometheus: { url: "http://127.0.0.1:9" } });
+    const [interval, instant] = e.steadyState!.probes;
+    expect(interval).toMatchObject({
+      key: "prometheus",
+      args: { query: "up", range: "120s", step: "5s", aggregate: "last", series: "each" },
+    });
+    const matrix: ProbeResult = {
+      value: [1],
+      series: [
+        {
+          labels: { job: "a" },
+          value: 1,
+          points: [
+            [1, 1],
+            [6, 0],
+            [11, 1],
+          ],
+        },
+      ],
+    };
+    expect(interval!.tolerance!.judge(matrix).ok).toBe(true);
+    expect(
+      interval!.tolerance!.judge({ ...matrix, series: [{ ...matrix.series![0]!, points: [[1, 1]] }] }).ok,
+    ).toBe(false);
+    const vector: ProbeResult = {
+      value: [1, 1],
+      series: [
+        { labels: { job: "a" }, value: 1 },
+        { labels: { job: "b" }, value: 1 },
+      ],
+    };
+    expect(instant!.tolerance!.judge(vector).ok).toBe(true);
+    const refused = problems(`title: t
+steady-state-hypothesis:
+  title: h
+  probes:
+    - type: probe
+      name: absolute
+      tolerance: true
+      provider:
+        type: python
+        module: chaosprometheus.probes
+        func: query_interval
+        arguments: { query: up, start: "2024-01-01T00:00:00Z", end: now }
+method:
+  - { type: action, name: a, provider: { type: process, path: "true" } }
+`);
+    expect(refused).toEqual([expect.stringMatching(/:12:.*only a time before now/)]);
+  });
+
   test("safeguards keep the shape of what their probe returns", () => {
     const e = load({
       title: "t",

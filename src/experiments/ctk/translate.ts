@@ -129,6 +129,11 @@ function configuration(raw: unknown, vars: Obj, t: Translation, out: Obj): void 
   }
   // Chaos Toolkit merges --var names the experiment does not declare.
   for (const [k, v] of Object.entries(vars)) if (!(k in out)) out[k] = v;
+  // chaosprometheus finds Prometheus through prometheus_base_url.
+  if (out.prometheus === undefined && out.prometheus_base_url !== undefined) {
+    out.prometheus = { url: String(out.prometheus_base_url) };
+    t.from(["configuration", "prometheus"], ["configuration", "prometheus_base_url"]);
+  }
   // chaostoxi finds Toxiproxy through toxiproxy_url, or toxiproxy_host and toxiproxy_port (default 8474).
   if (out.toxiproxy === undefined && (out.toxiproxy_url !== undefined || out.toxiproxy_host !== undefined)) {
     // Composed from the values themselves: a configuration value may not refer to another one.
