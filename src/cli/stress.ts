@@ -1,6 +1,8 @@
 import { writeSync } from "node:fs";
+import { statfs } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { CommandModule } from "yargs";
-import { parseSize } from "../agents/stress/quantity.js";
+import { parseSize, resolveSize } from "../agents/stress/quantity.js";
 import { runStressor, type StressorSpec } from "../agents/stress/stressor.js";
 import { parseDuration } from "../experiments/duration.js";
 import { ChaosError } from "../experiments/errors.js";
@@ -14,6 +16,7 @@ interface Args extends GlobalArgs {
   size?: string;
   "grow-over"?: string;
   file?: string;
+  free?: string;
   cgroup?: string[];
   tied: boolean;
   tag?: string;
@@ -25,6 +28,29 @@ function bytesOf(value: string | undefined): number {
   if (!("bytes" in size))
     throw new ChaosError("invalid", "--size takes a quantity here (64Mi, 1Gi), not a percent");
   return size.bytes;
+}
+
+/**
+ * Bytes a disk fill writes: `--size` (a quantity, or a percent of the filesystem) or until `--free` is left,
+ * read from the filesystem the file goes in (a pod's volume is only seen from inside the pod); never more
+ * than is available.
+ * @throws ChaosError("invalid") for a bad size or neither/both given; ChaosError("agent") when the folder
+ * cannot be read.
+ */
+async function diskBytes(size: string | undefined, free: string | undefined, file: string): Promise<number> {
+  if ((size === undefined) === (free === undefined))
+    throw new ChaosError("invalid", "disk takes exactly one of --size and --free");
+  const dir = dirname(file);
+  const fs = await statfs(dir).catch((err: Error) => {
+    throw new ChaosError("agent", `cannot read the filesystem of ${dir}: ${err.message}`, { cause: err });
+  });
+  const total = fs.blocks * fs.bsize;
+  const available = fs.bavail * fs.bsize;
+  const wanted =
+    size !== undefined
+      ? resolveSize(parseSize(size, "--size"), total, "--size")
+      : available - resolveSize(parseSize(free, "--free"), total, "--free");
+  return Math.max(0, Math.min(wanted, available));
 }
 
 /**
@@ -45,9 +71,16 @@ export const stressCommand: CommandModule<GlobalArgs, Args> = {
       })
       .option("workers", { type: "number", default: 1, describe: "cpu: threads burning CPU" })
       .option("load", { type: "number", default: 100, describe: "cpu: percent of a core each worker burns" })
-      .option("size", { type: "string", describe: "memory, disk: bytes to hold or write (256Mi, 1Gi)" })
+      .option("size", {
+        type: "string",
+        describe: "memory, disk: bytes to hold or write (256Mi, 1Gi; disk: or a percent of the filesystem)",
+      })
       .option("grow-over", { type: "string", describe: "memory: reach --size gradually over this long" })
       .option("file", { type: "string", describe: "disk: the file to create and fill (must not exist)" })
+      .option("free", {
+        type: "string",
+        describe: "disk: instead of --size, write until this much is left (100Mi, or 5% of the filesystem)",
+      })
       .option("cgroup", { type: "string", array: true, describe: "cgroup folders to join first" })
       .option("tied", { type: "boolean", default: false, describe: "stop when standard input closes" })
       .option("tag", { type: "string", describe: "a mark on the command line, to find it again" })
@@ -67,13 +100,13 @@ export const stressCommand: CommandModule<GlobalArgs, Args> = {
           throw new ChaosError("invalid", "--load must be from 1 to 100");
         spec.workers = args.workers;
         spec.load = args.load;
+      } else if (args.kind === "disk") {
+        if (!args.file) throw new ChaosError("invalid", "--file is required for disk");
+        spec.file = args.file;
+        spec.bytes = await diskBytes(args.size, args.free, args.file);
       } else {
         spec.bytes = bytesOf(args.size);
-        if (args.kind === "memory" && args["grow-over"]) spec.growOverMs = parseDuration(args["grow-over"]);
-        if (args.kind === "disk") {
-          if (!args.file) throw new ChaosError("invalid", "--file is required for disk");
-          spec.file = args.file;
-        }
+        if (args["grow-over"]) spec.growOverMs = parseDuration(args["grow-over"]);
       }
       // Written at once, not queued on the event loop: a CPU stressor starves its own main thread inside a
       // tight quota, and the run waits for "ready".

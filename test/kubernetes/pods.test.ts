@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
@@ -215,9 +215,64 @@ describe("stress in a pod", () => {
     expect(helperOf(ephemerals()[1])).toEqual(
       expect.arrayContaining(["memory", "--size", String(128 * 2 ** 20)]),
     );
-    await expect(inject(stressAgent, "disk", target, { path: "/data", size: "1Gi" })).rejects.toThrow(
-      /does not take a pod target/,
+  });
+
+  it("fills the volume that holds path: the ephemeral container mounts it (whole, without subPath) and writes as the container", async () => {
+    const p = pod();
+    p.spec.volumes = [
+      { name: "data", emptyDir: {} },
+      { name: "config", configMap: { name: "payments" } },
+      { name: "shared", persistentVolumeClaim: { claimName: "shared" } },
+    ];
+    p.spec.containers[0].volumeMounts = [
+      { name: "data", mountPath: "/var/data" },
+      { name: "config", mountPath: "/etc/app", readOnly: true },
+      { name: "shared", mountPath: "/srv", subPath: "payments" },
+    ];
+    p.spec.securityContext = { runAsUser: 1000, runAsGroup: 3000 };
+    cluster.api.store.put("pods", p);
+    const target = { pod: { namespace: "shop", names: ["payments-0"] } };
+    const { fault } = await inject(
+      stressAgent,
+      "disk",
+      target,
+      { path: "/var/data/cache", size: "50%" },
+      20_000,
     );
+    const [c] = ephemerals();
+    expect(c.volumeMounts).toEqual([{ name: "data", mountPath: "/var/data" }]);
+    expect(c.securityContext).toMatchObject({ runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true });
+    expect(c.command.slice(3, 5)).toEqual(["--for", "20s"]);
+    const tag = (fault.revert!.data as { tag: string }).tag;
+    expect(helperOf(c)).toEqual(
+      expect.arrayContaining([
+        "stress",
+        "disk",
+        "--file",
+        `/var/data/cache/.chaoskit-fill-${tag}`,
+        "--size",
+        "50%",
+      ]),
+    );
+    expect(fault.revert).toMatchObject({ agent: "stress", kind: "stop-ephemeral-container" });
+    await inject(stressAgent, "disk", target, { path: "/srv/uploads", free: "100Mi" });
+    const d = ephemerals()[1];
+    expect(d.volumeMounts).toEqual([{ name: "shared", mountPath: "/srv" }]);
+    expect(helperOf(d)).toEqual(expect.arrayContaining(["--free", "100Mi"]));
+    expect(helperOf(d)[helperOf(d).indexOf("--file") + 1]).toMatch(
+      /^\/srv\/payments\/uploads\/\.chaoskit-fill-/,
+    );
+    // Refused before anything is added: a path on the container's own filesystem, a read-only volume.
+    for (const [path, why] of [
+      ["/tmp", /path \/tmp is not under any volume mount of container app of pod shop\/payments-0/],
+      ["/etc/app/x", /volume config holding \/etc\/app\/x is mounted read-only/],
+    ] as const) {
+      const err = await inject(stressAgent, "disk", target, { path, size: "1Mi" }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ChaosError);
+      expect((err as ChaosError).code).toBe("invalid");
+      expect((err as ChaosError).message).toMatch(why);
+    }
+    expect(ephemerals()).toHaveLength(2);
   });
 });
 
@@ -357,6 +412,25 @@ describe("the API test server's ephemeralcontainers subresource", () => {
     });
     expect(bad.body.message).toContain('targetContainerName: Not found: "nope"');
     expect(bad.body.message).toContain("ports: Forbidden: cannot be set for an Ephemeral Container");
+    const p = pod();
+    p.spec.volumes = [{ name: "data", emptyDir: {} }];
+    cluster.api.store.put("pods", p);
+    const mounts = await send("PATCH", {
+      spec: {
+        ephemeralContainers: [
+          {
+            name: "m",
+            image: "x",
+            volumeMounts: [
+              { name: "nope", mountPath: "/a" },
+              { name: "data", mountPath: "/b", subPath: "s" },
+            ],
+          },
+        ],
+      },
+    });
+    expect(mounts.body.message).toContain('volumeMounts[0].name: Not found: "nope"');
+    expect(mounts.body.message).toContain("volumeMounts[1].subPath: Forbidden");
     expect(ephemerals().map((c) => c.name)).toEqual(["debugger"]);
     expect(stateOf("debugger")?.running).toBeDefined();
   });
@@ -413,30 +487,25 @@ method:
   }, 60_000);
 });
 
+const CPU_HELPER = [
+  "stress",
+  "cpu",
+  "--workers",
+  "1",
+  "--load",
+  "5",
+  "--for",
+  "60000ms",
+  "--tag",
+  "pods-test",
+];
+
 describe("the ephemeral container's command, run for real", () => {
   /** `chaos ephemeral … -- stress cpu …` as the container runs it, with a stop file of the test's own. */
-  function container(forMs: number, stopFile: string) {
+  function container(forMs: number, stopFile: string, helper = CPU_HELPER) {
     const child = spawn(
       process.execPath,
-      [
-        CLI,
-        "ephemeral",
-        "--for",
-        `${forMs}ms`,
-        "--stop-file",
-        stopFile,
-        "--",
-        "stress",
-        "cpu",
-        "--workers",
-        "1",
-        "--load",
-        "5",
-        "--for",
-        "60000ms",
-        "--tag",
-        "pods-test",
-      ],
+      [CLI, "ephemeral", "--for", `${forMs}ms`, "--stop-file", stopFile, "--", ...helper],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let stderr = "";
@@ -463,6 +532,35 @@ describe("the ephemeral container's command, run for real", () => {
           return false;
         }
       });
+
+  it("a disk fill writes its file into the folder and removes it at the stop file and at its deadline", async () => {
+    const stopFile = join(cluster.dir, "stop-disk");
+    const fill = join(cluster.dir, ".chaoskit-fill-pods-test-disk");
+    const disk = [
+      "stress",
+      "disk",
+      "--file",
+      fill,
+      "--size",
+      "2Mi",
+      "--for",
+      "60000ms",
+      "--tag",
+      "pods-test-disk",
+    ];
+    const a = container(60_000, stopFile, disk);
+    expect(await eventually(() => a.stdout().includes('"event":"held"'), 15_000), a.stderr()).toBe(true);
+    expect(statSync(fill).size).toBe(2 * 2 ** 20);
+    await writeFile(stopFile, "");
+    expect((await a.done).code, a.stderr()).toBe(0);
+    expect(existsSync(fill)).toBe(false);
+    const b = container(3000, stopFile, disk);
+    expect(await eventually(() => b.stdout().includes('"event":"held"'), 15_000), b.stderr()).toBe(true);
+    expect(existsSync(fill)).toBe(true);
+    expect((await b.done).code, b.stderr()).toBe(0);
+    expect(b.stderr()).toContain('"reason":"deadline"');
+    expect(existsSync(fill)).toBe(false);
+  }, 40_000);
 
   it("stops at its deadline, and earlier when the stop file appears, leaving no stressor", async () => {
     const stopFile = join(cluster.dir, "stop");

@@ -1,4 +1,4 @@
-import type { V1EphemeralContainer, V1Pod } from "@kubernetes/client-node";
+import type { V1EphemeralContainer, V1Pod, V1VolumeMount } from "@kubernetes/client-node";
 import { ChaosError } from "../../experiments/errors.js";
 import type {
   ActivityInput,
@@ -92,6 +92,14 @@ export interface PodFault {
    * @throws ChaosError to refuse the pod before anything is added to it.
    */
   helper(pod: V1Pod, container: string): string[];
+  /**
+   * Volumes of the pod the container mounts (a disk fill's), and the user to write as: decided with the
+   * helper, before anything is added.
+   */
+  mounts?(
+    pod: V1Pod,
+    container: string,
+  ): { volumeMounts: V1VolumeMount[]; runAs?: { user?: number; group?: number } };
   /** How long the container keeps the fault: it stops by itself then. */
   forMs: number;
   /** Network faults need root and NET_ADMIN; a stressor needs nothing. */
@@ -116,9 +124,11 @@ export function ephemeralSpec(
   helper: string[],
   image: string,
   target: string,
+  mounts?: ReturnType<NonNullable<PodFault["mounts"]>>,
 ): V1EphemeralContainer {
   const net = f.privileges === "net-admin";
   return {
+    ...(mounts?.volumeMounts.length ? { volumeMounts: mounts.volumeMounts } : {}),
     name: containerName(f.agent, f.tag),
     image,
     command: [
@@ -145,6 +155,8 @@ export function ephemeralSpec(
           capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] },
         }
       : {
+          ...(mounts?.runAs?.user !== undefined ? { runAsUser: mounts.runAs.user } : {}),
+          ...(mounts?.runAs?.group !== undefined ? { runAsGroup: mounts.runAs.group } : {}),
           runAsNonRoot: true,
           allowPrivilegeEscalation: false,
           capabilities: { drop: ["ALL"] },
@@ -268,7 +280,7 @@ export async function preparePodFault(f: PodFault): Promise<PreparedFault> {
             hint: `its containers: ${containers.map((x) => x.name).join(", ") || "none"}; set target.pod.container`,
           });
         }
-        const spec = ephemeralSpec(f, f.helper(pod, target), image, target);
+        const spec = ephemeralSpec(f, f.helper(pod, target), image, target, f.mounts?.(pod, target));
         try {
           await c.call(
             { verb: "patch", resource: "pods/ephemeralcontainers", namespace: e.namespace, name: e.name },

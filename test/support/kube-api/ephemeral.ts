@@ -12,7 +12,8 @@ import type { Json, KubeObject } from "./store.js";
  *       name), update (PUT of the whole Pod). Validated as apiserver's ValidatePodEphemeralContainersUpdate
  *       does: an ephemeral container once added can be neither changed nor removed, names are unique across
  *       containers, initContainers and ephemeralContainers, targetContainerName names a container, and the
- *       fields an ephemeral container may not have (ports, probes, lifecycle, resources) are refused. A new
+ *       fields an ephemeral container may not have (ports, probes, lifecycle, resources, a volume mount's
+ *       subPath) are refused, and its volumeMounts must name volumes of the pod. A new
  *       one is started at once: status.ephemeralContainerStatuses reports it running.
  *   /api/v1/namespaces/{ns}/pods/{name}/exec                  WebSocket (v5.channel.k8s.io / v4), as kubectl
  *       exec speaks it: the command is handed to `onExec` (what the container would do), and its exit code
@@ -126,6 +127,7 @@ export function updateEphemeralContainers(
     [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])].map((c: Json) => c.name),
   );
   const regular = new Set<string>((pod.spec.containers ?? []).map((c: Json) => c.name));
+  const volumes = new Set<string>((pod.spec.volumes ?? []).map((v: Json) => v.name));
   for (const [i, c] of wanted.entries()) {
     const at = `spec.ephemeralContainers[${i}]`;
     if (!c?.name) causes.push(`${at}.name: Required value`);
@@ -137,6 +139,12 @@ export function updateEphemeralContainers(
     for (const f of FORBIDDEN_FIELDS)
       if (c?.[f] !== undefined)
         causes.push(`${at}.${f}: Forbidden: cannot be set for an Ephemeral Container`);
+    for (const [j, m] of ((c?.volumeMounts ?? []) as Json[]).entries()) {
+      if (!volumes.has(m?.name)) causes.push(`${at}.volumeMounts[${j}].name: Not found: "${m?.name}"`);
+      if (!m?.mountPath) causes.push(`${at}.volumeMounts[${j}].mountPath: Required value`);
+      if (m?.subPath !== undefined || m?.subPathExpr !== undefined)
+        causes.push(`${at}.volumeMounts[${j}].subPath: Forbidden: cannot be set for an Ephemeral Container`);
+    }
   }
   if (causes.length) throw invalid(pod, causes);
   const next = structuredClone(pod);
