@@ -255,6 +255,48 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     expect(await ns.rules()).not.toContain("chaos:");
   });
 
+  it("network.http-header, http-body, http-delay and http-abort act per request through interception, then all lifted", async () => {
+    const http = ns.spawn([
+      process.execPath,
+      "-e",
+      'const s = require("http").createServer((q, r) => r.end("ok")).listen(0, "127.0.0.1", () => console.log(s.address().port))',
+    ]);
+    const port = await new Promise<number>((resolve) =>
+      http.stdout!.once("data", (d) => resolve(Number(String(d)))),
+    );
+    type Seen = { s?: number; b?: string; h?: string | null; ms?: number; e?: string };
+    // The request is timed inside the namespace, so the time to start a process there does not count.
+    const get = async (): Promise<Seen> =>
+      JSON.parse(
+        await ns.exec([
+          process.execPath,
+          "-e",
+          `const t = Date.now(); require("http").get("http://127.0.0.1:${port}/pay", (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => console.log(JSON.stringify({ s: r.statusCode, b, h: r.headers["x-fault"] ?? null, ms: Date.now() - t }))); }).on("error", (e) => console.log(JSON.stringify({ e: e.code })))`,
+        ]),
+      ) as Seen;
+    const target = { process: { pid: faulted.pid } };
+    const to = [`127.0.0.1:${port}`];
+    const baseline = await get();
+    expect(baseline).toMatchObject({ s: 200, b: "ok", h: null });
+    const cases: [string, Record<string, unknown>, (seen: Seen) => void][] = [
+      [
+        "http-header",
+        { set: { "x-fault": "yes" } },
+        (seen) => expect(seen).toMatchObject({ s: 200, h: "yes" }),
+      ],
+      ["http-body", { body: "replaced" }, (seen) => expect(seen).toMatchObject({ s: 200, b: "replaced" })],
+      ["http-delay", { latency: "400ms" }, (seen) => expect(seen.ms).toBeGreaterThanOrEqual(390)],
+      ["http-abort", {}, (seen) => expect(seen.e).toBe("ECONNRESET")],
+    ];
+    for (const [action, args, check] of cases) {
+      const { revert } = await apply(action, { to, ...args, match: { path: "/pay" } }, target);
+      check(await get());
+      await networkAgent.revert(revert, ctx);
+    }
+    expect(await get()).toMatchObject({ s: 200, b: "ok", h: null });
+    expect(await ns.rules()).not.toContain("chaos:");
+  });
+
   it("a target in chaos's own namespace is refused, with nothing touched", async () => {
     ctx = testContext();
     const err = await networkAgent.actions
