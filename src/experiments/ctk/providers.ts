@@ -61,7 +61,10 @@ function httpProvider(p: Obj, at: Path, ours: Path, t: Translation, inMethod: bo
         url += (url.includes("?") ? "&" : "?") + q;
       }
     } else if (typeof args === "string") body = args;
-    else if (isObj(args)) {
+    else if (isObj(args) && headers["Content-Type"] === "application/json") {
+      // chaoslib sends requests' json=arguments when the provider's Content-Type header says JSON.
+      body = JSON.stringify(args);
+    } else if (isObj(args)) {
       // requests.request(method, url, data=arguments): a mapping is sent form-encoded.
       body = Object.entries(args)
         .map(([k, v]) => `${encodeURIComponent(k)}=${queryPart(v)}`)

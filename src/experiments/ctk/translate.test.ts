@@ -131,6 +131,26 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
     expect(e.rollbacks[0]).toMatchObject({ ref: "process.exec", args: { path: "true", shell: "x y" } });
   });
 
+  test("a mapping of arguments is sent as JSON when the provider's Content-Type says JSON", () => {
+    const e = load({
+      title: "t",
+      method: [
+        {
+          type: "probe",
+          name: "post",
+          provider: {
+            type: "http",
+            url: "http://127.0.0.1:9/x",
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            arguments: { a: 1, b: "two" },
+          },
+        },
+      ],
+    });
+    expect(e.method[0]).toMatchObject({ probe: { args: { body: '{"a":1,"b":"two"}' } } });
+  });
+
   test("GET arguments are the query string, other methods send them form-encoded", () => {
     const e = load({
       title: "t",
