@@ -1,6 +1,7 @@
 import type { RunEvent } from "../experiments/controller.js";
 import { formatDuration } from "../experiments/duration.js";
 import type { ProbeRecord } from "../experiments/journal.js";
+import { summaryWithUnit } from "../experiments/report/values.js";
 import { bold, dim, green, red, yellow } from "./output.js";
 
 /** Colours, or none: the plain renderer passes `false` so a pipe never sees a control character. */
@@ -31,7 +32,7 @@ export function mark(r: Pick<ProbeRecord, "ok" | "outcome">, p: Paint): string {
 
 /** A probe check as one line; a stop condition's says whether it was met, so a ✓ never reads as an alarm. */
 export function probeLine(r: ProbeRecord, p: Paint): string {
-  const detail = r.summary && r.ok ? r.summary : r.reason;
+  const detail = r.summary && r.ok ? summaryWithUnit(r.summary, r.value, r.unit) : r.reason;
   if (r.phase === "stop-when") {
     const state = r.ok ? "not met" : r.outcome === "fail" ? "MET" : "could not be checked";
     return `    ${mark(r, p)} stop condition "${r.probe}" ${state} ${p.dim(`— ${r.ok ? `value ${detail}` : detail}`)}`;

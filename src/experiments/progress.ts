@@ -3,7 +3,7 @@ import type { RunEvent } from "./controller.js";
 import type { Phase, ProbeRecord } from "./journal.js";
 import type { Experiment } from "./model.js";
 import { worstOf } from "./report/probe-table.js";
-import { formatValue, toleranceText } from "./report/values.js";
+import { formatWithUnit, summaryWithUnit, toleranceText } from "./report/values.js";
 
 /**
  * The progress model of a run: the controller's events folded into what a person watching wants to see —
@@ -153,10 +153,16 @@ export class RunProgress {
     p.records.push(r);
     const t = p.byPhase[r.phase] ?? { total: 0, failed: 0 };
     p.byPhase[r.phase] = { total: t.total + 1, failed: t.failed + (r.ok ? 0 : 1) };
-    const value = r.summary ?? (r.value === undefined ? r.outcome : formatValue(r.value, 40));
+    const value = shownValue(r);
     p.latest = { value, ok: r.ok, reason: r.reason, phase: r.phase };
     p.worst = worstOf(p.records);
   }
+}
+
+/** What the live block shows of a result: the probe's summary, with the declared unit beside its number. */
+function shownValue(r: ProbeRecord): string {
+  if (r.summary === undefined) return r.value === undefined ? r.outcome : formatWithUnit(r.value, r.unit, 40);
+  return summaryWithUnit(r.summary, r.value, r.unit);
 }
 
 function blank(name: string, kind: ProbeProgress["kind"], tolerance?: string): ProbeProgress {

@@ -139,3 +139,13 @@ describe("tolerances", () => {
     expect(() => parseTolerance({ latency: "fast" })).toThrow(/latency/);
   });
 });
+
+test.describe("numbers in reasons", () => {
+  test("rounds to 4 significant digits, with more only where rounding would meet the bound", () => {
+    expect(judge("< 0.1", 0.176578).reason).toBe("0.1766 is not < 0.1");
+    expect(judge(">= 0.1766", 0.176578).reason).toBe("0.17658 is not >= 0.1766");
+    expect(judge("== 0.3", 0.30000001).reason).toBe("0.30000001 is not == 0.3");
+    expect(judge("< 0.5", 0.176578).reason).toBe("0.1766 within tolerance");
+    expect(judge("< 100", 1234).reason).toBe("1234 is not < 100");
+  });
+});

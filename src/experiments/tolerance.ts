@@ -2,6 +2,7 @@ import type { ProbeResult } from "../contract/agent.js";
 import { type CtkShape, shapeProblem } from "./ctk/shapes.js";
 import { checkCtkTolerance, ctkTolerance } from "./ctk/tolerance.js";
 import { parseDuration } from "./duration.js";
+import { formatDecimal, formatFaithful } from "./numbers.js";
 
 /**
  * Tolerances judge what a probe measured. Forms accepted in an experiment:
@@ -43,8 +44,9 @@ export class ToleranceError extends Error {
   }
 }
 
-function describeValue(v: unknown): string {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+/** A value as a reason shows it; a number to 4 significant digits, or as many as `test` needs to stay true. */
+function describeValue(v: unknown, test?: (x: number) => boolean): string {
+  if (typeof v === "number") return test ? formatFaithful(v, test) : formatDecimal(v);
   return JSON.stringify(v) ?? String(v);
 }
 
@@ -87,22 +89,22 @@ function comparison(text: string, unit: "number" | "duration", path: (string | n
     }
     const x = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : Number.NaN;
     if (Number.isNaN(x)) return `${describeValue(v)} is not a number`;
-    const holds =
+    const bound = rhs;
+    const meets = (y: number) =>
       op === "<"
-        ? x < rhs
+        ? y < bound
         : op === "<="
-          ? x <= rhs
+          ? y <= bound
           : op === ">"
-            ? x > rhs
+            ? y > bound
             : op === ">="
-              ? x >= rhs
+              ? y >= bound
               : op === "=="
-                ? x === rhs
-                : x !== rhs;
-    const shown = unit === "duration" ? `${describeValue(x)}ms` : describeValue(x);
-    return holds
-      ? undefined
-      : `${shown} is not ${op} ${unit === "duration" ? `${rhs}ms` : describeValue(rhs)}`;
+                ? y === bound
+                : y !== bound;
+    if (meets(x)) return undefined;
+    const shown = describeValue(x, meets);
+    return `${shown}${unit === "duration" ? "ms" : ""} is not ${op} ${rhs}${unit === "duration" ? "ms" : ""}`;
   };
 }
 
@@ -110,7 +112,7 @@ function exact(expected: unknown): Check {
   return (v) =>
     v === expected || (typeof expected === "string" && String(v) === expected)
       ? undefined
-      : `${describeValue(v)} ≠ ${describeValue(expected)}`;
+      : `${describeValue(v, (x) => x === expected)} ≠ ${describeValue(expected)}`;
 }
 
 /** A bound as people write one: decimal digits, an optional fraction and exponent. */
@@ -133,7 +135,9 @@ function range(bounds: unknown, path: (string | number)[]): Check {
   if (!(lo <= hi))
     throw new ToleranceError(`range [${lo}, ${hi}] is empty`, "write [low, high] with low ≤ high", path);
   return (v) =>
-    typeof v === "number" && v >= lo && v <= hi ? undefined : `${describeValue(v)} is outside [${lo}, ${hi}]`;
+    typeof v === "number" && v >= lo && v <= hi
+      ? undefined
+      : `${describeValue(v, (x) => x >= lo && x <= hi)} is outside [${lo}, ${hi}]`;
 }
 
 /** What a comparison may start with: a text starting so and not parsing as one is a typo, never an exact match. */

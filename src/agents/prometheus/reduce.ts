@@ -1,4 +1,5 @@
 import { ChaosError } from "../../experiments/errors.js";
+import { formatDecimal } from "../../experiments/numbers.js";
 
 /** How the points of a range reduce to one value. */
 export const AGGREGATES = ["max", "min", "avg", "last"] as const;
@@ -45,10 +46,7 @@ export function formatLabels(labels: Record<string, string>): string {
   return `${name}{${rest}}`;
 }
 
-/** Formats a value for a summary: 0.013, NaN, +Inf, null. */
+/** Formats a value for a summary: 0.013, 0.1766 (4 significant digits), NaN, +Inf, empty. */
 export function formatValue(value: number | null): string {
-  if (value === null) return "empty";
-  if (value === Number.POSITIVE_INFINITY) return "+Inf";
-  if (value === Number.NEGATIVE_INFINITY) return "-Inf";
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
+  return value === null ? "empty" : formatDecimal(value);
 }

@@ -2,7 +2,7 @@ import { checksText, figuresOf, figuresText, scoreText, tally } from "../checks.
 import type { ActivityRecord, Journal, ProbeRecord } from "../journal.js";
 import { escapeAttr, escapeXml } from "./escape.js";
 import { lastOf, namesOf, STATUS_LABEL, steadyProbes } from "./summary.js";
-import { formatValue } from "./values.js";
+import { formatWithUnit } from "./values.js";
 
 interface TestCase {
   classname: string;
@@ -25,13 +25,13 @@ function probeCase(phase: "before" | "after", probe: string, records: ProbeRecor
     classname: `steady-state.${phase}`,
     name: probe,
     ms,
-    output: `value: ${formatValue(last.value, 500)}\ntolerance: ${last.tolerance ?? "(none)"}\n${checksText(tally(mine))}`,
+    output: `value: ${formatWithUnit(last.value, last.unit, 500)}\ntolerance: ${last.tolerance ?? "(none)"}\n${checksText(tally(mine))}`,
   };
   if (!last.ok)
     tc.failure = {
       message: last.reason,
       type: last.outcome,
-      body: `${last.reason}\nvalue: ${formatValue(last.value, 500)}`,
+      body: `${last.reason}\nvalue: ${formatWithUnit(last.value, last.unit, 500)}`,
     };
   return tc;
 }

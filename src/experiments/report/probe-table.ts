@@ -1,7 +1,7 @@
 import { type Tally, tally } from "../checks.js";
 import type { Journal, ProbeRecord } from "../journal.js";
 import { steadyProbes } from "./summary.js";
-import { extentOf, formatNumber, formatWithUnit, numbersOf, toleranceText } from "./values.js";
+import { extentOf, formatNumber, formatWithUnit, numbersOf, toleranceText, unitSuffix } from "./values.js";
 
 /** One row of the closing summary (terminal and Markdown): a probe's checks per phase and its worst value. */
 export interface ProbeRow {
@@ -24,8 +24,9 @@ export function worstOf(records: readonly ProbeRecord[]): string {
   const pool = failed.length ? failed : records;
   const tolerance = (records[0]?.tolerance ?? "").trim();
   const extent = extentOf(pool.flatMap((r) => numbersOf(r.value)));
-  if (extent && tolerance.startsWith("<")) return formatNumber(extent.max);
-  if (extent && tolerance.startsWith(">")) return formatNumber(extent.min);
+  const unit = unitSuffix(records[0]?.unit);
+  if (extent && tolerance.startsWith("<")) return formatNumber(extent.max) + unit;
+  if (extent && tolerance.startsWith(">")) return formatNumber(extent.min) + unit;
   const pick = failed[0] ?? records[records.length - 1];
   return pick?.value === undefined ? (pick?.outcome ?? "") : formatWithUnit(pick.value, pick.unit, 40);
 }

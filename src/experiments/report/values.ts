@@ -1,3 +1,4 @@
+import { formatDecimal } from "../numbers.js";
 import { redactThenCut } from "../redact.js";
 /**
  * Probe values as a report shows them. Journals hold numbers, NaN and ±Infinity as strings (JSON cannot
@@ -15,14 +16,19 @@ export function numbersOf(value: unknown): number[] {
   return [];
 }
 
-/** A short, single-line text for a value; long values are cut with an ellipsis. */
+/** A value's text, numbers (also inside a vector) to 4 significant digits. */
+function valueText(value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value === "number") return formatDecimal(value);
+  if (typeof value === "string") return value;
+  if (Array.isArray(value))
+    return `[${value.map((v) => (typeof v === "string" ? JSON.stringify(v) : valueText(v))).join(", ")}]`;
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** A short, single-line text for a value, numbers rounded for reading; long values are cut with an ellipsis. */
 export function formatValue(value: unknown, max = 80): string {
-  let text: string;
-  if (value === undefined) text = "";
-  else if (typeof value === "number")
-    text = Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
-  else if (typeof value === "string") text = value;
-  else text = JSON.stringify(value) ?? String(value);
+  let text = valueText(value);
   text = text.replace(/\s+/g, " ").trim();
   return redactThenCut(text, max);
 }
@@ -33,6 +39,19 @@ export function formatWithUnit(value: unknown, unit: string | undefined, max = 8
   if (!unit || numbersOf(value).length !== 1 || Array.isArray(value) || typeof value === "boolean")
     return text;
   return text + unitSuffix(unit);
+}
+
+/**
+ * A probe's summary with the unit beside its number: `0.1766 (1 series)` reads `0.1766 s (1 series)`. The
+ * number leads the summary or follows its "…: " prefix (`max over 1m: 0.1766 (1 series)`).
+ */
+export function summaryWithUnit(summary: string, value: unknown, unit: string | undefined): string {
+  const bare = formatValue(value, 40);
+  const withUnit = formatWithUnit(value, unit, 40);
+  if (withUnit === bare || bare === "") return summary;
+  if (summary.startsWith(`${bare} `)) return withUnit + summary.slice(bare.length);
+  const at = summary.indexOf(`: ${bare} `);
+  return at < 0 ? summary : summary.slice(0, at + 2) + withUnit + summary.slice(at + 2 + bare.length);
 }
 
 /** What follows a number in `unit`: `%` directly, any other unit after a space, nothing without one. */
