@@ -60,7 +60,7 @@ export function printRunbookPlan(runbook: Runbook): void {
       say(
         `   GameDay aborts if ${c.name.replace(/^abort-if: /, "")} ${dim(`(${c.probe.key}, when ${c.probe.tolerance?.text ?? ""})`)}`,
       );
-    printPlan(step.experiment);
+    printPlan(step.experiment, (line) => say(`   ${line}`));
     faults += [...step.experiment.method, ...step.experiment.rollbacks].filter(
       (s) => s.kind === "action",
     ).length;

@@ -73,8 +73,12 @@ function stepText(s: Step, i: number): string {
   return parts.filter(Boolean).join(dim(" · "));
 }
 
-/** Prints what a run would do, touching nothing. Secrets appear as references, never as values. */
-export function printPlan(e: Experiment): void {
+/**
+ * Prints what a run would do, touching nothing. Secrets appear as references, never as values. `line`
+ * prints one line (a GameDay plan indents the experiment under its step).
+ */
+export function printPlan(e: Experiment, line: (text: string) => void = say): void {
+  const say = line;
   say(bold(`plan: ${e.title}`));
   const s = e.steadyState;
   if (s) {

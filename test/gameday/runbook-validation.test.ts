@@ -100,6 +100,12 @@ describe("chaos gameday plan", () => {
     expect(r.stdout).toMatch(/process\.kill .*target \{ pid-file: .*payments\.pid \}/);
     expect(r.stdout).toContain("GameDay aborts if more than 80% of checkouts fail");
     expect(r.stdout).toContain("5 actions in 3 experiments; nothing was touched");
+    // each experiment's plan sits under its step: every line of a step is indented, none starts at column 0
+    for (const block of r.stdout.split("\n\n").filter((b) => /^\d+\. \S+ \[experiment\]/.test(b))) {
+      const [, ...body] = block.trimEnd().split("\n");
+      expect(body.length).toBeGreaterThan(5);
+      for (const line of body) expect(line, block).toMatch(/^ {3}/);
+    }
     expect(existsSync(join(work, ".chaos"))).toBe(false);
   });
 });
