@@ -1,10 +1,11 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, readlinkSync } from "node:fs";
+import { existsSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { stringify } from "yaml";
 import { ChaosError } from "../../src/experiments/errors.js";
+import { findBinary } from "./lib/find-binary.js";
 import { freePort } from "./lib/free-ports.js";
 
 export { freePort };
@@ -21,25 +22,9 @@ export { freePort };
 
 const DEBIAN_BINARY = "/usr/bin/prometheus";
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The Prometheus binary: $PROMETHEUS_BINARY, then `prometheus` on PATH, then /usr/bin/prometheus. Never throws. */
 export function findPrometheusBinary(): string | undefined {
-  const explicit = process.env.PROMETHEUS_BINARY;
-  if (explicit && isExecutable(explicit)) return explicit;
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, "prometheus");
-    if (isExecutable(candidate)) return candidate;
-  }
-  return isExecutable(DEBIAN_BINARY) ? DEBIAN_BINARY : undefined;
+  return findBinary("PROMETHEUS_BINARY", ["prometheus"], DEBIAN_BINARY);
 }
 
 function run(

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
 import { describe } from "vitest";
+import { findBinary } from "../../examples/target-app/lib/find-binary.js";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
 
 /**
@@ -12,29 +11,7 @@ import { freePort } from "../../examples/target-app/lib/free-ports.js";
 
 const DEBIAN_BINARY = "/usr/bin/prometheus-pushgateway";
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** $PUSHGATEWAY_BINARY, then `prometheus-pushgateway` or `pushgateway` on PATH, then the Debian path. */
-function findPushgatewayBinary(): string | undefined {
-  const explicit = process.env.PUSHGATEWAY_BINARY;
-  if (explicit && isExecutable(explicit)) return explicit;
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    for (const name of ["prometheus-pushgateway", "pushgateway"]) {
-      if (isExecutable(join(dir, name))) return join(dir, name);
-    }
-  }
-  return isExecutable(DEBIAN_BINARY) ? DEBIAN_BINARY : undefined;
-}
-
-const binary = findPushgatewayBinary();
+const binary = findBinary("PUSHGATEWAY_BINARY", ["prometheus-pushgateway", "pushgateway"], DEBIAN_BINARY);
 
 /** `describe` when the Pushgateway is installed or we run in CI (where its absence must fail). */
 export const describeWithPushgateway = binary || process.env.CI ? describe : describe.skip;

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type Docker from "dockerode";
+import { sleep } from "../../experiments/clock.js";
 import { ChaosError } from "../../experiments/errors.js";
 import type { EngineSpec } from "./config.js";
 
@@ -144,19 +145,6 @@ function unreachable(spec: EngineSpec, cause: unknown): ChaosError {
     hint: "start dockerd (scripts/dockerd.sh start prints a DOCKER_HOST), or set DOCKER_HOST or configuration.docker.host",
   });
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 /**
  * Reaches the engine: asks for /info, up to 3 times with backoff, each try bounded by the spec's deadline.
