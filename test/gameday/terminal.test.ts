@@ -155,6 +155,8 @@ describeWithTerminal("chaos gameday run at a terminal", () => {
       expect(r.exitCode).toBe(3);
       expect(r.aborted?.reason).toMatch(why);
       expect(r.aborted?.step).toBe("freeze");
+      // the abort is said in the GameDay's words, never as a log record on the screen
+      expect(await t.screen()).not.toMatch(/\b(WARN|ERROR|INFO): |"level":/);
       expect(r.reasons).toContain(
         "every fault was rolled back: the ledger holds nothing more for this GameDay",
       );
