@@ -6,7 +6,8 @@ export interface TargetEnvironment {
   stack: Stack;
   prometheusUrl: string;
   /** The variables the bundled experiments read (`${env:NAME:-default}`), pointing at this environment. */
-  env: Record<"PROMETHEUS_URL" | "TOXIPROXY_URL" | "WEB_URL" | "TARGET_RUN_DIR", string>;
+  env: Record<"PROMETHEUS_URL" | "TOXIPROXY_URL" | "WEB_URL" | "TARGET_RUN_DIR", string> &
+    Partial<Record<"PAYMENTS_GATEWAY_PEER" | "PAYMENTS_DB_PEER", string>>;
   /** Stops what this environment started (never an external Prometheus). Never throws. */
   stop(): Promise<void>;
 }
@@ -26,6 +27,8 @@ export interface TargetEnvironmentOptions {
   prometheusBinary?: string;
   /** Runs payments under a CPU limit of its own, in cores (see StackOptions.paymentsCpu; needs root). */
   paymentsCpu?: number;
+  /** Runs payments in a network namespace of its own, with a database (see StackOptions.paymentsNetns). */
+  paymentsNetns?: { subnet?: number };
 }
 
 /**
@@ -40,6 +43,7 @@ export async function startTargetEnvironment(opts: TargetEnvironmentOptions): Pr
     basePort: opts.basePort,
     runDir: opts.runDir,
     ...(opts.paymentsCpu !== undefined ? { paymentsCpu: opts.paymentsCpu } : {}),
+    ...(opts.paymentsNetns ? { paymentsNetns: opts.paymentsNetns } : {}),
   });
   let prometheus: RunningPrometheus | undefined;
   if (opts.prometheusUrl === undefined) {
@@ -63,6 +67,12 @@ export async function startTargetEnvironment(opts: TargetEnvironmentOptions): Pr
       TOXIPROXY_URL: stack.toxiproxyUrl,
       WEB_URL: stack.urls.web,
       TARGET_RUN_DIR: stack.runDir,
+      ...(stack.paymentsNetns
+        ? {
+            PAYMENTS_GATEWAY_PEER: stack.paymentsNetns.gatewayPeer,
+            PAYMENTS_DB_PEER: stack.paymentsNetns.dbPeer,
+          }
+        : {}),
     },
     stop: async () => {
       await stack.stop();

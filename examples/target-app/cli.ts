@@ -21,6 +21,7 @@ async function start(args: {
   rate: number;
   runDir: string;
   paymentsCpu?: number;
+  paymentsNetns?: number;
 }): Promise<void> {
   const runDir = resolve(args.runDir);
   const previous = readState(runDir);
@@ -35,6 +36,7 @@ async function start(args: {
     load: args.rate > 0 ? { rate: args.rate } : false,
     logger,
     ...(args.paymentsCpu !== undefined ? { paymentsCpu: args.paymentsCpu } : {}),
+    ...(args.paymentsNetns !== undefined ? { paymentsNetns: { subnet: args.paymentsNetns } } : {}),
   });
   const { stop, ...addresses } = stack;
   writeState(runDir, { ...addresses, pid: process.pid, startedAt: new Date().toISOString() });
@@ -45,6 +47,12 @@ async function start(args: {
     `target app running (${stack.fragile.length ? `fragile: ${stack.fragile.join(",")}` : "resilient"})`,
     ...(args.paymentsCpu !== undefined
       ? [`  payments limited to ${args.paymentsCpu} cores (its own cgroup)`]
+      : []),
+    ...(stack.paymentsNetns
+      ? [
+          `  payments in network namespace ${stack.paymentsNetns.name} (${stack.paymentsNetns.paymentsAddress}), reaching the gateway at ${stack.paymentsNetns.gatewayPeer}`,
+          `  db       ${stack.paymentsNetns.dbUrl}`,
+        ]
       : []),
     ...Object.entries(stack.urls).map(([name, url]) => `  ${name.padEnd(9)} ${url}`),
     `  toxiproxy ${stack.toxiproxyUrl}`,
@@ -118,6 +126,11 @@ await yargs(hideBin(process.argv))
         .option("payments-cpu", {
           type: "number",
           describe: "run payments in a cgroup of its own limited to this many cores (0.2); needs root",
+        })
+        .option("payments-netns", {
+          type: "number",
+          describe:
+            "run payments in a network namespace of its own on 10.213.N.0/30 (N = this, e.g. 0), with a database stand-in; needs root",
         }),
     (argv) =>
       start({
@@ -126,6 +139,7 @@ await yargs(hideBin(process.argv))
         rate: argv.rate,
         runDir: argv.runDir,
         paymentsCpu: argv.paymentsCpu,
+        paymentsNetns: argv.paymentsNetns,
       }),
   )
   .command("stop", "stop the app started by `start` in another terminal", {}, (argv) =>

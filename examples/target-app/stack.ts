@@ -8,6 +8,7 @@ import { type CpuLimit, makeCpuLimit } from "./cpu-limit.js";
 import { freePorts } from "./lib/free-ports.js";
 import { fragileList, type Practice, parseFragile } from "./lib/practices.js";
 import { waitForHealthy } from "./lib/wait.js";
+import { makeServiceNetns, type ServiceNetns } from "./netns.js";
 import { Supervisor } from "./supervisor.js";
 
 export type { ProxyConfig };
@@ -24,7 +25,7 @@ export interface StackProxy extends ProxyConfig {
 export interface StackOptions {
   /**
    * Fixed ports: web base+0, orders +1, payments +2, gateway +3, loadgen +4, Toxiproxy API +10, proxies
-   * web-orders +11, orders-payments +12, payments-gateway +13. Absent = free ports picked at random.
+   * web-orders +11, orders-payments +12, payments-gateway +13; with paymentsNetns the database stand-in +5. Absent = free ports picked at random.
    */
   basePort?: number;
   /** Practices to switch off: "timeouts", "retries", "breaker", "idempotency" or "all". */
@@ -39,6 +40,28 @@ export interface StackOptions {
    * container with a CPU limit would; needs root. Absent = no limit.
    */
   paymentsCpu?: number;
+  /**
+   * Runs payments in a network namespace of its own, joined to the stack's by a veth pair on 10.213.N.0/30
+   * (N = `subnet`, default 0: the stack's side .1, payments .2), with a database stand-in (db, port base+5)
+   * it records each payment in; needs root and iproute2. The network agent can then fault payments' own
+   * traffic. Absent = payments on 127.0.0.1 with no database.
+   */
+  paymentsNetns?: { subnet?: number };
+}
+
+/** Payments in its own network namespace (StackOptions.paymentsNetns). */
+export interface PaymentsNetns {
+  /** The namespace's name (`ip netns`). */
+  name: string;
+  /** payments' address inside it. */
+  paymentsAddress: string;
+  /** The stack's side of the veth pair. */
+  hostAddress: string;
+  /** host:port payments calls the gateway at (the payments-gateway proxy, on the stack's side). */
+  gatewayPeer: string;
+  /** host:port of the database stand-in, on the stack's side. */
+  dbPeer: string;
+  dbUrl: string;
 }
 
 export interface Stack {
@@ -53,6 +76,8 @@ export interface Stack {
   runDir: string;
   /** The practices switched off. */
   fragile: Practice[];
+  /** Set when payments runs in a network namespace of its own. */
+  paymentsNetns?: PaymentsNetns;
   /** Stops every process and server the stack started. Never throws. */
   stop(): Promise<void>;
 }
@@ -81,19 +106,24 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const runDir = resolve(opts.runDir ?? mkdtempSync(join(tmpdir(), "chaoskit-target-app-")));
   mkdirSync(runDir, { recursive: true });
   const ports = await allocatePorts(opts.basePort);
-  const url = (port: number) => `http://${HOST}:${port}`;
-  const urls = Object.fromEntries(SERVICE_NAMES.map((name) => [name, url(ports[name])])) as Record<
-    ServiceName,
-    string
-  >;
+  let netns: ServiceNetns | undefined;
+  if (opts.paymentsNetns) netns = await makeServiceNetns("payments", opts.paymentsNetns.subnet ?? 0);
+  // Payments' address, and where the services it calls listen: inside its namespace and on the stack's
+  // side of the veth pair when it has one.
+  const hostOf = (name: ServiceName) => (name === "payments" && netns ? netns.serviceAddress : HOST);
+  const listenOf = (from: ServiceName) => (from === "payments" && netns ? netns.hostAddress : HOST);
+  const urls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => [name, `http://${hostOf(name)}:${ports[name]}`]),
+  ) as Record<ServiceName, string>;
   const proxies: StackProxy[] = LINKS.map((link, i) => ({
     name: `${link.from}-${link.to}`,
-    listen: `${HOST}:${ports.proxies[i]}`,
-    upstream: `${HOST}:${ports[link.to]}`,
+    listen: `${listenOf(link.from)}:${ports.proxies[i]}`,
+    upstream: `${hostOf(link.to)}:${ports[link.to]}`,
     enabled: true,
     from: link.from,
     to: link.to,
   }));
+  const dbUrl = netns ? `http://${netns.hostAddress}:${ports.db}` : undefined;
 
   const supervisor = new Supervisor({ runDir, log });
   let toxiproxy: ToxiproxyServer | undefined;
@@ -104,6 +134,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     stopped = true;
     await supervisor.stop();
     await paymentsLimit?.remove();
+    await netns?.remove();
     await toxiproxy?.close();
     if (ownRunDir) rmSync(runDir, { recursive: true, force: true });
     log.info("stack stopped");
@@ -124,17 +155,34 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       const entry = LINKS[link];
       return entry ? { [entry.env]: `http://${proxies[link]?.listen}` } : {};
     };
+    if (netns) {
+      supervisor.start({
+        name: "db",
+        script: serviceScript("db"),
+        env: { ...baseEnv, PORT: String(ports.db), HOST: netns.hostAddress },
+      });
+    }
     for (const name of ["gateway", "payments", "orders", "web"] as const) {
+      const inNetns = name === "payments" && netns;
       supervisor.start({
         name,
         script: serviceScript(name),
-        env: { ...baseEnv, PORT: String(ports[name]), ...upstreamEnv(name) },
+        env: {
+          ...baseEnv,
+          PORT: String(ports[name]),
+          ...upstreamEnv(name),
+          ...(inNetns ? { HOST: netns!.serviceAddress, DB_URL: dbUrl! } : {}),
+        },
         ...(name === "payments" && paymentsLimit ? { cgroup: paymentsLimit } : {}),
+        ...(inNetns ? { netns: netns!.path } : {}),
       });
     }
     // Healthy first on their own ports, then through the proxies: the path the traffic takes.
     await waitForHealthy(
-      (["web", "orders", "payments", "gateway"] as const).map((name) => `${urls[name]}/healthz`),
+      [
+        ...(["web", "orders", "payments", "gateway"] as const).map((name) => `${urls[name]}/healthz`),
+        ...(dbUrl ? [`${dbUrl}/healthz`] : []),
+      ],
       READY_TIMEOUT_MS,
     );
     await waitForHealthy(
@@ -163,10 +211,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     throw error;
   }
 
-  log.info({ urls, toxiproxy: toxiproxy.url, fragile, runDir }, "stack ready");
+  log.info({ urls, toxiproxy: toxiproxy.url, fragile, runDir, netns: netns?.name }, "stack ready");
   return {
     urls,
-    metricsTargets: [...SERVICE_NAMES.map((name) => `${HOST}:${ports[name]}`), `${HOST}:${toxiproxy.port}`],
+    metricsTargets: [
+      ...SERVICE_NAMES.map((name) => `${hostOf(name)}:${ports[name]}`),
+      `${HOST}:${toxiproxy.port}`,
+    ],
     toxiproxyUrl: toxiproxy.url,
     proxies,
     pidFiles: Object.fromEntries(SERVICE_NAMES.map((name) => [name, supervisor.pidFile(name)])) as Record<
@@ -175,14 +226,26 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     >,
     runDir,
     fragile,
+    ...(netns
+      ? {
+          paymentsNetns: {
+            name: netns.name,
+            paymentsAddress: netns.serviceAddress,
+            hostAddress: netns.hostAddress,
+            gatewayPeer: proxies.find((p) => p.from === "payments")!.listen,
+            dbPeer: `${netns.hostAddress}:${ports.db}`,
+            dbUrl: dbUrl!,
+          },
+        }
+      : {}),
     stop,
   };
 }
 
-type Ports = Record<ServiceName | "toxiproxy", number> & { proxies: number[] };
+type Ports = Record<ServiceName | "toxiproxy" | "db", number> & { proxies: number[] };
 
 async function allocatePorts(basePort: number | undefined): Promise<Ports> {
-  const picked = basePort === undefined ? await freePorts(9) : undefined;
+  const picked = basePort === undefined ? await freePorts(10) : undefined;
   const at = (offset: number, index: number) =>
     basePort !== undefined ? basePort + offset : picked![index]!;
   return {
@@ -191,6 +254,7 @@ async function allocatePorts(basePort: number | undefined): Promise<Ports> {
     payments: at(2, 2),
     gateway: at(3, 3),
     loadgen: at(4, 4),
+    db: at(5, 9),
     toxiproxy: at(10, 5),
     proxies: [at(11, 6), at(12, 7), at(13, 8)],
   };
@@ -210,7 +274,7 @@ function childEnv(fragile: Practice[]): Record<string, string> {
  * The compiled entry of a service: next to this file when running compiled, else in the repository's dist/.
  * @throws Error when the services were not compiled.
  */
-function serviceScript(name: ServiceName): string {
+function serviceScript(name: ServiceName | "db"): string {
   const here = fileURLToPath(new URL(`./services/${name}.js`, import.meta.url));
   if (existsSync(here)) return here;
   const built = fileURLToPath(new URL(`../../dist/examples/target-app/services/${name}.js`, import.meta.url));

@@ -11,6 +11,8 @@ export interface ServiceProcess {
   env: Record<string, string>;
   /** A cgroup each process of the service is moved into as it starts (a CPU limit), before its pid is told. */
   cgroup?: { add(pid: number): Promise<void> };
+  /** A network namespace (its path) the service runs in, entered with nsenter (which keeps the pid). */
+  netns?: string;
 }
 
 export interface SupervisorOptions {
@@ -108,7 +110,9 @@ export class Supervisor {
     const logFd = openSync(join(this.opts.runDir, "logs", `${spec.name}.log`), "a");
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, [spec.script], {
+      const argv = [process.execPath, spec.script];
+      const [file, ...args] = spec.netns ? ["nsenter", `--net=${spec.netns}`, ...argv] : argv;
+      child = spawn(file!, args, {
         env: spec.env,
         stdio: ["ignore", logFd, logFd, "ipc"],
       });

@@ -13,6 +13,8 @@ export interface LinkedServiceOptions {
   target: string;
   upstreamUrl: string;
   port: number;
+  /** The address it listens on (default 127.0.0.1). */
+  host?: string;
   practices: Practices;
   log: Logger;
 }
@@ -41,7 +43,8 @@ export function linkedService(opts: LinkedServiceOptions): LinkedService {
   return {
     metrics,
     upstream,
-    serve: (routes) => startServiceServer({ service, port: opts.port, metrics, log, routes }),
+    serve: (routes) =>
+      startServiceServer({ service, port: opts.port, host: opts.host, metrics, log, routes }),
   };
 }
 

@@ -31,4 +31,14 @@ export const POLICIES = {
     retryStatuses: [502, 503, 504],
     breaker: { failureThreshold: 5, openMs: 2000 },
   },
+  /**
+   * The database stand-in (when payments has one): one short attempt; a record that cannot be written in
+   * time goes to payments' outbox and is written later, so checkout never waits on the database.
+   */
+  "payments->db": {
+    attemptTimeoutMs: 200,
+    deadlineMs: 200,
+    retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+    retryStatuses: [],
+  },
 } satisfies Record<string, UpstreamPolicy>;

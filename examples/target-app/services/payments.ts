@@ -10,6 +10,8 @@ await startTracing("payments", log);
 const server = await startPayments({
   port: envPort("PORT"),
   gatewayUrl: envUrl("GATEWAY_URL"),
+  ...(process.env["HOST"] ? { host: process.env["HOST"] } : {}),
+  ...(process.env["DB_URL"] ? { dbUrl: envUrl("DB_URL") } : {}),
   practices: parseFragile(process.env["FRAGILE"]),
   log,
 });
