@@ -66,6 +66,7 @@ function context(): AgentContext & { dispose(): Promise<void> } {
   const resources = new RunResources(log);
   return {
     runId: `bench${randomBytes(4).toString("hex")}`,
+    experiment: "npm run bench",
     log,
     signal: new AbortController().signal,
     configuration: {},

@@ -21,6 +21,7 @@ export async function printTargets(e: Experiment, registry: Registry, log: Logge
   const resources = new RunResources(log);
   const context = () => ({
     runId: "plan",
+    experiment: e.title,
     log,
     signal: AbortSignal.timeout(RESOLVE_TIMEOUT_MS),
     configuration: e.configuration,

@@ -43,6 +43,11 @@ export interface ResourceScope {
 /** What an agent may use while it acts. */
 export interface AgentContext {
   runId: string;
+  /**
+   * The experiment's title, for what an agent leaves where people look (a Kubernetes Event names the run and
+   * its experiment). In `chaos rollback` it is the title the ledger recorded.
+   */
+  experiment: string;
   log: Logger;
   /** Aborted when the run is aborted (stop condition, SIGINT, SIGTERM) or the activity timed out. */
   signal: AbortSignal;

@@ -154,6 +154,7 @@ export class Controller {
     for (const value of Object.values(this.secrets)) outputRedactor.addSecret(value);
     this.ctx = {
       runId: this.runId,
+      experiment: this.experiment.title,
       log: this.log,
       signal: this.runAbort.signal,
       configuration: this.bind(this.experiment.configuration) as Record<string, unknown>,

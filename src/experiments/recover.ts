@@ -77,6 +77,7 @@ async function revertEntry(
   try {
     const outcome = await agent.revert(entry.revert, {
       runId: entry.runId,
+      experiment: entry.experiment,
       log: opts.log.child({ runId: entry.runId }),
       signal: AbortSignal.timeout(60_000),
       configuration: {},

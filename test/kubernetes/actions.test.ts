@@ -93,9 +93,11 @@ describe("pod-kill", () => {
       select: { mode: "all" },
     });
     await fault.apply();
-    expect(cluster.api.calls.length).toBe(61);
-    // About one connection per delete in flight (16, some opened while another was being released), not one
-    // per call (61, what the client does on its own).
+    // A list, 60 deletes, and an Event on each deleted pod.
+    expect(cluster.api.calls.length).toBe(121);
+    expect(cluster.api.calls.filter((c) => c.resource === "events")).toHaveLength(60);
+    // About one connection per call in flight (16 deletes, then 8 Events, some opened while another was
+    // being released), not one per call (121, what the client does on its own).
     expect(cluster.api.connections).toBeLessThan(30);
   });
 

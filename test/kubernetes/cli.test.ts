@@ -50,6 +50,21 @@ ${body}`,
   return file;
 }
 
+/**
+ * The Events of one object as `kubectl describe` finds them: a list of core/v1 Events selected by the
+ * involved object's kind, namespace, name and uid.
+ */
+async function eventsOf(kind: string, namespace: string, name: string, uid: string) {
+  const fields = `involvedObject.kind=${kind},involvedObject.namespace=${namespace},involvedObject.name=${name},involvedObject.uid=${uid}`;
+  const res = await fetch(
+    `${cluster.api.url}/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(fields)}`,
+    { headers: { authorization: `Bearer ${cluster.api.token}` } },
+  );
+  expect(res.status).toBe(200);
+  // biome-ignore lint/suspicious/noExplicitAny: Events as JSON
+  return ((await res.json()) as { items: any[] }).items;
+}
+
 const run = (file: string, timeoutMs = 30_000) =>
   runCli(["run", file, "--ledger", ledger(), "--journal", journalPath(), "--no-reports"], { timeoutMs });
 
@@ -93,6 +108,7 @@ describe("chaos run against the API server", () => {
     args: { replicas: 4 }
     duration: 1s
 `);
+    const uids = new Map(cluster.api.pods("shop").map((p) => [p.metadata.name, p.metadata.uid]));
     const r = await run(file);
     expect(r.code, r.stderr).toBe(0);
     // The cluster and context are said before anything is touched.
@@ -113,6 +129,70 @@ describe("chaos run against the API server", () => {
     expect(replicas("orders")).toBe(3);
     expect(ledgerFiles()).toEqual([]);
     expect(await eventually(() => cluster.api.pods("shop").length === 6)).toBe(true);
+
+    // Each object the run touched has its Events, naming the run and the experiment.
+    const named = `chaoskit run ${j.runId} (experiment "kubernetes experiment")`;
+    const killed = (j.method[0]!.output as { killed: string[] }).killed[0]!;
+    const podEvents = await eventsOf("Pod", "shop", killed, uids.get(killed)!);
+    expect(podEvents).toEqual([
+      expect.objectContaining({
+        reason: "ChaosFaultApplied",
+        type: "Normal",
+        message: `${named}: kubernetes.pod-kill: pod deleted (grace period 0s)`,
+        involvedObject: {
+          kind: "Pod",
+          apiVersion: "v1",
+          namespace: "shop",
+          name: killed,
+          uid: uids.get(killed),
+        },
+        source: expect.objectContaining({ component: "chaoskit" }),
+        reportingComponent: "chaoskit",
+        reportingInstance: expect.any(String),
+        count: 1,
+      }),
+    ]);
+    expect(Date.parse(podEvents[0].firstTimestamp)).toBeGreaterThan(Date.parse(j.start) - 1000);
+    const orders = cluster.api.object("deployments", "shop", "orders")!.metadata.uid!;
+    const deploymentEvents = await eventsOf("Deployment", "shop", "orders", orders);
+    expect(deploymentEvents.map((e) => [e.reason, e.type, e.message])).toEqual([
+      ["ChaosFaultApplied", "Normal", `${named}: kubernetes.scale: scaled from 3 to 4 replicas`],
+      ["ChaosFaultReverted", "Normal", `${named}: kubernetes.scale reverted: scaled back to 3 replicas`],
+    ]);
+    expect(deploymentEvents[0].involvedObject).toEqual({
+      kind: "Deployment",
+      apiVersion: "apps/v1",
+      namespace: "shop",
+      name: "orders",
+      uid: orders,
+    });
+  });
+
+  it("keeps its verdict and exit code when the account may not create Events, and says so once", async () => {
+    cluster.api.inject({ method: "POST", path: /\/events$/, status: 403 });
+    const file = await experiment(`${HYPOTHESIS}method:
+  - action: kubernetes.pod-kill
+    target: { namespace: shop, labels: { app: payments }, select: { mode: count, count: 1, seed: 42, max: 2 } }
+    args: { grace-period: 0s }
+  - action: kubernetes.scale
+    target: { namespace: shop, deployment: orders }
+    args: { replicas: 4 }
+    duration: 1s
+`);
+    const r = await run(file);
+    expect(r.code, r.stderr).toBe(0);
+    const j = readJournal();
+    expect(j.status).toBe("held");
+    expect(j.rollbacks).toEqual([expect.objectContaining({ status: "succeeded" })]);
+    expect(replicas("orders")).toBe(3);
+    // One attempt, refused: the run records no further Event, and the journal and run.log say it once.
+    expect(cluster.api.calls.filter((c) => c.resource === "events")).toHaveLength(1);
+    expect((j.method[0]!.output as { events?: string }).events).toMatch(
+      /^Kubernetes Events not recorded \(kubernetes: forbidden to create events in namespace shop: .*\); the run goes on without them$/,
+    );
+    expect(j.method[1]!.output).toEqual({ from: 3, to: 4 });
+    const log = readFileSync(join(cluster.dir, "run.log"), "utf8");
+    expect(log.match(/Kubernetes Events not recorded/g)).toHaveLength(1);
   });
 
   it("deviates when payments is scaled to zero, and still restores its replicas", async () => {

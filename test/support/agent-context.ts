@@ -13,6 +13,7 @@ export function testContext(
   const resources = new RunResources(log);
   return {
     runId: `run${Math.random().toString(36).slice(2, 10)}`,
+    experiment: "an agent test",
     log,
     signal: new AbortController().signal,
     configuration: {},

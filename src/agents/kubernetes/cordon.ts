@@ -1,5 +1,6 @@
 import type { ActionDefinition, RevertDescription } from "../agent.js";
 import { cluster } from "./cluster.js";
+import { nodeObject, REASONS, recordEvents } from "./events.js";
 import { patchCordon, readNode } from "./node.js";
 
 /**
@@ -43,7 +44,11 @@ export const cordonAction: ActionDefinition = {
       async apply() {
         await patchCordon(c, name, ctx.runId, ctx.signal);
         ctx.log.info({ node: name }, "node cordoned");
-        return { node: name, cordoned: true };
+        const events = await recordEvents(c, ctx, [nodeObject(name, before.uid)], {
+          reason: REASONS.applied,
+          what: "kubernetes.cordon: node cordoned (unschedulable)",
+        });
+        return { node: name, cordoned: true, ...(events ? { events } : {}) };
       },
     };
   },

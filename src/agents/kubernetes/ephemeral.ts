@@ -14,6 +14,7 @@ import { KubeApiError } from "./call.js";
 import { PATCH } from "./client.js";
 import { type Cluster, cluster, clusterFor } from "./cluster.js";
 import type { ClusterRef } from "./config.js";
+import { podObject, REASONS, recordEvents } from "./events.js";
 import { execIn } from "./exec.js";
 import { podTargetSchema, readPodTarget, resolvePods } from "./target.js";
 
@@ -319,7 +320,11 @@ export async function preparePodFault(f: PodFault): Promise<PreparedFault> {
         }
         out.push({ pod: `${e.namespace}/${e.name}`, container: name, target: target, image });
       }
-      return { fault: f.label, for: asDuration(f.forMs), pods: out };
+      const events = await recordEvents(c, ctx, entries.map(podObject), {
+        reason: REASONS.applied,
+        what: `${f.agent}: ${f.label} (ephemeral container ${name})`,
+      });
+      return { fault: f.label, for: asDuration(f.forMs), pods: out, ...(events ? { events } : {}) };
     },
   };
 }
@@ -367,6 +372,8 @@ export async function revertPodFault(
   const d = readData(revert.data);
   const c = await clusterFor(d.cluster, ctx);
   const gone: string[] = [];
+  const stopped: PodEntry[] = [];
+  const helper = `ephemeral container ${d.pods[0]!.container}`;
   for (const e of d.pods) {
     const what = `pod ${e.namespace}/${e.name}`;
     const pod = await waitFor(c, e, 0, ctx.signal, () => true);
@@ -387,6 +394,11 @@ export async function revertPodFault(
     const after = await waitFor(c, e, stopTimeoutMs(), ctx.signal, (p) => !stateOf(p, e.container)?.running);
     const state = after && after.metadata?.uid === e.uid ? stateOf(after, e.container) : undefined;
     if (state?.running) {
+      await recordEvents(c, ctx, [podObject(e)], {
+        reason: REASONS.revertFailed,
+        type: "Warning",
+        what: `${revert.agent} reverted: ${helper} was told to stop but still runs; it stops at its deadline`,
+      });
       throw new ChaosError(
         "agent",
         `the ephemeral container ${e.container} in ${what} was told to stop but still runs after ${stopTimeoutMs() / 1000}s`,
@@ -399,9 +411,17 @@ export async function revertPodFault(
       { pod: what, container: e.container, exitCode: state?.terminated?.exitCode },
       "ephemeral container stopped",
     );
+    stopped.push(e);
   }
-  if (gone.length === 0) return undefined;
-  return { note: `${gone.join(", ")} gone or replaced: its fault went with it` };
+  const events = await recordEvents(c, ctx, stopped.map(podObject), {
+    reason: REASONS.reverted,
+    what: `${revert.agent} reverted: ${helper} stopped, its fault undone`,
+  });
+  const notes = [
+    ...(gone.length ? [`${gone.join(", ")} gone or replaced: its fault went with it`] : []),
+    ...(events ? [events] : []),
+  ];
+  return notes.length ? { note: notes.join("; ") } : undefined;
 }
 
 /** An agent's revert that also reverts its faults in pods. */

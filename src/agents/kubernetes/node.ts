@@ -5,20 +5,21 @@ import type { Cluster } from "./cluster.js";
 export const CORDONED_BY = "chaoskit.io/cordoned-by";
 
 /**
- * Whether the node is cordoned, and by which run.
+ * Whether the node is cordoned, and by which run; its uid.
  * @throws KubeApiError (404 when the node does not exist).
  */
 export async function readNode(
   c: Cluster,
   name: string,
   signal: AbortSignal,
-): Promise<{ unschedulable: boolean; cordonedBy?: string }> {
+): Promise<{ unschedulable: boolean; cordonedBy?: string; uid?: string }> {
   const node = await c.call({ verb: "get", resource: "nodes", name }, signal, (o) =>
     c.core.readNode({ name }, o),
   );
   return {
     unschedulable: node.spec?.unschedulable === true,
     cordonedBy: node.metadata?.annotations?.[CORDONED_BY],
+    uid: node.metadata?.uid,
   };
 }
 

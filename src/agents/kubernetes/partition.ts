@@ -4,6 +4,7 @@ import { ChaosError } from "../../experiments/errors.js";
 import type { ActionDefinition, JsonSchema, RevertDescription } from "../agent.js";
 import { KubeApiError } from "./call.js";
 import { type Cluster, cluster } from "./cluster.js";
+import { EVENTS_PER_FAULT, podObject, REASONS, recordEvents } from "./events.js";
 import { selectorMatches, toLabelSelector } from "./selector.js";
 import {
   assertNotProtected,
@@ -147,7 +148,15 @@ export const partitionAction: ActionDefinition = {
       agent: "kubernetes",
       kind: "delete-networkpolicy",
       description: `delete NetworkPolicy ${t.namespace}/${name} (partition of ${pods.length} pods)`,
-      data: { cluster: { ...c.ref }, namespace: t.namespace, name },
+      // The pods, for the Events of the revert (the first ones only: see events.ts).
+      data: {
+        cluster: { ...c.ref },
+        namespace: t.namespace,
+        name,
+        pods: pods
+          .slice(0, EVENTS_PER_FAULT)
+          .map((p) => ({ namespace: p.namespace, name: p.name, uid: p.uid })),
+      },
     };
     return {
       revert,
@@ -178,7 +187,12 @@ export const partitionAction: ActionDefinition = {
           "partition policy created",
         );
         for (const w of warnings) ctx.log.warn({ policy: `${t.namespace}/${name}` }, w);
+        const events = await recordEvents(c, ctx, pods.map(podObject), {
+          reason: REASONS.applied,
+          what: `kubernetes.partition: pod isolated (${direction}) by NetworkPolicy ${name}`,
+        });
         return {
+          ...(events ? { events } : {}),
           policy: name,
           direction,
           pods: pods.length,

@@ -4,6 +4,7 @@ import type { ActionDefinition } from "../agent.js";
 import { KubeApiError } from "./call.js";
 import { cluster } from "./cluster.js";
 import { mapLimit } from "./concurrency.js";
+import { podObject, REASONS, recordEvents } from "./events.js";
 import { type PodInfo, podTargetSchema, readPodTarget, resolvePods } from "./target.js";
 
 /** Deletes in flight at once: enough to kill a thousand pods in seconds, few enough not to flood the API. */
@@ -166,7 +167,13 @@ export const podKillAction: ActionDefinition = {
           { killed: killed.length, gone: gone.length, refused: refused.length, gracePeriod: grace },
           evict ? "pods evicted" : "pods deleted",
         );
+        const hit = new Set(killed);
+        const events = await recordEvents(c, ctx, pods.filter((p) => hit.has(p.name)).map(podObject), {
+          reason: REASONS.applied,
+          what: `kubernetes.pod-kill: pod ${evict ? "evicted" : "deleted"}${grace === undefined ? "" : ` (grace period ${grace}s)`}`,
+        });
         return {
+          ...(events ? { events } : {}),
           killed: killed.sort(),
           gone: gone.sort(),
           ...(evict ? { mode: "evict", refused: refused.sort() } : {}),

@@ -1,8 +1,9 @@
 import { ChaosError } from "../../experiments/errors.js";
 import type { ActionDefinition, RevertDescription } from "../agent.js";
 import { type Cluster, cluster } from "./cluster.js";
+import { REASONS, recordEvents } from "./events.js";
 import { assertNotProtected } from "./target.js";
-import { describeWorkload, readReplicas, setReplicas, type Workload } from "./workload.js";
+import { describeWorkload, readReplicas, setReplicas, type Workload, workloadObject } from "./workload.js";
 
 const NAME = { type: "string", minLength: 1, maxLength: 253 };
 
@@ -74,7 +75,7 @@ export const scaleAction: ActionDefinition = {
     const w = readWorkload(input.target);
     assertNotProtected(w.namespace, input.target["allow-protected"] === true, c.config.protectedNamespaces);
     const replicas = input.args.replicas as number;
-    const previous = await readReplicas(c, w, ctx.signal);
+    const { replicas: previous, uid } = await readReplicas(c, w, ctx.signal);
     const autoscalers = await autoscalersOf(c, w, ctx.signal);
     if (autoscalers.length && input.args.force !== true) {
       throw new ChaosError(
@@ -95,7 +96,12 @@ export const scaleAction: ActionDefinition = {
       async apply() {
         await setReplicas(c, w, replicas, ctx.signal);
         ctx.log.info({ workload: describeWorkload(w), from: previous, to: replicas }, "scaled");
+        const events = await recordEvents(c, ctx, [workloadObject(w, uid)], {
+          reason: REASONS.applied,
+          what: `kubernetes.scale: scaled from ${previous} to ${replicas} replicas`,
+        });
         return {
+          ...(events ? { events } : {}),
           from: previous,
           to: replicas,
           ...(autoscalers.length

@@ -1,6 +1,7 @@
 import type { RequestOptions } from "./call.js";
 import { PATCH } from "./client.js";
 import type { Cluster } from "./cluster.js";
+import type { InvolvedObject } from "./events.js";
 
 /** A Deployment or a StatefulSet: the workloads `scale` acts on, through their `scale` subresource. */
 export type WorkloadKind = "deployment" | "statefulset";
@@ -16,11 +17,24 @@ const RESOURCE: Record<WorkloadKind, string> = { deployment: "deployments", stat
 /** "deployment shop/orders" */
 export const describeWorkload = (w: Workload) => `${w.kind} ${w.namespace}/${w.name}`;
 
+/** The workload as an Event's involved object (a Scale's metadata is its workload's: same uid). */
+export const workloadObject = (w: Workload, uid?: string): InvolvedObject => ({
+  kind: w.kind === "deployment" ? "Deployment" : "StatefulSet",
+  apiVersion: "apps/v1",
+  namespace: w.namespace,
+  name: w.name,
+  ...(uid ? { uid } : {}),
+});
+
 /**
- * The replicas the workload's scale subresource reports.
+ * The replicas the workload's scale subresource reports, and the workload's uid.
  * @throws KubeApiError (404 when the workload does not exist).
  */
-export async function readReplicas(c: Cluster, w: Workload, signal: AbortSignal): Promise<number> {
+export async function readReplicas(
+  c: Cluster,
+  w: Workload,
+  signal: AbortSignal,
+): Promise<{ replicas: number; uid?: string }> {
   const args = { name: w.name, namespace: w.namespace };
   const spec = { verb: "get", resource: `${RESOURCE[w.kind]}/scale`, ...args } as const;
   const scale = await c.call(spec, signal, (o: RequestOptions) =>
@@ -28,11 +42,12 @@ export async function readReplicas(c: Cluster, w: Workload, signal: AbortSignal)
       ? c.apps.readNamespacedDeploymentScale(args, o)
       : c.apps.readNamespacedStatefulSetScale(args, o),
   );
-  return scale.spec?.replicas ?? 0;
+  return { replicas: scale.spec?.replicas ?? 0, uid: scale.metadata?.uid };
 }
 
 /**
  * Sets the replicas through the scale subresource (a merge patch, as `kubectl scale` does).
+ * @returns the workload's uid, as the answer carries it.
  * @throws KubeApiError (404 when the workload does not exist).
  */
 export async function setReplicas(
@@ -40,7 +55,7 @@ export async function setReplicas(
   w: Workload,
   replicas: number,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   const args = { name: w.name, namespace: w.namespace, body: { spec: { replicas } } };
   const spec = {
     verb: "patch",
@@ -48,7 +63,7 @@ export async function setReplicas(
     name: w.name,
     namespace: w.namespace,
   } as const;
-  await c.call(
+  const scale = await c.call(
     spec,
     signal,
     (o) =>
@@ -57,4 +72,5 @@ export async function setReplicas(
         : c.apps.patchNamespacedStatefulSetScale(args, o),
     { "Content-Type": PATCH.merge },
   );
+  return scale.metadata?.uid;
 }

@@ -82,6 +82,24 @@ export const POD_FIELDS: Record<string, (pod: any) => string> = {
   "status.nominatedNodeName": (p) => p.status.nominatedNodeName ?? "",
 };
 
+/** The fields a core/v1 Event list selects by (pkg/registry/core/event/strategy.go), as kubectl describe does. */
+// biome-ignore lint/suspicious/noExplicitAny: objects as JSON
+export const EVENT_FIELDS: Record<string, (e: any) => string> = {
+  "metadata.name": (e) => e.metadata.name,
+  "metadata.namespace": (e) => e.metadata.namespace,
+  "involvedObject.kind": (e) => e.involvedObject?.kind ?? "",
+  "involvedObject.namespace": (e) => e.involvedObject?.namespace ?? "",
+  "involvedObject.name": (e) => e.involvedObject?.name ?? "",
+  "involvedObject.uid": (e) => e.involvedObject?.uid ?? "",
+  "involvedObject.apiVersion": (e) => e.involvedObject?.apiVersion ?? "",
+  "involvedObject.resourceVersion": (e) => e.involvedObject?.resourceVersion ?? "",
+  "involvedObject.fieldPath": (e) => e.involvedObject?.fieldPath ?? "",
+  reason: (e) => e.reason ?? "",
+  reportingComponent: (e) => e.reportingComponent ?? "",
+  source: (e) => e.source?.component || e.reportingComponent || "",
+  type: (e) => e.type ?? "",
+};
+
 /** @throws SelectorError "field label not supported" for a field the resource does not index. */
 // biome-ignore lint/suspicious/noExplicitAny: objects as JSON
 export function parseFieldSelector(text: string | undefined, fields: Record<string, (o: any) => string>) {

@@ -15,6 +15,7 @@ import {
 import { MetricsError, PodMetricsSource } from "./metrics.js";
 import { jsonPatch, mergePatch } from "./patch.js";
 import {
+  EVENT_FIELDS,
   matchesLabels,
   POD_FIELDS,
   parseFieldSelector,
@@ -32,7 +33,7 @@ import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
  *   /api/v1/namespaces/{ns}/pods/{name}/eviction                 create (honours PodDisruptionBudgets: 429)
  *   /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers      get, patch, update (see ephemeral.ts)
  *   /api/v1/namespaces/{ns}/pods/{name}/exec                     WebSocket exec (see ephemeral.ts)
- *   /api/v1/namespaces/{ns}/events                               list, create
+ *   /api/v1/[namespaces/{ns}/]events                             list (involvedObject.* field selectors), create
  *   /api/v1/nodes[/{name}]                                       list, get, patch
  *   /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[/scale]   get; scale get, patch, put
  *   /apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies[/{name}]       list, get, create, delete
@@ -115,6 +116,32 @@ const notFound = (r: Route, name: string) =>
     group: KINDS[r.resource]?.group,
     kind: r.resource,
   });
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * A core/v1 Event as the apiserver's legacyValidateEvent checks one without eventTime: its namespace agrees
+ * with the involved object's ("default" or none for a cluster-scoped object such as a Node), and its name is
+ * a DNS subdomain.
+ */
+function validateEvent(e: Json, namespace: string): void {
+  const problems: string[] = [];
+  const involved = e.involvedObject?.namespace ?? "";
+  const agrees = involved ? namespace === involved : namespace === "" || namespace === "default";
+  if (!agrees)
+    problems.push(`involvedObject.namespace: Invalid value: "${involved}": does not match event.namespace`);
+  const name = String(e.metadata.name);
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    problems.push(
+      `metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
+    );
+  if (problems.length)
+    throw new ApiError(422, `Event "${name}" is invalid: ${problems.join(", ")}`, {
+      name,
+      kind: "Event",
+      causes: problems.map((m) => ({ reason: "FieldValueInvalid", message: m })),
+    });
+}
 
 function parseRoute(path: string): Route | undefined {
   const parts = path.split("/").filter(Boolean);
@@ -616,7 +643,9 @@ export class KubeApiServer {
         q.get("fieldSelector") ?? undefined,
         route.resource === "pods"
           ? POD_FIELDS
-          : { "metadata.name": (o) => o.metadata.name, "metadata.namespace": (o) => o.metadata.namespace },
+          : route.resource === "events"
+            ? EVENT_FIELDS
+            : { "metadata.name": (o) => o.metadata.name, "metadata.namespace": (o) => o.metadata.namespace },
       );
     } catch (err) {
       if (err instanceof SelectorError) throw new ApiError(400, err.message);
@@ -661,6 +690,12 @@ export class KubeApiServer {
   }
 
   private create(route: Route, obj: Json): KubeObject {
+    // generateName as the apiserver's names.SimpleNameGenerator: a prefix cut to 58 and 5 random characters.
+    if (obj?.metadata && !obj.metadata.name && obj.metadata.generateName) {
+      const alphabet = "bcdfghjklmnpqrstvwxz2456789";
+      const suffix = Array.from(randomBytes(5), (b) => alphabet[b % alphabet.length]).join("");
+      obj.metadata.name = `${String(obj.metadata.generateName).slice(0, 58)}${suffix}`;
+    }
     const name = obj?.metadata?.name;
     if (!name)
       throw new ApiError(
@@ -673,6 +708,7 @@ export class KubeApiServer {
         "the namespace of the provided object does not match the namespace sent on the request",
       );
     }
+    if (route.resource === "events") validateEvent(obj, route.namespace ?? "");
     if (this.store.get(route.resource, route.namespace, name)) {
       throw new ApiError(409, `${qualified(route)} "${name}" already exists`, {
         name,
