@@ -111,7 +111,7 @@ function redactionLeaks(): { tried: number; leaks: number } {
 }
 
 /** One run through the built CLI with secrets in a URL and a header, at trace level, its probe failing. */
-function cliLeaks(cli: string): { tried: number; leaks: number; crashes: number } {
+function cliLeaks(cli: string): { tried: number; leaks: number; crashes: number; exit?: string } {
   if (!existsSync(cli)) return { tried: 0, leaks: 0, crashes: 0 };
   const dir = mkdtempSync(join(tmpdir(), "chaos-verify-"));
   try {
@@ -146,7 +146,15 @@ function cliLeaks(cli: string): { tried: number; leaks: number; crashes: number 
     const texts = [r.stdout, r.stderr, ...written];
     const forms = encodings(secret);
     const leaks = texts.reduce((n, t) => n + forms.filter((f) => t.includes(f)).length, 0);
-    return { tried: forms.length * texts.length, leaks, crashes: r.status === 1 ? 0 : 1 };
+    // A verdict or a located error (exit 1-5) is an answer; a signal, another code or a stack trace is a crash.
+    const crashed = r.status === null || r.status > 5 || /\n\s+at /.test(r.stderr);
+    const exit = `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split("\n").at(-1) ?? ""}`;
+    return {
+      tried: forms.length * texts.length,
+      leaks,
+      crashes: crashed ? 1 : 0,
+      ...(crashed ? { exit } : {}),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,6 +208,7 @@ export async function run(): Promise<{
       "slowest validation ms": Math.round(slowest.ms),
       "slowest input": slowest.name.startsWith(base) ? slowest.name.slice(base.length + 1) : slowest.name,
       ...(firstCrashes.length ? { "first crashes": firstCrashes.join("; ") } : {}),
+      ...(cli.exit ? { "the CLI run with secrets": cli.exit } : {}),
     },
     ok: crashes + cli.crashes === 0 && leaks === 0,
   };
