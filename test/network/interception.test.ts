@@ -185,7 +185,10 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     const refused = await roundTrips(ns, "127.0.0.1", faulted.port, 1);
     expect(refused.error).toBe("ECONNREFUSED");
     expect(await ns.rules()).toContain(`chaos:${revert.data.tag}`);
+    const socket = output.namespaces[0]!.metrics!.replace(/^unix:/, "");
+    await stat(socket); // a killed helper cannot remove its /metrics socket: the revert does
     await networkAgent.revert(revert, ctx);
+    await expect(stat(socket)).rejects.toMatchObject({ code: "ENOENT" });
     expect(await ns.rules()).not.toContain("chaos:");
     expect((await roundTrips(ns, "127.0.0.1", faulted.port, 1)).replies).toEqual(["db:m0"]);
   });

@@ -1,4 +1,4 @@
-import { chmod, readFile } from "node:fs/promises";
+import { chmod, readdir, readFile, rm } from "node:fs/promises";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -100,6 +100,17 @@ export function toxicSpecs(planned: PlannedToxic[]): InterceptToxics {
  */
 export const metricsSocketPath = (tag: string, netns: number | undefined): string =>
   join(tmpdir(), `chaos-intercept-${tag}-${netns ?? process.pid}.sock`);
+
+/** Removes the /metrics sockets of the fault tagged `tag` that a killed helper could not remove. Never throws. */
+export async function removeMetricsSockets(tag: string): Promise<void> {
+  const prefix = `chaos-intercept-${tag}-`;
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((n) => n.startsWith(prefix) && n.endsWith(".sock"))
+      .map((n) => rm(join(tmpdir(), n), { force: true }).catch(() => undefined)),
+  );
+}
 
 export class Interceptor {
   private readonly connections = new Set<Connection>();

@@ -2,6 +2,7 @@ import { ChaosError } from "../../experiments/errors.js";
 import type { RevertContext, RevertDescription, RevertNote } from "../agent.js";
 import { findHelpers, readIdentity, stillSame, stopHelpers } from "../inside/index.js";
 import { helpersFor, REVERT_KIND, type RemoveRulesData } from "./fault.js";
+import { removeMetricsSockets } from "./interceptor.js";
 import { removeQdiscs, tcIn } from "./qdisc.js";
 import { iptablesIn, removeTagged } from "./rules.js";
 
@@ -56,6 +57,7 @@ export async function revertNetworkFault(
   const unclean = stopped.filter((s) => s.how === "killed" || s.code !== 0).length;
   // Helpers of a run that died (found by their tag, wherever they run), or of a run still alive (--force).
   const killed = await stopHelpers(await findHelpers(tag));
+  await removeMetricsSockets(tag);
   const left: string[] = [];
   let removed = 0;
   let qdiscs = 0;
