@@ -48,6 +48,19 @@ export const CGROUP_EXPERIMENTS: readonly BundledExperiment[] = [
   { file: "stress-payments-cpu.yaml", practice: "timeouts", decidingProbe: "under 120 checkouts waiting" },
 ];
 
+/**
+ * The experiments that fault payments' own network with the network agent,
+ * which need payments in a network namespace of its own with its database stand-in (the sample app started
+ * with `--payments-netns`, as root). Those that switch the same practice off share one fragile app.
+ */
+export const NETWORK_EXPERIMENTS: readonly BundledExperiment[] = [
+  {
+    file: "network-payments-db-partition.yaml",
+    practice: "timeouts",
+    decidingProbe: "under 40 checkouts waiting",
+  },
+];
+
 /** The CPU limit payments runs under for CGROUP_EXPERIMENTS, in cores. */
 export const PAYMENTS_CPU_LIMIT = 0.2;
 

@@ -25,6 +25,11 @@ export interface VerdictSuite<App> {
   rounds: number;
   /** Experiments checked in the first round only (newer ones, kept out of the repeated rounds for time). */
   once?: readonly BundledExperiment[];
+  /**
+   * One fragile app per practice, shared by the experiments that switch that practice off, in catalog
+   * order (each must leave the app to recover within its own `before` wait); default a fresh app per run.
+   */
+  fragileAppPerPractice?: boolean;
   /** How long one `chaos run` may take. */
   runTimeoutMs: number;
   start(fragile: string[]): Promise<App>;
@@ -103,14 +108,18 @@ export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
       });
 
       describe("with one practice off", () => {
-        for (const experiment of experiments) {
+        const deviates = (
+          experiment: BundledExperiment,
+          app: () => Promise<App>,
+          done: (app: App) => Promise<void>,
+        ) =>
           it(
             `${experiment.file} deviates with ${experiment.practice} switched off`,
             async () => {
-              const app = await suite.start([experiment.practice]);
+              const target = await app();
               try {
                 const { code, journal, output } = await suite.run(
-                  app,
+                  target,
                   experiment,
                   `${round}-fragile-${experiment.file}`,
                 );
@@ -121,11 +130,33 @@ export function describeVerdicts<App>(suite: VerdictSuite<App>): void {
                   journal.reasons.join("\n"),
                 ).toBe(true);
               } finally {
-                await suite.stop(app);
+                await done(target);
               }
             },
             timeout,
           );
+        if (!suite.fragileAppPerPractice) {
+          for (const experiment of experiments) {
+            deviates(
+              experiment,
+              () => suite.start([experiment.practice]),
+              (app) => suite.stop(app),
+            );
+          }
+          return;
+        }
+        for (const practice of new Set(experiments.map((e) => e.practice))) {
+          describe(`${practice} off`, () => {
+            let shared: Promise<App> | undefined;
+            afterAll(async () => suite.stop(await shared?.catch(() => undefined)));
+            for (const experiment of experiments.filter((e) => e.practice === practice)) {
+              deviates(
+                experiment,
+                () => (shared ??= suite.start([practice])),
+                async () => {},
+              );
+            }
+          });
         }
       });
     });
