@@ -12,6 +12,7 @@ import { DEFAULT_DEADLINE_MS, newTag } from "../stress/fault.js";
 import { memoryMargin } from "../stress/memory.js";
 import { formatBytes, parseSize, resolveSize } from "../stress/quantity.js";
 import { isPodTarget, preparePodFault } from "./ephemeral.js";
+import { containerLimit } from "./pod-usage.js";
 
 /**
  * The network and stress agents' faults on `target: { pod: … }`: the helper each runs locally, run instead
@@ -36,15 +37,6 @@ export function preparePodNetworkFault(
     forMs: input.durationMs ?? HELPER_MAX_LIFETIME_MS,
     privileges: "net-admin",
   });
-}
-
-/** The container's limit for a resource, in its own unit (cores for cpu, bytes for memory). */
-function limitOf(pod: V1Pod, container: string, resource: "cpu" | "memory"): number | undefined {
-  const value = pod.spec?.containers?.find((c) => c.name === container)?.resources?.limits?.[resource];
-  if (value === undefined) return undefined;
-  if (resource === "cpu") return value.endsWith("m") ? Number(value.slice(0, -1)) / 1000 : Number(value);
-  const size = parseSize(value, `the memory limit of container ${container}`);
-  return "bytes" in size ? size.bytes : undefined;
 }
 
 const trimmed = (dir: string) => posix.normalize(dir).replace(/(.)\/+$/, "$1");
@@ -116,12 +108,12 @@ function stressHelper(kind: string, input: ActivityInput, tag: string, forMs: nu
       return ["stress", "disk", "--file", file, ...amount, ...common];
     }
     if (kind === "cpu") {
-      const cores = limitOf(pod, container, "cpu");
+      const cores = containerLimit(pod, container, "cpu");
       const workers = typeof a.workers === "number" ? a.workers : Math.max(1, Math.ceil(cores ?? 1));
       const load = typeof a.load === "number" ? a.load : 100;
       return ["stress", "cpu", "--workers", String(workers), "--load", String(load), ...common];
     }
-    const limit = limitOf(pod, container, "memory");
+    const limit = containerLimit(pod, container, "memory");
     const size = parseSize(a.size, "args.size");
     if ("percent" in size && limit === undefined) {
       throw new ChaosError("invalid", `args.size is a percent, but ${where} has no memory limit`, {

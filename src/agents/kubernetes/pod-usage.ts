@@ -67,8 +67,15 @@ export function parseQuantity(text: unknown): number | undefined {
   return Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
-/** A resource's limit: the container's, or the pod's (the sum, only when every container has one). */
-function limitOf(pod: V1Pod, container: string | undefined, resource: "cpu" | "memory"): number | undefined {
+/**
+ * A resource's limit, in its own unit (cores for cpu, bytes for memory): the container's, or the pod's (the
+ * sum, only when every container has one).
+ */
+export function containerLimit(
+  pod: V1Pod,
+  container: string | undefined,
+  resource: "cpu" | "memory",
+): number | undefined {
   const containers = (pod.spec?.containers ?? []).filter((c) => !container || c.name === container);
   let sum = 0;
   for (const c of containers) {
@@ -167,8 +174,8 @@ export async function podUsage(raw: Record<string, unknown>, ctx: AgentContext):
     label,
     cores,
     bytes: Math.round(bytes),
-    cpuLimit: limitOf(pod, container, "cpu"),
-    memoryLimit: limitOf(pod, container, "memory"),
+    cpuLimit: containerLimit(pod, container, "cpu"),
+    memoryLimit: containerLimit(pod, container, "memory"),
     window: metrics.window,
     timestamp: metrics.timestamp!,
   };
