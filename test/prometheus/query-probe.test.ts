@@ -162,6 +162,13 @@ describeWithPrometheus("the prometheus query probe against a real Prometheus", (
       ctx,
     );
     expect(ranged.value).toBeNull();
+    expect(ranged.fields).toEqual({ series: 0, resultType: "matrix" });
+    const rangedEach = await probe.run(
+      { query: "chaos_test_metric_that_does_not_exist", range: "5s", aggregate: "max", series: "each" },
+      ctx,
+    );
+    expect(rangedEach.series).toEqual([]);
+    expect(rangedEach.fields).toEqual({ series: 0, resultType: "matrix" });
   });
 
   it("keeps NaN as NaN and infinities as infinities", async () => {

@@ -54,6 +54,9 @@ export function evaluate(result: QueryResult, args: QueryArgs): ProbeResult {
   }
   const items = perSeries(result, args).filter((s) => s.value !== null);
   const n = items.length;
+  // A range query says so even when it found nothing: its answer is an (empty) matrix, not a vector.
+  const fields = (series: number) =>
+    result.resultType === "matrix" ? { series, resultType: "matrix" } : { series };
   const count = `${n} series`;
   const rule = args.series;
 
@@ -66,17 +69,17 @@ export function evaluate(result: QueryResult, args: QueryArgs): ProbeResult {
         ...(s.points ? { points: s.points } : {}),
       })),
       quantifier: rule,
-      fields: { series: n },
+      fields: fields(n),
       summary: n === 0 ? `${over}empty (0 series)` : `${over}${rule} of ${count}: ${listValues(items)}`,
     };
   }
-  if (n === 0) return { value: null, fields: { series: 0 }, summary: `${over}empty (0 series)` };
+  if (n === 0) return { value: null, fields: fields(0), summary: `${over}empty (0 series)` };
   if (rule) {
     const value = reduceValues(
       items.map((s) => s.value as number),
       rule,
     );
-    return { value, fields: { series: n }, summary: `${over}${formatValue(value)} (${rule} of ${count})` };
+    return { value, fields: fields(n), summary: `${over}${formatValue(value)} (${rule} of ${count})` };
   }
   if (n > 1) {
     const examples = items.slice(0, 3).map((s) => formatLabels(s.labels));
@@ -87,5 +90,5 @@ export function evaluate(result: QueryResult, args: QueryArgs): ProbeResult {
     );
   }
   const value = items[0]!.value;
-  return { value, fields: { series: 1 }, summary: `${over}${formatValue(value)} (1 series)` };
+  return { value, fields: fields(1), summary: `${over}${formatValue(value)} (1 series)` };
 }

@@ -106,8 +106,9 @@ export function ctkOutput(r: ProbeResult, shape?: CtkShape): unknown {
     const now = Date.now() / 1000;
     const series =
       r.series ?? (r.value === null || r.value === undefined ? [] : [{ labels: {}, value: r.value }]);
-    // A range query (chaosprometheus's query_interval) answers a matrix: every point of every series.
-    if (series.some((s) => s.points))
+    // A range query (chaosprometheus's query_interval) answers a matrix, every point of every series, and
+    // an empty one still: {resultType: "matrix", result: []}.
+    if (f.resultType === "matrix" || series.some((s) => s.points))
       return {
         status: "success",
         data: {

@@ -408,6 +408,21 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
       ],
     };
     expect(instant!.tolerance!.judge(vector).ok).toBe(true);
+    // A range that found nothing is still a matrix, as Prometheus answers: {resultType: "matrix", result: []}.
+    const emptyMatrix: ProbeResult = { value: null, series: [], fields: { series: 0, resultType: "matrix" } };
+    const seesMatrix = (t: unknown) =>
+      load({
+        title: "t",
+        configuration: { prometheus_base_url: "http://127.0.0.1:9" },
+        "steady-state-hypothesis": {
+          title: "h",
+          probes: [prom("query_interval", { query: "up", start: "2 minutes ago", end: "now" }, t)],
+        },
+        method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+      }).steadyState!.probes[0]!.tolerance!.judge(emptyMatrix).ok;
+    expect(seesMatrix({ type: "jsonpath", path: "$.data.resultType", expect: "matrix" })).toBe(true);
+    expect(seesMatrix({ type: "jsonpath", path: "$.data.resultType", expect: "vector" })).toBe(false);
+    expect(seesMatrix({ type: "jsonpath", path: "$.data.result[*]", count: 0 })).toBe(true);
     const refused = problems(`title: t
 steady-state-hypothesis:
   title: h
