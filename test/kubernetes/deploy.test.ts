@@ -232,6 +232,8 @@ describe("deploy/rbac.yaml", () => {
       ["pods-ready", { namespace: "shop", labels: { app: "payments" } }],
       ["restarts", { namespace: "shop", selector: "app" }],
       ["deployment", { namespace: "shop", name: "payments" }],
+      ["pods", { namespace: "shop", all: true, conditions: [{ type: "Ready", status: "True" }] }],
+      ["pod-logs", { namespace: "shop", names: [first!.metadata.name] }],
     ] as const) {
       await kubernetesAgent.probes[probe]!.run(args, ctx);
     }

@@ -50,6 +50,8 @@ export interface CallOptions {
   /** Extra request headers, e.g. a patch's Content-Type. */
   headers?: Record<string, string>;
   tries?: number;
+  /** The answer is text (a pod's log), not a JSON object. */
+  text?: boolean;
 }
 
 /** The per-request options @kubernetes/client-node accepts: middleware that sets the signal and headers. */
@@ -234,9 +236,10 @@ export async function kubeCall<T>(
     const signal = AbortSignal.any([opts.signal, deadline]);
     try {
       const answer = await fn(requestOptions(opts, signal));
-      // Every answer the agent asks for is a JSON object; the client hands anything else (an HTML login
-      // page from a proxy, say) back as a string.
-      if (typeof answer !== "object" || answer === null) throw new UnexpectedAnswer(typeof answer);
+      // Every answer the agent asks for is a JSON object, but for a log's text; the client hands anything
+      // else (an HTML login page from a proxy, say) back as a string.
+      if (opts.text ? typeof answer !== "string" : typeof answer !== "object" || answer === null)
+        throw new UnexpectedAnswer(typeof answer);
       return answer;
     } catch (err) {
       if (deadline.aborted) {

@@ -59,6 +59,19 @@ export class Cluster {
       fn,
     );
   }
+
+  /** One API call whose answer is text (a pod's log), with the same deadline, retries and errors. */
+  callText(
+    spec: CallSpec,
+    signal: AbortSignal,
+    fn: (options: RequestOptions) => Promise<string>,
+  ): Promise<string> {
+    return kubeCall(
+      spec,
+      { lib: this.lib, pool: this.pool, signal, timeoutMs: this.config.callTimeoutMs, text: true },
+      fn,
+    );
+  }
 }
 
 async function connect(ref: Omit<ClusterRef, "server">, config: KubernetesConfig): Promise<Cluster> {

@@ -5,6 +5,7 @@ import { cordonAction } from "./cordon.js";
 import { partitionAction } from "./partition.js";
 import { withTargets } from "./plan.js";
 import { podKillAction } from "./pod-kill.js";
+import { podLogsProbe } from "./pod-logs.js";
 import { deploymentProbe, podsProbe, podsReadyProbe, restartsProbe } from "./probes.js";
 import { revertKubernetesFault } from "./revert.js";
 import { scaleAction } from "./scale.js";
@@ -20,7 +21,7 @@ import { scaleAction } from "./scale.js";
 export const kubernetesAgent: Agent = {
   name: "kubernetes",
   description:
-    "kill pods, scale workloads, partition pods with NetworkPolicies, cordon nodes; probe readiness",
+    "kill pods, scale workloads, partition pods with NetworkPolicies, cordon nodes; probe readiness, phases, conditions and logs",
   configuration: configurationSchema,
   actions: {
     "pod-kill": withTargets(podKillAction),
@@ -33,6 +34,7 @@ export const kubernetesAgent: Agent = {
     pods: podsProbe,
     deployment: deploymentProbe,
     restarts: restartsProbe,
+    "pod-logs": podLogsProbe,
   },
   revert: revertKubernetesFault,
   // The cluster a kubeconfig resolves to is easy to get wrong (several files, a changed current-context):

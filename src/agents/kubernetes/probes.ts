@@ -1,7 +1,7 @@
 import { ChaosError } from "../../experiments/errors.js";
 import type { ProbeDefinition } from "../agent.js";
 import { cluster } from "./cluster.js";
-import { listPods, podMatchProperties, podProbeSchema, readPodTarget } from "./target.js";
+import { checkPodProbe, listPods, podProbeProperties, podProbeSchema, readPodTarget } from "./target.js";
 
 /**
  * Ready pods among those a target matches. `value` is the number ready; `ratio` is NaN when nothing
@@ -11,6 +11,7 @@ export const podsReadyProbe: ProbeDefinition = {
   name: "pods-ready",
   description: "how many of the matching pods are Ready (fields ready, total, ratio)",
   args: podProbeSchema,
+  check: checkPodProbe,
   /** @throws ChaosError("agent") when the pods cannot be listed. */
   async run(args, ctx) {
     const c = await cluster(ctx);
@@ -30,21 +31,40 @@ export const podsReadyProbe: ProbeDefinition = {
 
 const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"] as const;
 
+type Condition = { type: string; status: string };
+
 /**
  * The matching pods by phase, as the API lists them (terminating ones included): `value` is how many are in
- * `phase`, or all of them without it; fields give the count of each phase and the total.
+ * `phase` and carry every one of `conditions`, or all of them without either; fields give the count of
+ * each phase and the total.
  */
 export const podsProbe: ProbeDefinition = {
   name: "pods",
   description:
-    "how many of the matching pods are in a phase (all without phase); fields total and one per phase",
+    "how many of the matching pods are in a phase and carry the given conditions (all without either); fields total and one per phase",
   args: {
     ...podProbeSchema,
     properties: {
-      ...podMatchProperties,
+      ...podProbeProperties,
       phase: { enum: [...PHASES], description: "count only the pods in this phase" },
+      conditions: {
+        type: "array",
+        minItems: 1,
+        items: {
+          type: "object",
+          additionalProperties: false,
+          required: ["type", "status"],
+          properties: {
+            type: { type: "string", minLength: 1, description: 'a condition type, e.g. "Ready"' },
+            status: { type: "string", minLength: 1, description: '"True", "False" or "Unknown"' },
+          },
+        },
+        description:
+          'count only the pods with every one of these status.conditions, e.g. [{type: Ready, status: "True"}]',
+      },
     },
   },
+  check: checkPodProbe,
   /** @throws ChaosError("agent") when the pods cannot be listed. */
   async run(args, ctx) {
     const c = await cluster(ctx);
@@ -56,11 +76,17 @@ export const podsProbe: ProbeDefinition = {
       fields[key] = (fields[key] ?? 0) + 1;
     }
     const phase = args.phase as string | undefined;
-    const value = phase ? (fields[phase.toLowerCase()] ?? 0) : pods.length;
+    const conditions = (args.conditions as Condition[] | undefined) ?? [];
+    const value = pods.filter(
+      (p) =>
+        (!phase || (p.phase ?? "Unknown") === phase) &&
+        conditions.every((w) => p.conditions.some((h) => h.type === w.type && h.status === w.status)),
+    ).length;
+    const what = [phase, ...conditions.map((w) => `${w.type}=${w.status}`)].filter(Boolean).join(", ");
     return {
       value,
       fields,
-      summary: phase ? `${value}/${pods.length} ${phase}` : `${value} pods`,
+      summary: what ? `${value}/${pods.length} ${what}` : `${value} pods`,
     };
   },
 };
@@ -70,6 +96,7 @@ export const restartsProbe: ProbeDefinition = {
   name: "restarts",
   description: "container restarts summed over the matching pods (fields total, max, pods)",
   args: podProbeSchema,
+  check: checkPodProbe,
   /** @throws ChaosError("agent") when the pods cannot be listed. */
   async run(args, ctx) {
     const c = await cluster(ctx);

@@ -36,14 +36,35 @@ const matchOneOf = ["labels", "selector", "fields", "names"].map((k) => ({
   properties: { [k]: true },
 }));
 
+/** What a pod probe may match by: the pod matchers, or every pod of the namespace. */
+export const podProbeProperties: Record<string, JsonSchema> = {
+  ...podMatchProperties,
+  all: {
+    const: true,
+    description: "every pod of the namespace (instead of labels, selector, fields or names)",
+  },
+};
+
 /** The `target` of a pod probe: which pods to look at. */
 export const podProbeSchema: JsonSchema = {
   type: "object",
   additionalProperties: false,
   required: ["namespace"],
-  properties: podMatchProperties,
-  anyOf: matchOneOf,
+  properties: podProbeProperties,
+  anyOf: [...matchOneOf, { required: ["all"], properties: { all: true } }],
 };
+
+/** `all: true` beside a matcher says two things at once: refused offline, at `all`. */
+export function checkPodProbe(args: Record<string, unknown>): { path: string[]; message: string }[] {
+  const beside = ["labels", "selector", "fields", "names"].filter((k) => args[k] !== undefined);
+  if (args.all !== true || beside.length === 0) return [];
+  return [
+    {
+      path: ["all"],
+      message: `all: true means every pod of the namespace, but ${beside.join(" and ")} narrow it; keep one of the two`,
+    },
+  ];
+}
 
 /** The `target` of a pod action: which pods, how many of them, and whether a protected namespace is meant. */
 export const podTargetSchema: JsonSchema = {
@@ -89,6 +110,8 @@ export interface PodInfo {
   phase?: string;
   node?: string;
   ready: boolean;
+  /** status.conditions as type and status, e.g. {type: "Ready", status: "True"}. */
+  conditions: { type: string; status: string }[];
   restarts: number;
   terminating: boolean;
 }
@@ -120,6 +143,7 @@ export function describePods(t: PodTarget): string {
     t.fields && `fields ${t.fields}`,
     t.names && `names ${t.names.join(", ")}`,
   ].filter(Boolean);
+  if (parts.length === 0) return `every pod in namespace ${t.namespace}`;
   return `pods with ${parts.join(" and ")} in namespace ${t.namespace}`;
 }
 
@@ -150,6 +174,7 @@ export function podInfo(p: V1Pod): PodInfo {
     phase: p.status?.phase,
     node: p.spec?.nodeName,
     ready: (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+    conditions: (p.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status })),
     restarts: statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0),
     terminating: p.metadata?.deletionTimestamp !== undefined,
   };

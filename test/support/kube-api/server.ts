@@ -12,6 +12,7 @@ import {
   SubresourceError,
   updateEphemeralContainers,
 } from "./ephemeral.js";
+import { LogError, PodLogs } from "./logs.js";
 import { MetricsError, PodMetricsSource } from "./metrics.js";
 import { jsonPatch, mergePatch } from "./patch.js";
 import {
@@ -33,6 +34,7 @@ import { podObject, Reconciler, type ReconcilerTiming } from "./workloads.js";
  *   /api/v1/namespaces/{ns}/pods/{name}/eviction                 create (honours PodDisruptionBudgets: 429)
  *   /api/v1/namespaces/{ns}/pods/{name}/ephemeralcontainers      get, patch, update (see ephemeral.ts)
  *   /api/v1/namespaces/{ns}/pods/{name}/exec                     WebSocket exec (see ephemeral.ts)
+ *   /api/v1/namespaces/{ns}/pods/{name}/log                      get, text/plain (see logs.ts)
  *   /api/v1/[namespaces/{ns}/]events                             list (involvedObject.* field selectors), create
  *   /api/v1/nodes[/{name}]                                       list, get, patch
  *   /apis/apps/v1/namespaces/{ns}/{deployments|statefulsets}/{name}[/scale]   get; scale get, patch, put
@@ -215,6 +217,8 @@ export class KubeApiServer {
   private readonly wss = execSocketServer();
   /** The resource metrics API (metrics-server): `metrics.set(ns, pod, usage)`, `metrics.served = false`. */
   readonly metrics = new PodMetricsSource(this.store);
+  /** What pods/log serves: `logs.write(ns, pod, container, text)`, `logs.restart(ns, pod, container)`. */
+  readonly logs = new PodLogs();
 
   constructor(opts: KubeApiServerOptions = {}) {
     this.token = opts.token ?? randomBytes(16).toString("hex");
@@ -505,6 +509,18 @@ export class KubeApiServer {
       }
       this.admit(next, obj);
       return this.send(res, 200, this.store.put("pods", next));
+    }
+    if (route.resource === "pods" && route.subresource === "log") {
+      if (verb !== "get") throw new ApiError(405, `${verb} is not supported on pods/log`);
+      let text: string;
+      try {
+        text = this.logs.answer(obj, q);
+      } catch (err) {
+        if (err instanceof LogError) throw new ApiError(err.code, err.message);
+        throw err;
+      }
+      res.writeHead(200, { "content-type": "text/plain" });
+      return void res.end(text);
     }
     if (route.subresource) throw new ApiError(404, "the server could not find the requested resource");
     if (verb === "get") return this.send(res, 200, obj);
