@@ -29,6 +29,22 @@ describe("long toxic timers", () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
+  it("take a long wait in two steps that end at its due time, and can be cleared in the last one", () => {
+    const fn = vi.fn();
+    later(fn, 1000);
+    vi.advanceTimersByTime(999);
+    expect(fn).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(fn).toHaveBeenCalledTimes(1);
+
+    const cleared = vi.fn();
+    const timer = later(cleared, 1000);
+    vi.advanceTimersByTime(995);
+    timer.clear();
+    vi.advanceTimersByTime(1000);
+    expect(cleared).not.toHaveBeenCalled();
+  });
+
   it("never fire when the delay is infinite", () => {
     const fn = vi.fn();
     later(fn, Number.POSITIVE_INFINITY);
