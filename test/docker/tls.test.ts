@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { dockerAgent } from "../../src/agents/docker/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
 import { testContext } from "../support/agent-context.js";
+import { issueLeaf, makeCa } from "../support/certs.js";
 import { describeWithDocker, dockerHost, startDockerSuite, type TestContainers } from "../support/docker.js";
 
 /**
@@ -20,62 +20,14 @@ let dir: string;
 let front: tls.Server;
 let port: number;
 
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
 function makeCertificates(): void {
-  openssl(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=test-ca",
-    "-keyout",
-    "ca-key.pem",
-    "-out",
-    "ca.pem",
-  );
-  for (const [name, ext] of [
-    ["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"],
-    ["client", "extendedKeyUsage=clientAuth"],
-  ] as const) {
-    execFileSync("sh", ["-c", `printf '${ext}\\n' > ${name}.ext`], { cwd: dir });
-    openssl(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      `/CN=${name}`,
-      "-keyout",
-      `${name}-key.pem`,
-      "-out",
-      `${name}.csr`,
-    );
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca-key.pem",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    );
-  }
+  makeCa(dir, { cn: "test-ca", key: "rsa" });
+  issueLeaf(dir, "server", {
+    extensions: ["subjectAltName=IP:127.0.0.1", "extendedKeyUsage=serverAuth"],
+    key: "rsa",
+  });
+  issueLeaf(dir, "client", { extensions: ["extendedKeyUsage=clientAuth"], key: "rsa" });
 }
 
 describeWithDocker("the docker agent over tcp:// with TLS", () => {

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../examples/target-app/prometheus-server.js";
 import { prometheusAgent, resolveConfig } from "../../src/agents/prometheus/index.js";
 import { ChaosError } from "../../src/experiments/errors.js";
+import { hasOpenssl } from "../support/certs.js";
 import { testContext } from "./context.js";
 
 /**
@@ -237,15 +238,6 @@ describe("the prometheus client", () => {
     expect(err.message).toContain("<html>login</html>");
   });
 });
-
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 // In CI openssl is installed (.ci/run): its absence there fails this suite instead of skipping it.
 describe.skipIf(!hasOpenssl && !process.env.CI)("the prometheus client over https", () => {

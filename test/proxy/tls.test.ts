@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../examples/target-app/lib/free-ports.js";
 import { toxiproxyAgent } from "../../src/agents/toxiproxy/index.js";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
+import { hasOpenssl, issueLeaf, makeCa } from "../support/certs.js";
 import { CLI, ensureCliBuilt } from "../support/cli.js";
 import { forwardTo } from "../support/hostile.js";
 import { type TestRun, testRun } from "../toxiproxy/context.js";
@@ -21,58 +22,14 @@ import { request, tcpServer } from "./helpers.js";
  * upstream over TLS (verified against the CA given) or plain TCP; without them TLS passes untouched.
  */
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync("openssl", ["version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 let dir: string;
 const file = (name: string) => join(dir, name);
 
-function openssl(...args: string[]): void {
-  execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-}
-
 /** A CA and two leaf certificates for 127.0.0.1 it signed (CN proxy and CN upstream), P-256 keys (quick). */
-async function makeCertificates(): Promise<void> {
-  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
-  openssl(
-    "req",
-    "-x509",
-    ...ec,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=chaos-test-ca",
-    "-keyout",
-    "ca-key.pem",
-    "-out",
-    "ca.pem",
-  );
-  await writeFile(file("leaf.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+function makeCertificates(): void {
+  makeCa(dir, { cn: "chaos-test-ca" });
   for (const name of ["proxy", "upstream"]) {
-    openssl("req", ...ec, "-subj", `/CN=${name}`, "-keyout", `${name}-key.pem`, "-out", `${name}.csr`);
-    openssl(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca-key.pem",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      "leaf.ext",
-      "-out",
-      `${name}.pem`,
-    );
+    issueLeaf(dir, name, { extensions: ["subjectAltName=IP:127.0.0.1", "extendedKeyUsage=serverAuth"] });
   }
 }
 
@@ -109,7 +66,7 @@ function get(port: number, path: string, agent: https.Agent): Promise<Answer> {
 describe.skipIf(!hasOpenssl && !process.env.CI)("TLS in the embedded proxy", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "chaos-proxy-tls-"));
-    await makeCertificates();
+    makeCertificates();
   }, 60_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
