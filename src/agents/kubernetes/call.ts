@@ -1,4 +1,5 @@
 import type { ApiException, Observable, RequestContext, ResponseContext } from "@kubernetes/client-node";
+import { sleep } from "../../experiments/clock.js";
 import { ChaosError } from "../../experiments/errors.js";
 import type { KubeClient } from "./client.js";
 
@@ -142,19 +143,6 @@ export function retryAfterMs(
   if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function wrap(spec: CallSpec, err: unknown): KubeApiError {

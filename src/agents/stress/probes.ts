@@ -1,3 +1,4 @@
+import { sleep } from "../../experiments/clock.js";
 import { durationOf, parseDuration } from "../../experiments/duration.js";
 import { ChaosError } from "../../experiments/errors.js";
 import type { ProbeDefinition, ProbeResult } from "../agent.js";
@@ -6,15 +7,6 @@ import { type PodUsage, podUsage } from "../kubernetes/pod-usage.js";
 import { formatBytes } from "./quantity.js";
 import { resolveStressTarget, targetSchema } from "./target.js";
 import { targetCores, targetCpuSeconds, targetMemory } from "./usage.js";
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((done) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      done();
-    });
-  });
 
 const seenBy = (u: PodUsage) => `metrics API, ${u.window ? `${u.window} window ` : ""}at ${u.timestamp}`;
 

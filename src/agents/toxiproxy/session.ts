@@ -1,4 +1,5 @@
 import { type Toxiproxy, ToxiproxyError } from "toxiproxy-node-client";
+import { sleep } from "../../experiments/clock.js";
 import { ChaosError } from "../../experiments/errors.js";
 import { startToxiproxyServer } from "../../proxy/server.js";
 import { readTlsInput, type TlsSettings } from "../../proxy/tls.js";
@@ -25,19 +26,6 @@ export function statusOf(err: unknown): number | undefined {
   const m = /status code (\d{3})/.exec(err.message);
   return m ? Number(m[1]) : undefined;
 }
-
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
-  });
 
 function unreachable(url: string, cause: unknown): ChaosError {
   const reason =
