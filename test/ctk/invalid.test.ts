@@ -20,12 +20,12 @@ method:
     name: stop instance
     provider: { type: python, module: chaosaws.ec2.actions, func: stop_instances }
   - type: probe
-    name: count
-    provider: { type: python, module: chaosk8s.pod.probes, func: count_pods, arguments: { ns: shop } }
+    name: ready
+    provider: { type: python, module: chaosk8s.pod.probes, func: pods_in_conditions, arguments: { conditions: [{ type: Ready, status: true }] } }
   - ref: nowhere
-  - type: probe
-    name: logs
-    provider: { type: python, module: chaosk8s.pod.probes, func: read_pod_logs }
+  - type: action
+    name: drain
+    provider: { type: python, module: chaosk8s.node.actions, func: drain_nodes }
 rollbacks:
   - type: action
     name: weird
@@ -35,9 +35,9 @@ rollbacks:
 const EXPECTED = [
   /broken\.yaml:5:7: .*hypothesis probe must have a tolerance entry/,
   /broken\.yaml:11:\d+: .*python provider chaosaws\.ec2\.actions\.stop_instances has no equivalent/,
-  /broken\.yaml:14:\d+: .*chaosk8s\.pod\.probes\.count_pods: needs label_selector/,
+  /broken\.yaml:14:\d+: .*chaosk8s\.pod\.probes\.pods_in_conditions: conditions\[0\] must be \{type, status\} with both as text/,
   /broken\.yaml:15:\d+: .*no earlier activity is named "nowhere"/,
-  /broken\.yaml:18:\d+: .*python provider chaosk8s\.pod\.probes\.read_pod_logs has no equivalent/,
+  /broken\.yaml:18:\d+: .*python provider chaosk8s\.node\.actions\.drain_nodes has no equivalent/,
   /broken\.yaml:22:\d+: .*unknown provider type "ftp"/,
 ];
 

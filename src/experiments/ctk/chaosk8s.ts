@@ -1,12 +1,14 @@
-import type { Obj } from "./context.js";
+import { isObj, type Obj, secondsAgo } from "./context.js";
 import type { Mapped } from "./providers.js";
 import type { K8sShape } from "./shapes.js";
 
 /**
  * chaosk8s (chaostoolkit-kubernetes) functions onto the kubernetes agent, where the meaning is the same.
- * Its probes read pods by label_selector in ns (default "default"); here they become kubernetes.pods or
- * kubernetes.deployment, and the tolerance sees what the function returns (see shapes.ts): a boolean, or a
- * failed probe where the function raises ActivityFailed (its raise_on_… argument, true by default).
+ * Its probes read pods by label_selector in ns (default "default"), every pod of ns when the selector is
+ * empty or absent; here they become kubernetes.pods (`all: true` for every pod), kubernetes.pod-logs or
+ * kubernetes.deployment, and the tolerance sees what the function returns (see shapes.ts): a boolean, a
+ * count, the logs by pod name, or a failed probe where the function raises ActivityFailed (its raise_on_…
+ * argument, true by default).
  */
 export type Mapper = (a: Obj, note: (text: string) => void) => Mapped | string;
 
@@ -21,6 +23,17 @@ function bool(a: Obj, key: string, def: boolean): boolean | string {
 
 const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
+/**
+ * Which pods a chaosk8s probe lists: `if label_selector:` there, so an empty or absent one (None) means every
+ * pod of ns.
+ */
+function podsOf(sel: unknown): Obj | string {
+  if (sel === undefined || sel === null || sel === "") return { all: true };
+  if (typeof sel !== "string") return "label_selector must be a text";
+  if (sel.trim() === "") return { all: true };
+  return { selector: sel };
+}
+
 /** A probe over the pods of label_selector in `phase`, judged as `fn` returns it. */
 function podsProbe(
   fn: string,
@@ -29,9 +42,8 @@ function podsProbe(
   selector: (a: Obj) => unknown = (a) => a.label_selector,
 ): Mapper {
   return (a) => {
-    const sel = selector(a);
-    if (typeof sel !== "string" || sel.trim() === "")
-      return "needs label_selector (every pod of a namespace has no equivalent here)";
+    const pods = podsOf(selector(a));
+    if (typeof pods === "string") return pods;
     const phase = a.phase ?? defaultPhase;
     if (phase !== undefined && phase !== null && !PHASES.includes(String(phase)))
       return `phase ${JSON.stringify(phase)} is not a pod phase (${PHASES.join(", ")})`;
@@ -49,11 +61,80 @@ function podsProbe(
     return {
       kind: "probe",
       key: "kubernetes.pods",
-      args: { namespace: namespace(a), selector: sel, ...(phase ? { phase } : {}) },
+      args: { namespace: namespace(a), ...pods, ...(phase ? { phase } : {}) },
       ...(fn === "count_pods" ? {} : { toleranceShape: shape }),
     };
   };
 }
+
+/**
+ * pods_in_conditions compares each wanted condition with the pod's {type, status} pairs as Python dicts: a
+ * condition with other keys, or a status that is not text (YAML's unquoted True), never matches there.
+ */
+const podsInConditions: Mapper = (a) => {
+  if (!Array.isArray(a.conditions)) return 'needs conditions, a list such as [{type: Ready, status: "True"}]';
+  const conditions: { type: string; status: string }[] = [];
+  for (const [i, c] of a.conditions.entries()) {
+    if (!isObj(c) || typeof c.type !== "string" || typeof c.status !== "string")
+      return `conditions[${i}] must be {type, status} with both as text (status "True", quoted), or it never matches`;
+    const other = Object.keys(c).find((k) => k !== "type" && k !== "status");
+    if (other !== undefined)
+      return `conditions[${i}] has "${other}": only type and status are compared, so it would never match`;
+    conditions.push({ type: c.type, status: c.status });
+  }
+  const pods = podsOf(a.label_selector);
+  if (typeof pods === "string") return pods;
+  const raise = bool(a, "raise_on_invalid_conditions", true);
+  if (typeof raise === "string") return raise;
+  return {
+    kind: "probe",
+    key: "kubernetes.pods",
+    args: { namespace: namespace(a), ...pods, ...(conditions.length ? { conditions } : {}) },
+    toleranceShape: { chaosk8s: "pods_in_conditions", raise },
+  };
+};
+
+/** The largest `last` our durations take (24 h). */
+const MAX_SINCE_S = 24 * 3600;
+
+/**
+ * read_pod_logs: the logs of the pods of label_selector (default "name in ({name})", formatted with name, so
+ * "name in (None)" without one), with timestamps, by pod name.
+ */
+const readPodLogs: Mapper = (a, note) => {
+  const template = a.label_selector ?? "name in ({name})";
+  if (typeof template !== "string") return "label_selector must be a text";
+  const name = a.name === undefined || a.name === null ? "None" : String(a.name);
+  const pods = podsOf(template.replaceAll("{name}", name));
+  if (typeof pods === "string") return pods;
+  let since: number | undefined;
+  if (a.last !== undefined && a.last !== null && a.last !== "") {
+    since = secondsAgo(a.last, true);
+    if (since === undefined)
+      return `last ${JSON.stringify(a.last)}: only a time span such as "10 minutes" maps here`;
+    if (since > MAX_SINCE_S) return `last ${JSON.stringify(a.last)}: at most 24 hours maps here`;
+    since = Math.floor(since);
+  }
+  const previous = bool(a, "from_previous", false);
+  if (typeof previous === "string") return previous;
+  const container = a.container_name ?? undefined;
+  if (container !== undefined && container !== null && typeof container !== "string")
+    return "container_name must be a text";
+  note("each pod's log is read up to 1 MiB (limit-bytes), where Chaos Toolkit reads it whole");
+  return {
+    kind: "probe",
+    key: "kubernetes.pod-logs",
+    args: {
+      namespace: namespace(a),
+      ...pods,
+      ...(container ? { container } : {}),
+      ...(previous ? { previous: true } : {}),
+      ...(since ? { since: `${since}s` } : {}),
+      timestamps: true,
+    },
+    toleranceShape: { chaosk8s: "read_pod_logs" },
+  };
+};
 
 function deploymentProbe(fn: string, raiseKey: string): Mapper {
   return (a) => {
@@ -111,6 +192,19 @@ export const CHAOSK8S: Record<string, Mapper> = {
   "chaosk8s.pod.probes.pods_not_in_phase": podsProbe("pods_not_in_phase", "raise_on_in_phase", "Running"),
   "chaosk8s.pod.probes.count_pods": podsProbe("count_pods", undefined, undefined),
   "chaosk8s.pod.probes.count_min_pods": podsProbe("count_min_pods", undefined, "Running"),
+  "chaosk8s.pod.probes.pods_in_conditions": podsInConditions,
+  "chaosk8s.pod.probes.read_pod_logs": readPodLogs,
+  // Every pod of ns, healthy when none is Failed and every other one is Running or Succeeded.
+  "chaosk8s.pod.probes.all_pods_healthy": (a) => {
+    const raise = bool(a, "raise_on_any_unhealthy", true);
+    if (typeof raise === "string") return raise;
+    return {
+      kind: "probe",
+      key: "kubernetes.pods",
+      args: { namespace: namespace(a), all: true },
+      toleranceShape: { chaosk8s: "all_pods_healthy", raise },
+    };
+  },
   "chaosk8s.pod.probes.pod_is_not_available": (a, note) => {
     if (typeof a.name !== "string" || a.name === "") return "needs name";
     if (a.phase !== undefined) return "pod_is_not_available takes no phase";

@@ -68,3 +68,21 @@ export class Translation {
 export function seconds(n: number): string {
   return Number.isInteger(n) ? `${n}s` : `${Math.round(n * 1000)}ms`;
 }
+
+const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * Seconds before now of a time dateparser reads as "N <unit> ago" (0 for "now"); undefined for anything
+ * else (an absolute date cannot be checked again and again as the run goes on). With `agoOptional`, a bare
+ * "10 minutes" too, which dateparser also reads as a time in the past.
+ */
+export function secondsAgo(v: unknown, agoOptional = false): number | undefined {
+  if (typeof v !== "string") return undefined;
+  if (/^\s*now\s*$/i.test(v)) return 0;
+  const m =
+    /^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)(\s+ago)?\s*$/i.exec(
+      v,
+    );
+  if (!m || (!m[3] && !agoOptional)) return undefined;
+  return Number(m[1]) * UNIT_S[m[2]!.toLowerCase()[0]!]!;
+}

@@ -1,6 +1,6 @@
 import type { Path } from "../source.js";
 import { CHAOSK8S, type Mapper } from "./chaosk8s.js";
-import { isObj, type Obj, seconds, type Translation } from "./context.js";
+import { isObj, type Obj, seconds, secondsAgo, type Translation } from "./context.js";
 import type { Mapped } from "./providers.js";
 
 /**
@@ -87,23 +87,6 @@ const MAPPERS: Record<string, Mapper> = {
   },
   ...CHAOSK8S,
 };
-
-const UNIT_S: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
-
-/**
- * Seconds before now of a time dateparser reads as "N <unit> ago" (0 for "now"); undefined for anything
- * else (an absolute date cannot be checked again and again as the run goes on).
- */
-function secondsAgo(v: unknown): number | undefined {
-  if (typeof v !== "string") return undefined;
-  if (/^\s*now\s*$/i.test(v)) return 0;
-  const m =
-    /^\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?|d|days?|w|weeks?)\s+ago\s*$/i.exec(
-      v,
-    );
-  if (!m) return undefined;
-  return Number(m[1]) * UNIT_S[m[2]!.toLowerCase()[0]!]!;
-}
 
 /** Undo functions whose work the run does by itself: dropped from `rollbacks`, with a note. */
 export const UNDO = new Set([

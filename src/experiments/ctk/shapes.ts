@@ -6,7 +6,8 @@ import type { ProbeResult } from "../../contract/agent.js";
  *
  *   prometheus                       the API's answer, {status, data: {resultType, result}}: a vector, or the
  *                                    matrix of a range query with every point
- *   {chaosk8s: <function>, raise?}   what that chaosk8s probe returns, computed from kubernetes.pods or
+ *   {chaosk8s: <function>, raise?}   what that chaosk8s probe returns, computed from kubernetes.pods,
+ *                                    kubernetes.pod-logs (read_pod_logs: the logs by pod name) or
  *                                    kubernetes.deployment; where the function would raise ActivityFailed
  *                                    (raise_on_…: true, the default), the probe fails, as it does there
  */
@@ -25,15 +26,24 @@ export class CtkFailed {
   constructor(readonly message: string) {}
 }
 
-type K8sCheck = (value: number, f: Record<string, unknown>, s: K8sShape) => boolean | CtkFailed;
+type K8sCheck = (value: number, f: Record<string, unknown>, s: K8sShape) => unknown;
 
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** chaosk8s/pod/probes.py and chaosk8s/deployment/probes.py, on the counts our probes give. */
 const K8S: Record<string, K8sCheck> = {
   // kubernetes.pods with phase: value = pods in the phase, fields.total = pods listed.
   pods_in_phase: (v, f) => num(f.total) > 0 && v === num(f.total),
   pods_not_in_phase: (v, f) => num(f.total) > 0 && v === 0,
+  // kubernetes.pods with conditions: value = pods carrying all of them.
+  pods_in_conditions: (v, f) => num(f.total) > 0 && v === num(f.total),
+  // kubernetes.pods with all: true: no pod Failed, every other one Running or Succeeded (an empty ns is).
+  all_pods_healthy: (_v, f) => num(f.failed) === 0 && num(f.running) + num(f.succeeded) === num(f.total),
+  // kubernetes.pod-logs: {pod name: text}.
+  read_pod_logs: (_v, f) => (isObj(f.logs) ? f.logs : {}),
   // kubernetes.pods with phase Running.
   pod_is_not_available: (v) => v === 0,
   count_min_pods: (v, _f, s) => v >= (s.min_count ?? 2),
@@ -45,9 +55,6 @@ const K8S: Record<string, K8sCheck> = {
 };
 
 export const K8S_SHAPES = Object.keys(K8S);
-
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
 
 /** The problem with an `output:` value, or undefined when it is one of the shapes above. */
 export function shapeProblem(v: unknown): string | undefined {

@@ -8,7 +8,9 @@ import { toxiproxyAgent } from "../../agents/toxiproxy/index.js";
 import type { ProbeResult } from "../../contract/agent.js";
 import { ValidationErrors } from "../errors.js";
 import { parseExperiment } from "../load.js";
+import schema from "../schema/experiment.schema.json" with { type: "json" };
 import type { Obj } from "./context.js";
+import { K8S_SHAPES } from "./shapes.js";
 import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES } from "./translate.js";
 
 const registry = new Registry([httpAgent, processAgent, prometheusAgent, toxiproxyAgent, kubernetesAgent]);
@@ -351,6 +353,147 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
     expect(judge(healthy, deployment(2, 1)).ok).toBe(false);
     // status.availableReplicas is None with 0 replicas, and None != 0.
     expect(judge(healthy, deployment(0, 0)).ok).toBe(false);
+  });
+
+  test("read_pod_logs, pods_in_conditions, all_pods_healthy and probes without label_selector map as chaosk8s means them", () => {
+    const k8s = (func: string, args: Obj, tolerance: unknown = true) => ({
+      type: "probe",
+      name: func,
+      tolerance,
+      provider: { type: "python", module: "chaosk8s.pod.probes", func, arguments: args },
+    });
+    const ready = [{ type: "Ready", status: "True" }];
+    const e = load({
+      title: "t",
+      "steady-state-hypothesis": {
+        title: "h",
+        probes: [
+          k8s(
+            "read_pod_logs",
+            { name: "web", ns: "shop", last: "10 minutes", container_name: "app" },
+            {
+              type: "regex",
+              target: "web-0",
+              pattern: "listening",
+            },
+          ),
+          k8s(
+            "read_pod_logs",
+            { label_selector: "", from_previous: true },
+            { type: "jsonpath", path: "$.*", count: 2 },
+          ),
+          k8s("pods_in_conditions", { label_selector: "app=web", conditions: ready, ns: "shop" }),
+          k8s("pods_in_conditions", { conditions: ready, raise_on_invalid_conditions: false }, false),
+          k8s("all_pods_healthy", { ns: "shop" }),
+          k8s("all_pods_healthy", { raise_on_any_unhealthy: false }, false),
+          k8s("pods_in_phase", { ns: "shop" }),
+          k8s("count_pods", { label_selector: null }, 4),
+          k8s("pod_is_not_available", { name: "web", label_selector: "" }),
+        ],
+      },
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+    });
+    const [logs, allLogs, inConditions, anyConditions, healthy, unhealthyOk, inPhase, count, notAvailable] =
+      e.steadyState!.probes;
+    // label_selector defaults to "name in ({name})", formatted with name; `last` is a span before now.
+    expect(logs).toMatchObject({
+      key: "kubernetes.pod-logs",
+      args: {
+        namespace: "shop",
+        selector: "name in (web)",
+        container: "app",
+        since: "600s",
+        timestamps: true,
+      },
+    });
+    expect(allLogs).toMatchObject({
+      args: { namespace: "default", all: true, previous: true, timestamps: true },
+    });
+    expect(inConditions).toMatchObject({
+      key: "kubernetes.pods",
+      args: { namespace: "shop", selector: "app=web", conditions: ready },
+    });
+    expect(anyConditions).toMatchObject({ args: { namespace: "default", all: true, conditions: ready } });
+    expect(healthy).toMatchObject({ key: "kubernetes.pods", args: { namespace: "shop", all: true } });
+    expect(inPhase).toMatchObject({ args: { namespace: "shop", all: true, phase: "Running" } });
+    expect(count).toMatchObject({ args: { namespace: "default", all: true } });
+    expect(notAvailable).toMatchObject({ args: { all: true, phase: "Running" } });
+    for (const p of [allLogs, anyConditions, healthy, inPhase, count, notAvailable])
+      expect(p!.args).not.toHaveProperty("selector");
+
+    const judge = (p: typeof logs, r: ProbeResult) => p!.tolerance!.judge(r);
+    // read_pod_logs returns {pod name: text}: a regex with target reads one pod's log.
+    const texts = (logs: Record<string, string>): ProbeResult => ({ value: 0, fields: { logs } });
+    expect(judge(logs, texts({ "web-0": "2026-01-01T00:00:00.000000000Z listening on :80\n" })).ok).toBe(
+      true,
+    );
+    expect(judge(logs, texts({ "web-0": "crashed\n" })).ok).toBe(false);
+    expect(judge(allLogs, texts({ a: "x", b: "y" })).ok).toBe(true);
+    expect(judge(allLogs, texts({ a: "x" })).ok).toBe(false);
+    // pods_in_conditions: every pod listed carries the conditions; none listed raises (or returns False).
+    const pods = (value: number, f: Obj): ProbeResult => ({ value, fields: f, summary: `${value}` });
+    expect(judge(inConditions, pods(2, { total: 2 })).ok).toBe(true);
+    expect(judge(inConditions, pods(1, { total: 2 }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/raised/),
+    });
+    expect(judge(inConditions, pods(0, { total: 0 }))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/raised/),
+    });
+    expect(judge(anyConditions, pods(1, { total: 2 })).ok).toBe(true);
+    expect(judge(anyConditions, pods(0, { total: 0 })).ok).toBe(true);
+    // all_pods_healthy: Failed, Pending or Unknown pods make the system unhealthy; Succeeded ones do not.
+    const phases = (running: number, succeeded: number, failed: number, pending: number) =>
+      pods(running + succeeded + failed + pending, {
+        total: running + succeeded + failed + pending,
+        running,
+        succeeded,
+        failed,
+        pending,
+        unknown: 0,
+      });
+    expect(judge(healthy, phases(3, 1, 0, 0)).ok).toBe(true);
+    expect(judge(healthy, phases(0, 0, 0, 0)).ok).toBe(true);
+    expect(judge(healthy, phases(3, 0, 1, 0))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/raised/),
+    });
+    expect(judge(healthy, phases(3, 0, 0, 1)).ok).toBe(false);
+    expect(judge(unhealthyOk, phases(3, 0, 0, 1)).ok).toBe(true);
+    expect(judge(unhealthyOk, phases(3, 0, 0, 0)).ok).toBe(false);
+    expect(judge(inPhase, pods(2, { total: 2 })).ok).toBe(true);
+    // The experiment schema's output.chaosk8s names exactly the functions shapes.ts rebuilds.
+    const outputEnum = JSON.stringify(schema).match(/"chaosk8s":\{"enum":(\[[^\]]*\])/)!;
+    expect(JSON.parse(outputEnum[1]!).sort()).toEqual([...K8S_SHAPES].sort());
+
+    const refused = problems(`title: t
+steady-state-hypothesis:
+  title: h
+  probes:
+    - type: probe
+      name: conditions
+      tolerance: true
+      provider:
+        type: python
+        module: chaosk8s.pod.probes
+        func: pods_in_conditions
+        arguments: { conditions: [{ type: Ready, status: "True", reason: x }] }
+    - type: probe
+      name: logs
+      tolerance: true
+      provider:
+        type: python
+        module: chaosk8s.pod.probes
+        func: read_pod_logs
+        arguments: { name: web, last: "2024-01-01" }
+method:
+  - { type: action, name: a, provider: { type: process, path: "true" } }
+`);
+    expect(refused).toEqual([
+      expect.stringMatching(/:12:.*conditions\[0\] has "reason": only type and status are compared/),
+      expect.stringMatching(/:20:.*last "2024-01-01": only a time span such as "10 minutes" maps here/),
+    ]);
   });
 
   test("chaosprometheus query_interval is a range query whose tolerance sees every point, as the API answers", () => {
