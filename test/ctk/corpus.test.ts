@@ -15,8 +15,8 @@ import { startTestPrometheus } from "../support/prometheus.js";
  * the same one. One resilient app serves them all, one experiment at a time (several CLI processes at once
  * on a small machine make the runs, not the app, slow); each original runs while it is being converted.
  * The chaosk8s experiments run against the test API server, whose pods stand for the app's (web, payments,
- * a finished batch job), the chaosprometheus one against a Prometheus scraping the app: they are short and
- * run two at a time, in one test.
+ * a finished batch job with its logs, a failed migration in another namespace), the chaosprometheus one
+ * against a Prometheus scraping the app: they are short and run two at a time, in one test.
  */
 const CORPUS = join(import.meta.dirname, "corpus");
 const strategy = (s: string) => ["--hypothesis-strategy", s, "--hypothesis-frequency", "0.5"];
@@ -39,6 +39,8 @@ const K8S_CASES: Case[] = [
   { file: "18-k8s-not-in-phase.json", exit: 0 },
   { file: "19-k8s-scale-deviates.yaml", exit: 1, says: /DEVIATED/ },
   { file: "20-k8s-raises-not-steady.json", exit: 1, says: /NOT STEADY[\s\S]*pods_in_phase raised/ },
+  { file: "22-k8s-logs-conditions.yaml", exit: 0 },
+  { file: "23-k8s-unhealthy-not-steady.json", exit: 1, says: /NOT STEADY[\s\S]*all_pods_healthy raised/ },
 ];
 
 const CASES: Case[] = [
@@ -101,6 +103,11 @@ describe("Chaos Toolkit experiments against the sample app", () => {
     kube.addDeployment("shop", "payments", 3);
     kube.addDeployment("shop", "orders", 2);
     kube.addPods("shop", "batch", 2, { app: "batch" }, { phase: "Succeeded" });
+    kube.logs.write("shop", "batch-0", "app", "processed 120 orders\ndone");
+    kube.logs.write("shop", "batch-1", "app", "processed 80 orders\ndone");
+    // A namespace whose database migration failed: all_pods_healthy says it is not.
+    kube.addPods("jobs", "report", 1, { app: "report" });
+    kube.addPods("jobs", "migrate", 1, { app: "migrate" }, { phase: "Failed", reason: "Error" });
     prometheus = await startTestPrometheus(stack.metricsTargets);
     const toxiproxy = new URL(stack.toxiproxyUrl);
     env = {
