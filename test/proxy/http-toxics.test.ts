@@ -1,5 +1,5 @@
 import http from "node:http";
-import type net from "node:net";
+import net from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startToxiproxyServer, type ToxiproxyServer } from "../../src/proxy/server.js";
 import { connect, outcome, ProxyUnderTest, request } from "./helpers.js";
@@ -353,6 +353,29 @@ describe("the other HTTP toxics", () => {
 
 describe("protocol behaviour through an HTTP-aware proxy", () => {
   const idle = { type: "http_status", stream: "upstream", attributes: { match: { path: "/never" } } };
+
+  it("hands on a response that arrived in one piece in one write, head and body together", async () => {
+    const { socket, wire } = await through(idle);
+    // The proxy runs in this process: count its writes to this client's socket.
+    const write = net.Socket.prototype.write;
+    let writes = 0;
+    net.Socket.prototype.write = function (this: net.Socket, ...args: unknown[]) {
+      if (this.remotePort === socket.localPort && this.localPort !== socket.localPort) writes++;
+      return (write as (...a: unknown[]) => boolean).apply(this, args);
+    } as typeof write;
+    try {
+      for (const path of ["/a", "/b", "/c"]) {
+        socket.write(get(path));
+        expect(await wire.next()).toMatchObject({
+          status: 200,
+          body: JSON.stringify({ url: path, body: "" }),
+        });
+      }
+    } finally {
+      net.Socket.prototype.write = write;
+    }
+    expect(writes).toBe(3);
+  });
 
   it("streams a chunked request and a chunked response through unchanged", async () => {
     const { socket, wire } = await through(idle);

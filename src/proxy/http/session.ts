@@ -190,15 +190,23 @@ export class HttpSession {
     return {
       write: (chunk) => {
         if (!this.aborted) reader.feed(chunk);
+        this.flush();
       },
       end: () => {
         if (!this.aborted) reader.end();
+        this.flush();
       },
       get buffered() {
         return reader.buffered + output.buffered;
       },
       detach: () => output.detach(),
     };
+  }
+
+  /** Hands on what either direction joined while a read was handled (answers made here go to the client). */
+  private flush(): void {
+    this.toServer.out.flush();
+    this.toClient.out.flush();
   }
 
   /** Runs the matching toxics of `direction`, in order, each drawing its toxicity for this message. */
