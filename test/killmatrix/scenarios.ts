@@ -116,13 +116,7 @@ const restartScenario: Scenario = {
         return [`the service on port ${port} is down (pid file says ${pid()})`];
       },
       async dispose() {
-        for (const p of new Set([first.pid!, pid()])) {
-          try {
-            process.kill(p, "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
+        killAll(new Set([first.pid!, pid()]));
         await rm(dir, { recursive: true, force: true });
       },
     };
@@ -135,6 +129,35 @@ async function until(check: () => Promise<boolean>, ms: number): Promise<void> {
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What `left` still finds after giving it 5 s to find nothing: [] once it did. */
+async function settled(left: () => Promise<string[]>): Promise<string[]> {
+  return until(async () => (await left()).length === 0, 5000).then(
+    (): string[] => [],
+    () => left(),
+  );
+}
+
+/** The processes (of `pids`, or of the whole machine) whose command line passes `test`. */
+async function processesMatching(test: (cmdline: string) => boolean, pids?: number[]): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of pids ?? (await listPids())) {
+    const cmd = await readCmdline(pid);
+    if (cmd !== undefined && test(cmd)) found.push(pid);
+  }
+  return found;
+}
+
+/** SIGKILLs each of `pids` that still runs. */
+function killAll(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
   }
 }
 
@@ -318,38 +341,22 @@ const stressScenario: Scenario = {
   async arrange(caseId) {
     const dir = await mkdtemp(join(tmpdir(), `chaos-km-stress-${caseId}-`));
     const target = await startTarget();
-    const stressors = async () => {
-      const found: number[] = [];
-      for (const pid of await listPids()) {
-        const cmd = await readCmdline(pid);
-        if (cmd?.includes(" stress disk ") && cmd.includes(`--file ${dir}/`)) found.push(pid);
-      }
-      return found;
-    };
+    const stressors = () =>
+      processesMatching((cmd) => cmd.includes(" stress disk ") && cmd.includes(`--file ${dir}/`));
     return {
       probeUrl: `${target.url}/health`,
       fault: `    action: stress.disk
     args: { path: "${dir}", size: 1Mi }`,
       async leftovers() {
         // A stressor told to stop (or orphaned by a SIGKILL) removes its file and exits within moments.
-        const left = await until(
-          async () => (await stressors()).length === 0 && readdirSync(dir).length === 0,
-          5000,
-        ).then(
-          () => [],
-          async () => [
-            ...(await stressors()).map((pid) => `stressor pid ${pid} still runs`),
-            ...readdirSync(dir).map((f) => `fill file ${f} left in ${dir}`),
-          ],
-        );
+        const left = await settled(async () => [
+          ...(await stressors()).map((pid) => `stressor pid ${pid} still runs`),
+          ...readdirSync(dir).map((f) => `fill file ${f} left in ${dir}`),
+        ]);
         return [...left, ...(await victimProblems(target))];
       },
       async dispose() {
-        for (const pid of await stressors()) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {}
-        }
+        killAll(await stressors());
         await target.stop();
         await rm(dir, { recursive: true, force: true });
       },
@@ -372,14 +379,8 @@ const stressCpuScenario: Scenario = {
     });
     await group.add(target.pid);
     const cgroupDir = group.dirs.cpuacct!;
-    const stressors = async () => {
-      const found: number[] = [];
-      for (const pid of await listPids()) {
-        const cmd = await readCmdline(pid);
-        if (cmd?.includes(" stress cpu ") && cmd.includes(`--cgroup ${cgroupDir}`)) found.push(pid);
-      }
-      return found;
-    };
+    const stressors = () =>
+      processesMatching((cmd) => cmd.includes(" stress cpu ") && cmd.includes(`--cgroup ${cgroupDir}`));
     const left = async () => [
       ...(await stressors()).map((pid) => `stressor pid ${pid} still runs`),
       ...(await group.pids())
@@ -393,18 +394,11 @@ const stressCpuScenario: Scenario = {
     args: { workers: 1, load: 50 }`,
       async leftovers() {
         // A stressor told to stop (or orphaned by a SIGKILL: its pipe closes) exits within moments.
-        const problems = await until(async () => (await left()).length === 0, 5000).then(
-          (): string[] => [],
-          () => left(),
-        );
+        const problems = await settled(left);
         return [...problems, ...(await victimProblems(target))];
       },
       async dispose() {
-        for (const pid of await stressors()) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {}
-        }
+        killAll(await stressors());
         await target.stop();
         await group.remove();
       },
@@ -429,9 +423,7 @@ const networkScenario: Scenario = {
         .split("\n")
         .filter(Boolean)
         .map(Number);
-      const found: number[] = [];
-      for (const pid of pids) if ((await readCmdline(pid))?.includes(" intercept ")) found.push(pid);
-      return found;
+      return processesMatching((cmd) => cmd.includes(" intercept "), pids);
     };
     const left = async () => [
       ...(await ns.rules())
@@ -447,20 +439,13 @@ const networkScenario: Scenario = {
     args: { to: ["127.0.0.1:${victim.port}"], latency: 50ms }`,
       async leftovers() {
         // A helper told to stop (or orphaned by a SIGKILL) removes its rules and exits within moments.
-        const problems = await until(async () => (await left()).length === 0, 5000).then(
-          (): string[] => [],
-          () => left(),
-        );
+        const problems = await settled(left);
         const trip = await roundTrips(ns, "127.0.0.1", victim.port, 1);
         if (trip.replies[0] !== "victim:m0") problems.push(`victim unreachable: ${trip.error}`);
         return [...problems, ...(await victimProblems(target))];
       },
       async dispose() {
-        for (const pid of await helpers()) {
-          try {
-            process.kill(pid, "SIGKILL");
-          } catch {}
-        }
+        killAll(await helpers());
         await target.stop();
         await ns.destroy();
       },
