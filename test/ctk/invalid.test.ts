@@ -21,7 +21,7 @@ method:
     provider: { type: python, module: chaosaws.ec2.actions, func: stop_instances }
   - type: probe
     name: ready
-    provider: { type: python, module: chaosk8s.pod.probes, func: pods_in_conditions, arguments: { conditions: [{ type: Ready, status: true }] } }
+    provider: { type: python, module: chaosk8s.pod.probes, func: pods_in_conditions, arguments: { label_selector: app=web, conditions: [{ type: Ready, status: true }] } }
   - ref: nowhere
   - type: action
     name: drain

@@ -5,7 +5,7 @@ import type { K8sShape } from "./shapes.js";
 /**
  * chaosk8s (chaostoolkit-kubernetes) functions onto the kubernetes agent, where the meaning is the same.
  * Its probes read pods by label_selector in ns (default "default"), every pod of ns when the selector is
- * empty or absent; here they become kubernetes.pods (`all: true` for every pod), kubernetes.pod-logs or
+ * empty or None; here they become kubernetes.pods (`all: true` for every pod), kubernetes.pod-logs or
  * kubernetes.deployment, and the tolerance sees what the function returns (see shapes.ts): a boolean, a
  * count, the logs by pod name, or a failed probe where the function raises ActivityFailed (its raise_on_…
  * argument, true by default).
@@ -24,8 +24,17 @@ function bool(a: Obj, key: string, def: boolean): boolean | string {
 const PHASES = ["Pending", "Running", "Succeeded", "Failed", "Unknown"];
 
 /**
- * Which pods a chaosk8s probe lists: `if label_selector:` there, so an empty or absent one (None) means every
- * pod of ns.
+ * label_selector has no default in these functions' signatures: chaoslib's validation (sig.bind) refuses an
+ * activity without it, so it is refused here too, pointing at what does mean every pod.
+ */
+function missingSelector(a: Obj): string | undefined {
+  if ("label_selector" in a) return undefined;
+  return 'required argument label_selector is missing (Chaos Toolkit refuses it too); label_selector: "" or null reads every pod of ns';
+}
+
+/**
+ * Which pods a chaosk8s probe lists: `if label_selector:` there, so an empty one or None means every pod of
+ * ns.
  */
 function podsOf(sel: unknown): Obj | string {
   if (sel === undefined || sel === null || sel === "") return { all: true };
@@ -39,10 +48,12 @@ function podsProbe(
   fn: string,
   raiseKey: string | undefined,
   defaultPhase: string | undefined,
-  selector: (a: Obj) => unknown = (a) => a.label_selector,
+  selector?: (a: Obj) => unknown,
 ): Mapper {
   return (a) => {
-    const pods = podsOf(selector(a));
+    const missing = selector ? undefined : missingSelector(a);
+    if (missing) return missing;
+    const pods = podsOf(selector ? selector(a) : a.label_selector);
     if (typeof pods === "string") return pods;
     const phase = a.phase ?? defaultPhase;
     if (phase !== undefined && phase !== null && !PHASES.includes(String(phase)))
@@ -72,6 +83,8 @@ function podsProbe(
  * condition with other keys, or a status that is not text (YAML's unquoted True), never matches there.
  */
 const podsInConditions: Mapper = (a) => {
+  const missing = missingSelector(a);
+  if (missing) return missing;
   if (!Array.isArray(a.conditions)) return 'needs conditions, a list such as [{type: Ready, status: "True"}]';
   const conditions: { type: string; status: string }[] = [];
   for (const [i, c] of a.conditions.entries()) {

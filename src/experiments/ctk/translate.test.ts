@@ -355,7 +355,7 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
     expect(judge(healthy, deployment(0, 0)).ok).toBe(false);
   });
 
-  test("read_pod_logs, pods_in_conditions, all_pods_healthy and probes without label_selector map as chaosk8s means them", () => {
+  test("read_pod_logs, pods_in_conditions, all_pods_healthy and probes with an empty label_selector map as chaosk8s means them", () => {
     const k8s = (func: string, args: Obj, tolerance: unknown = true) => ({
       type: "probe",
       name: func,
@@ -383,10 +383,14 @@ describe("a Chaos Toolkit experiment read as one of ours", () => {
             { type: "jsonpath", path: "$.*", count: 2 },
           ),
           k8s("pods_in_conditions", { label_selector: "app=web", conditions: ready, ns: "shop" }),
-          k8s("pods_in_conditions", { conditions: ready, raise_on_invalid_conditions: false }, false),
+          k8s(
+            "pods_in_conditions",
+            { label_selector: "", conditions: ready, raise_on_invalid_conditions: false },
+            false,
+          ),
           k8s("all_pods_healthy", { ns: "shop" }),
           k8s("all_pods_healthy", { raise_on_any_unhealthy: false }, false),
-          k8s("pods_in_phase", { ns: "shop" }),
+          k8s("pods_in_phase", { label_selector: "", ns: "shop" }),
           k8s("count_pods", { label_selector: null }, 4),
           k8s("pod_is_not_available", { name: "web", label_selector: "" }),
         ],
@@ -478,7 +482,7 @@ steady-state-hypothesis:
         type: python
         module: chaosk8s.pod.probes
         func: pods_in_conditions
-        arguments: { conditions: [{ type: Ready, status: "True", reason: x }] }
+        arguments: { label_selector: app=web, conditions: [{ type: Ready, status: "True", reason: x }] }
     - type: probe
       name: logs
       tolerance: true
@@ -487,12 +491,22 @@ steady-state-hypothesis:
         module: chaosk8s.pod.probes
         func: read_pod_logs
         arguments: { name: web, last: "2024-01-01" }
+    - type: probe
+      name: no selector
+      tolerance: 2
+      provider:
+        type: python
+        module: chaosk8s.pod.probes
+        func: count_pods
+        arguments: { ns: shop }
 method:
   - { type: action, name: a, provider: { type: process, path: "true" } }
 `);
     expect(refused).toEqual([
       expect.stringMatching(/:12:.*conditions\[0\] has "reason": only type and status are compared/),
       expect.stringMatching(/:20:.*last "2024-01-01": only a time span such as "10 minutes" maps here/),
+      // label_selector has no default there: chaoslib's validation refuses the activity without it.
+      expect.stringMatching(/:28:.*required argument label_selector is missing.*"" or null reads every pod/),
     ]);
   });
 
