@@ -5,6 +5,7 @@ import { type AbortKind, couldNotJudge, failureOutcome, isBlind, judgeStopCheck 
 import type { Phase, ProbeRecord } from "./journal.js";
 import type { Experiment, ProbeSpec } from "./model.js";
 import { now, type RunScope } from "./run-scope.js";
+import type { JudgeContext } from "./tolerance.js";
 
 type HypothesisPhase = "before" | "during" | "after";
 
@@ -143,7 +144,10 @@ export class Hypothesis {
       const result: ProbeResult = await withDeadline(`probe "${spec.name}"`, timeout, deadline, () =>
         probe.run(args, ctx),
       );
-      const j = spec.tolerance?.judge(result) ?? { outcome: "pass" as const, ok: true, reason: "recorded" };
+      const tol = spec.tolerance;
+      const j = tol?.judgeWith
+        ? await tol.judgeWith(result, this.judgeContext(phase, traceHeaders))
+        : (tol?.judge(result) ?? { outcome: "pass" as const, ok: true, reason: "recorded" });
       return {
         ...base,
         end: now(),
@@ -162,6 +166,23 @@ export class Hypothesis {
         reason: errorMessage(err),
       };
     }
+  }
+
+  /** For a tolerance that runs a probe of its own: under its own deadline, cut short as the check is. */
+  private judgeContext(phase: Phase, traceHeaders: AgentContext["traceHeaders"]): JudgeContext {
+    return {
+      bind: (value) => this.scope.bind(value),
+      probe: (key, args, label, timeoutMs) => {
+        const deadline = new AbortController();
+        const ctx: AgentContext = {
+          ...this.scope.ctx,
+          signal: AbortSignal.any([deadline.signal, this.stopFor(phase)]),
+          ...(traceHeaders ? { traceHeaders } : {}),
+        };
+        const { probe } = this.scope.registry.probe(key);
+        return withDeadline(label, timeoutMs, deadline, () => probe.run(args, ctx));
+      },
+    };
   }
 
   /** What cuts a check of this phase short: after the method the run is already aborted (or ended), so

@@ -23,10 +23,20 @@ export interface Judgement {
   reason: string;
 }
 
+/** What a tolerance that calls a provider of its own (a Chaos Toolkit probe tolerance) gets from the run. */
+export interface JudgeContext {
+  /** Fills in the secrets of a value from the experiment. */
+  bind(value: unknown): unknown;
+  /** Runs one of our probes with arguments already bound, under the run's signal and `timeoutMs`. */
+  probe(key: string, args: Record<string, unknown>, label: string, timeoutMs: number): Promise<ProbeResult>;
+}
+
 export interface Tolerance {
   /** The tolerance as written, for journals and reports. */
   readonly text: string;
   judge(result: ProbeResult): Judgement;
+  /** Present when judging runs a provider: the run calls this instead of `judge`. */
+  judgeWith?(result: ProbeResult, ctx: JudgeContext): Promise<Judgement>;
 }
 
 type Check = (v: unknown) => string | undefined; // undefined = holds, else why not

@@ -64,6 +64,13 @@ const CASES: Case[] = [
   { file: "14-background-ref.yaml", exit: 0 },
   { file: "15-config-secrets-vars.json", exit: 0 },
   { file: "16-default-strategy.json", flags: [], exit: 1, says: /--hypothesis-strategy continuously/ },
+  // Probe tolerances: a process judging the output it is given, and an HTTP one that cannot answer.
+  { file: "24-probe-tolerance-process.yaml", exit: 0 },
+  {
+    file: "25-probe-tolerance-http.json",
+    exit: 1,
+    says: /DEVIATED[\s\S]*tolerance probe "orders takes it" did not return/,
+  },
   { file: "16-default-strategy.json", flags: ["--accept-unobserved"], exit: 0 },
   // The other hypothesis strategies: only the phases chaoslib/run.py checks for each.
   { file: "11-toxi-proxy-down.json", flags: strategy("during-method-only"), exit: 1, says: /DEVIATED/ },
@@ -120,6 +127,7 @@ describe("Chaos Toolkit experiments against the sample app", () => {
       CTK_TOKEN: "token-for-the-corpus",
       KUBECONFIG: await writeKubeconfig(work, kube.url, kube.token),
       PROMETHEUS_URL: prometheus.url,
+      ORDERS_PROXY_URL: `http://${stack.proxies.find((p) => p.name === "web-orders")!.listen}`,
     };
     // The range queries need every target scraped at least once.
     const deadline = Date.now() + 20_000;

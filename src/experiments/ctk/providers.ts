@@ -15,21 +15,69 @@ export type Mapped =
 
 const HTTP_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 
-/** Python's `str()` of an argument, as Chaos Toolkit passes it to a process. */
-function pyStr(v: unknown): string {
+/** Python's `repr()` of a string: single quotes unless it holds one and no double quote. */
+function pyReprText(s: string): string {
+  const q = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === "\\" || ch === q) out += `\\${ch}`;
+    else if (ch === "\n") out += "\\n";
+    else if (ch === "\r") out += "\\r";
+    else if (ch === "\t") out += "\\t";
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return q + out + q;
+}
+
+/** Python's `repr()` of JSON-like data, as `str()` shows a value inside a list or a mapping. */
+function pyRepr(v: unknown): string {
+  if (v === null || v === undefined) return "None";
   if (v === true) return "True";
   if (v === false) return "False";
-  if (typeof v === "string") return v;
-  return JSON.stringify(v);
+  if (typeof v === "string") return pyReprText(v);
+  if (typeof v === "number") {
+    if (Number.isNaN(v)) return "nan";
+    if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    return String(v);
+  }
+  if (Array.isArray(v)) return `[${v.map(pyRepr).join(", ")}]`;
+  if (isObj(v))
+    return `{${Object.entries(v)
+      .map(([k, x]) => `${pyReprText(k)}: ${pyRepr(x)}`)
+      .join(", ")}}`;
+  return pyReprText(String(v));
 }
 
-function queryPart(v: unknown): string {
+/** Python's `str()` of an argument, as Chaos Toolkit passes it to a process. */
+export function pyStr(v: unknown): string {
+  return typeof v === "string" ? v : pyRepr(v);
+}
+
+/**
+ * The values requests sends for one name of `params=` or `data=` (its `_encode_params`): a text or a scalar
+ * once, a list item by item, a mapping its keys; None never.
+ */
+function encodedValues(v: unknown): unknown[] {
+  const list = Array.isArray(v) ? v : isObj(v) ? Object.keys(v) : [v];
+  return list.filter((x) => x !== null && x !== undefined);
+}
+
+function queryPart(v: unknown, literal: boolean): string {
   const s = pyStr(v);
   // A reference stays readable so that it is resolved as written; literal text is encoded.
-  return /\$\{/.test(s) ? s : encodeURIComponent(s);
+  return !literal && /\$\{/.test(s) ? s : encodeURIComponent(s);
 }
 
-function httpProvider(p: Obj, at: Path, ours: Path, t: Translation, inMethod: boolean): Mapped | undefined {
+function httpProvider(
+  p: Obj,
+  at: Path,
+  ours: Path,
+  t: Translation,
+  inMethod: boolean,
+  literal: boolean,
+): Mapped | undefined {
   if (typeof p.url !== "string" || p.url === "") {
     t.problems.add([...at, "url"], "an http provider must have a url", { hint: "url: http://…" });
     return undefined;
@@ -55,7 +103,7 @@ function httpProvider(p: Obj, at: Path, ours: Path, t: Translation, inMethod: bo
         const q = Object.entries(args)
           .filter(([, v]) => v !== null && v !== undefined)
           .flatMap(([k, v]) =>
-            (Array.isArray(v) ? v : [v]).map((x) => `${encodeURIComponent(k)}=${queryPart(x)}`),
+            encodedValues(v).map((x) => `${encodeURIComponent(k)}=${queryPart(x, literal)}`),
           )
           .join("&");
         url += (url.includes("?") ? "&" : "?") + q;
@@ -67,7 +115,7 @@ function httpProvider(p: Obj, at: Path, ours: Path, t: Translation, inMethod: bo
     } else if (isObj(args)) {
       // requests.request(method, url, data=arguments): a mapping is sent form-encoded.
       body = Object.entries(args)
-        .map(([k, v]) => `${encodeURIComponent(k)}=${queryPart(v)}`)
+        .flatMap(([k, v]) => encodedValues(v).map((x) => `${encodeURIComponent(k)}=${queryPart(x, literal)}`))
         .join("&");
       if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type"))
         headers["Content-Type"] = "application/x-www-form-urlencoded";
@@ -170,10 +218,25 @@ export function mapProvider(
     });
     return undefined;
   }
-  const p = t.substitute(provider, at) as Obj;
+  return mapResolvedProvider(t.substitute(provider, at) as Obj, activityType, inMethod, at, ours, t);
+}
+
+/**
+ * `mapProvider` for a provider whose `${name}` references are already rewritten (or resolved, with
+ * `literal`: every text of the query string is then encoded as it is).
+ */
+export function mapResolvedProvider(
+  p: Obj,
+  activityType: "probe" | "action",
+  inMethod: boolean,
+  at: Path,
+  ours: Path,
+  t: Translation,
+  literal = false,
+): Mapped | undefined {
   switch (p.type) {
     case "http":
-      return httpProvider(p, at, ours, t, inMethod);
+      return httpProvider(p, at, ours, t, inMethod, literal);
     case "process":
       return processProvider(p, at, ours, t, activityType === "action" ? "action" : "probe");
     case "python":

@@ -1,6 +1,7 @@
 import type { ProbeResult } from "../../contract/agent.js";
-import type { Judgement, Tolerance } from "../tolerance.js";
+import type { JudgeContext, Judgement, Tolerance } from "../tolerance.js";
 import { CtkJsonPathError, compileJsonPath } from "./json-path.js";
+import { checkProbeTolerance, withinProbeTolerance } from "./probe-tolerance.js";
 import { CtkFailed, type CtkShape, ctkOutput } from "./shapes.js";
 
 /**
@@ -15,6 +16,8 @@ import { CtkFailed, type CtkShape, ctkOutput } from "./shapes.js";
  *   {type: regex, pattern, target?}                   re.search on output[target] (or the output)
  *   {type: jsonpath, path, target?, expect?, count?}  values found; any / == count / == [expect] / == expect
  *   {type: range, range: [lo, hi], target?}           Decimal(v) within [lo, hi]
+ *   {type: probe, name, provider}                     the provider, run with arguments.value = output,
+ *                                                     returns (probe-tolerance.ts)
  * Where Chaos Toolkit itself would crash (a regex on a non-text), the tolerance is not met.
  */
 type Obj = Record<string, unknown>;
@@ -73,12 +76,12 @@ function targetOf(t: Obj, value: unknown): unknown {
 }
 
 /**
- * Every problem Chaos Toolkit's validation would raise for this tolerance, with its path inside it.
- * `probe` tolerances are refused here: they call a provider with the value, which has no equivalent.
+ * Every problem Chaos Toolkit's validation would raise for this tolerance, with its path inside it; for a
+ * `probe` tolerance also what keeps it from running here (see probe-tolerance.ts).
  */
 export function checkCtkTolerance(t: unknown): CtkToleranceProblem[] {
   const hint =
-    "an integer, a string, a boolean, a list, or a mapping with type: regex, jsonpath or range (see chaoslib/hypothesis.py)";
+    "an integer, a string, a boolean, a list, or a mapping with type: regex, jsonpath, range or probe (see chaoslib/hypothesis.py)";
   if (typeof t === "number" && !Number.isInteger(t))
     return [{ path: [], message: `tolerance ${t} is not an integer`, hint }];
   if (!["boolean", "number", "string"].includes(typeof t) && !Array.isArray(t) && !isObj(t))
@@ -146,26 +149,21 @@ export function checkCtkTolerance(t: unknown): CtkToleranceProblem[] {
       return [];
     }
     case "probe":
-      return [
-        {
-          path: ["type"],
-          message: "a probe tolerance calls a provider with the value; it has no equivalent here",
-          hint: "use a regex, jsonpath or range tolerance, or a comparison in the converted experiment",
-        },
-      ];
+      return checkProbeTolerance(t);
     default:
       return [
         {
           path: ["type"],
           message: `tolerance type '${String(t.type)}' is unsupported`,
-          hint: "one of regex, jsonpath, range",
+          hint: "one of regex, jsonpath, range or probe",
         },
       ];
   }
 }
 
 /**
- * `within_tolerance` of chaoslib/hypothesis.py. The tolerance must have passed `checkCtkTolerance`.
+ * `within_tolerance` of chaoslib/hypothesis.py, but for a probe tolerance (`withinProbeTolerance`, which
+ * runs a provider). The tolerance must have passed `checkCtkTolerance`.
  * @throws TypeError where Chaos Toolkit itself raises (e.g. a regex on a mapping).
  */
 export function withinTolerance(t: unknown, value: unknown): boolean {
@@ -230,14 +228,32 @@ export function ctkTolerance(t: unknown, opts: CtkToleranceOptions = {}): Tolera
     const ok = opts.unmet ? !met : met;
     return { outcome: ok ? "pass" : "fail", ok, reason };
   };
+  /** The output as Chaos Toolkit's tolerance sees it, or the verdict when the probe itself failed. */
+  const outputOf = (result: ProbeResult): { output: unknown } | Judgement => {
+    const output = ctkOutput(result, opts.shape);
+    if (output instanceof CtkFailed) return verdict(false, `the probe failed: ${output.message}`);
+    const status = isObj(output) ? output.status : undefined;
+    if (opts.expectedStatus !== undefined && status !== opts.expectedStatus)
+      return verdict(false, `status ${String(status)} is not the expected ${opts.expectedStatus}`);
+    return { output };
+  };
+  if (isObj(t) && t.type === "probe")
+    return {
+      text,
+      judge: () => verdict(false, "a probe tolerance is judged only by a run, which calls its provider"),
+      async judgeWith(result: ProbeResult, ctx: JudgeContext): Promise<Judgement> {
+        const o = outputOf(result);
+        if (!("output" in o)) return o;
+        const { met, reason } = await withinProbeTolerance(t, o.output, ctx);
+        return verdict(met, reason);
+      },
+    };
   return {
     text,
     judge(result: ProbeResult): Judgement {
-      const output = ctkOutput(result, opts.shape);
-      if (output instanceof CtkFailed) return verdict(false, `the probe failed: ${output.message}`);
-      const status = isObj(output) ? output.status : undefined;
-      if (opts.expectedStatus !== undefined && status !== opts.expectedStatus)
-        return verdict(false, `status ${String(status)} is not the expected ${opts.expectedStatus}`);
+      const o = outputOf(result);
+      if (!("output" in o)) return o;
+      const { output } = o;
       let met: boolean;
       try {
         met = withinTolerance(t, output);
@@ -249,7 +265,7 @@ export function ctkTolerance(t: unknown, opts: CtkToleranceOptions = {}): Tolera
       }
       const seen =
         isObj(output) && "status" in output && opts.shape === undefined
-          ? `status ${String(status)}`
+          ? `status ${String(output.status)}`
           : shortText(output);
       return verdict(met, `${seen} ${met ? "within" : "not within"} tolerance ${shortText(t)}`);
     },

@@ -11,7 +11,7 @@ import { parseExperiment } from "../load.js";
 import schema from "../schema/experiment.schema.json" with { type: "json" };
 import type { Obj } from "./context.js";
 import { K8S_SHAPES } from "./shapes.js";
-import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES } from "./translate.js";
+import { DEFAULT_STRATEGY, HYPOTHESIS_STRATEGIES, translateCtk } from "./translate.js";
 
 const registry = new Registry([httpAgent, processAgent, prometheusAgent, toxiproxyAgent, kubernetesAgent]);
 const env = { BASE: "http://127.0.0.1:9" };
@@ -715,7 +715,7 @@ secrets:
     ]);
   });
 
-  test("a probe tolerance, a float tolerance and an unknown tolerance type are refused", () => {
+  test("a python probe tolerance, a float tolerance and an unknown tolerance type are refused", () => {
     const found = problems(`title: t
 steady-state-hypothesis:
   title: h
@@ -732,7 +732,76 @@ method:
     expect(found).toHaveLength(3);
     expect(found[0]).toMatch(/:5:.*tolerance 0.5 is not an integer/);
     expect(found[1]).toMatch(/:6:.*tolerance type 'boom' is unsupported/);
-    expect(found[2]).toMatch(/:9:.*a probe tolerance calls a provider/);
+    expect(found[2]).toMatch(/:9:.*python provider m\.f cannot judge a tolerance here/);
+  });
+
+  test("a probe tolerance keeps its provider, references resolved, and is judged by running it", async () => {
+    const doc = {
+      title: "t",
+      configuration: { base: { type: "env", key: "BASE" } },
+      secrets: { s: { token: { type: "env", key: "TOKEN" } } },
+      "steady-state-hypothesis": {
+        title: "h",
+        probes: [
+          {
+            type: "probe",
+            name: "answer",
+            provider: { type: "process", path: "true" },
+            tolerance: {
+              type: "probe",
+              name: "check",
+              provider: {
+                type: "http",
+                url: "${base}/check",
+                headers: { Authorization: "Bearer ${token}" },
+                arguments: { n: 1 },
+              },
+            },
+          },
+        ],
+      },
+      method: [{ type: "action", name: "a", provider: { type: "process", path: "true" } }],
+    };
+    const { document, translation } = translateCtk(doc, { add: (_p, m) => expect.fail(m) });
+    expect((document["steady-state"] as Obj).probes).toMatchObject([
+      {
+        tolerance: {
+          chaostoolkit: {
+            type: "probe",
+            provider: {
+              url: "${configuration.base}/check",
+              headers: { Authorization: "Bearer ${secrets.token}" },
+            },
+          },
+        },
+      },
+    ]);
+    expect(translation.notes).toContainEqual({
+      path: ["steady-state", "probes", 0, "tolerance"],
+      text: expect.stringMatching(/"check" runs with arguments.value set to this probe's output/),
+    });
+    const tolerance = load(doc, { env: { ...env, TOKEN: "t0k" } }).steadyState!.probes[0]!.tolerance!;
+    const calls: unknown[] = [];
+    const judged = await tolerance.judgeWith!(
+      { value: 1, fields: { status: 1, stdout: "", stderr: "" } },
+      {
+        bind: (v) => JSON.parse(JSON.stringify(v).replace("${secrets.token}", "t0k")),
+        probe: async (key, args) => {
+          calls.push({ key, args });
+          return { value: 204, fields: { status: 204 }, summary: "204" };
+        },
+      },
+    );
+    expect(judged).toMatchObject({ ok: true, outcome: "pass" });
+    expect(calls).toEqual([
+      {
+        key: "http",
+        args: expect.objectContaining({
+          url: "http://127.0.0.1:9/check?n=1&value=status&value=stdout&value=stderr",
+          headers: { Authorization: "Bearer t0k" },
+        }),
+      },
+    ]);
   });
 
   test("an unknown ${name} and a missing program are located in the Chaos Toolkit file", () => {

@@ -9,7 +9,8 @@ import { checkCtkTolerance } from "./tolerance.js";
  *
  *   configuration {k: v | {type: env, key, default, env_var_type}}  ──▶ configuration (${env:KEY:-default})
  *   secrets {scope: {k: v | {type: env, key}}}                        ──▶ secrets {k: {value} | {env}}
- *   steady-state-hypothesis.probes[]  ──▶ steady-state.probes[] (tolerance: { chaostoolkit: … })
+ *   steady-state-hypothesis.probes[]  ──▶ steady-state.probes[] (tolerance: { chaostoolkit: … }, a probe
+ *                                         tolerance too: its provider runs when the check is judged)
  *   method[] / rollbacks[]            ──▶ method[] / rollbacks[] (pauses become pause steps; ref is copied)
  *   controls: chaosaddons safeguards  ──▶ stop-when[]; other controls are listed as ignored
  *
@@ -239,6 +240,7 @@ function checkActivity(a: Obj, at: Path, t: Translation): boolean {
 function tolerance(
   value: unknown,
   at: Path,
+  ours: Path,
   t: Translation,
   mapped: Mapped,
   expectedStatus: unknown,
@@ -248,6 +250,17 @@ function tolerance(
   for (const p of problems) t.problems.add([...at, ...p.path], p.message, { hint: p.hint });
   if (problems.length) return undefined;
   const tol = t.substitute(value, at);
+  if (isObj(tol) && tol.type === "probe") {
+    const p = isObj(tol.provider) ? tol.provider : {};
+    t.note(
+      ours,
+      `the tolerance probe "${String(tol.name)}" runs with arguments.value set to this probe's output (${
+        p.type === "process"
+          ? "a process gets `value` and Python's str() of the output"
+          : "requests' encoding: JSON with the Content-Type header application/json, else the output's keys"
+      }); as in Chaos Toolkit it is met whenever it returns, whatever its status, and not met when it cannot run`,
+    );
+  }
   // Where our own tolerance means exactly the same, it is written natively.
   if (native && mapped.kind === "probe" && mapped.key === "http" && expectedStatus === undefined) {
     if (Number.isInteger(tol)) return { status: tol };
@@ -294,7 +307,15 @@ function hypothesisProbe(
   }
   if (mapped?.kind !== "probe") return undefined;
   const provider = isObj(a.provider) ? a.provider : {};
-  const tol = tolerance(a.tolerance, [...from, "tolerance"], t, mapped, provider.expected_status, native);
+  const tol = tolerance(
+    a.tolerance,
+    [...from, "tolerance"],
+    [...ours, "tolerance"],
+    t,
+    mapped,
+    provider.expected_status,
+    native,
+  );
   if (tol === undefined) return undefined;
   const pauses = isObj(a.pauses) ? a.pauses : {};
   if (pauses.before || pauses.after)
