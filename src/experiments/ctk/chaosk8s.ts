@@ -165,6 +165,71 @@ function deploymentProbe(fn: string, raiseKey: string): Mapper {
   };
 }
 
+/**
+ * The parameters of the chaosk8s probes (chaosk8s/pod/probes.py, chaosk8s/deployment/probes.py): chaoslib's
+ * validation binds the arguments to the signature, so an argument not in it (`container` for
+ * `container_name`, say) is refused there, as here, rather than silently ignored.
+ */
+const PROBE_PARAMS: Record<string, string[]> = {
+  read_pod_logs: ["name", "last", "ns", "from_previous", "label_selector", "container_name"],
+  pods_in_phase: ["label_selector", "phase", "ns", "raise_on_invalid_phase"],
+  pods_in_conditions: ["label_selector", "conditions", "ns", "raise_on_invalid_conditions"],
+  pods_not_in_phase: ["label_selector", "phase", "ns", "raise_on_in_phase"],
+  count_pods: ["label_selector", "phase", "ns"],
+  pod_is_not_available: ["name", "ns", "label_selector", "raise_on_is_available"],
+  all_pods_healthy: ["ns", "raise_on_any_unhealthy"],
+  count_min_pods: ["label_selector", "phase", "min_count", "ns"],
+  deployment_available_and_healthy: ["name", "ns", "label_selector", "raise_on_unavailable"],
+  deployment_partially_available: ["name", "ns", "label_selector", "raise_on_not_partially_available"],
+};
+
+function signed(fn: string, mapper: Mapper): Mapper {
+  const params = new Set([...PROBE_PARAMS[fn]!, "secrets"]);
+  return (a, note) => {
+    const unknown = Object.keys(a).filter((k) => !params.has(k));
+    if (unknown.length)
+      return `${unknown.map((k) => `argument ${k}`).join(", ")} ${unknown.length > 1 ? "are" : "is"} not part of the function's signature (Chaos Toolkit refuses it too): ${[...params].join(", ")}`;
+    return mapper(a, note);
+  };
+}
+
+const PROBES: Record<string, Mapper> = {
+  "chaosk8s.pod.probes.pods_in_phase": podsProbe("pods_in_phase", "raise_on_invalid_phase", "Running"),
+  "chaosk8s.pod.probes.pods_not_in_phase": podsProbe("pods_not_in_phase", "raise_on_in_phase", "Running"),
+  "chaosk8s.pod.probes.count_pods": podsProbe("count_pods", undefined, undefined),
+  "chaosk8s.pod.probes.count_min_pods": podsProbe("count_min_pods", undefined, "Running"),
+  "chaosk8s.pod.probes.pods_in_conditions": podsInConditions,
+  "chaosk8s.pod.probes.read_pod_logs": readPodLogs,
+  // Every pod of ns, healthy when none is Failed and every other one is Running or Succeeded.
+  "chaosk8s.pod.probes.all_pods_healthy": (a) => {
+    const raise = bool(a, "raise_on_any_unhealthy", true);
+    if (typeof raise === "string") return raise;
+    return {
+      kind: "probe",
+      key: "kubernetes.pods",
+      args: { namespace: namespace(a), all: true },
+      toleranceShape: { chaosk8s: "all_pods_healthy", raise },
+    };
+  },
+  "chaosk8s.pod.probes.pod_is_not_available": (a, note) => {
+    if (typeof a.name !== "string" || a.name === "") return "needs name";
+    if (a.phase !== undefined) return "pod_is_not_available takes no phase";
+    const template = a.label_selector ?? "name in ({name})";
+    if (typeof template !== "string") return "label_selector must be a text";
+    return podsProbe("pod_is_not_available", "raise_on_is_available", "Running", () =>
+      template.replaceAll("{name}", String(a.name)),
+    )(a, note);
+  },
+  "chaosk8s.deployment.probes.deployment_available_and_healthy": deploymentProbe(
+    "deployment_available_and_healthy",
+    "raise_on_unavailable",
+  ),
+  "chaosk8s.deployment.probes.deployment_partially_available": deploymentProbe(
+    "deployment_partially_available",
+    "raise_on_not_partially_available",
+  ),
+};
+
 export const CHAOSK8S: Record<string, Mapper> = {
   "chaosk8s.pod.actions.terminate_pods": (a, note) => {
     if (a.name_pattern !== undefined)
@@ -201,38 +266,10 @@ export const CHAOSK8S: Record<string, Mapper> = {
       args: { replicas: a.replicas },
     };
   },
-  "chaosk8s.pod.probes.pods_in_phase": podsProbe("pods_in_phase", "raise_on_invalid_phase", "Running"),
-  "chaosk8s.pod.probes.pods_not_in_phase": podsProbe("pods_not_in_phase", "raise_on_in_phase", "Running"),
-  "chaosk8s.pod.probes.count_pods": podsProbe("count_pods", undefined, undefined),
-  "chaosk8s.pod.probes.count_min_pods": podsProbe("count_min_pods", undefined, "Running"),
-  "chaosk8s.pod.probes.pods_in_conditions": podsInConditions,
-  "chaosk8s.pod.probes.read_pod_logs": readPodLogs,
-  // Every pod of ns, healthy when none is Failed and every other one is Running or Succeeded.
-  "chaosk8s.pod.probes.all_pods_healthy": (a) => {
-    const raise = bool(a, "raise_on_any_unhealthy", true);
-    if (typeof raise === "string") return raise;
-    return {
-      kind: "probe",
-      key: "kubernetes.pods",
-      args: { namespace: namespace(a), all: true },
-      toleranceShape: { chaosk8s: "all_pods_healthy", raise },
-    };
-  },
-  "chaosk8s.pod.probes.pod_is_not_available": (a, note) => {
-    if (typeof a.name !== "string" || a.name === "") return "needs name";
-    if (a.phase !== undefined) return "pod_is_not_available takes no phase";
-    const template = a.label_selector ?? "name in ({name})";
-    if (typeof template !== "string") return "label_selector must be a text";
-    return podsProbe("pod_is_not_available", "raise_on_is_available", "Running", () =>
-      template.replaceAll("{name}", String(a.name)),
-    )(a, note);
-  },
-  "chaosk8s.deployment.probes.deployment_available_and_healthy": deploymentProbe(
-    "deployment_available_and_healthy",
-    "raise_on_unavailable",
-  ),
-  "chaosk8s.deployment.probes.deployment_partially_available": deploymentProbe(
-    "deployment_partially_available",
-    "raise_on_not_partially_available",
+  ...Object.fromEntries(
+    Object.entries(PROBES).map(([name, mapper]) => [
+      name,
+      signed(name.slice(name.lastIndexOf(".") + 1), mapper),
+    ]),
   ),
 };

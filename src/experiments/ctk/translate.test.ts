@@ -499,6 +499,14 @@ steady-state-hypothesis:
         module: chaosk8s.pod.probes
         func: count_pods
         arguments: { ns: shop }
+    - type: probe
+      name: misnamed argument
+      tolerance: true
+      provider:
+        type: python
+        module: chaosk8s.pod.probes
+        func: read_pod_logs
+        arguments: { name: web, container: app }
 method:
   - { type: action, name: a, provider: { type: process, path: "true" } }
 `);
@@ -507,6 +515,8 @@ method:
       expect.stringMatching(/:20:.*last "2024-01-01": only a time span such as "10 minutes" maps here/),
       // label_selector has no default there: chaoslib's validation refuses the activity without it.
       expect.stringMatching(/:28:.*required argument label_selector is missing.*"" or null reads every pod/),
+      // As chaoslib's sig.bind: an argument the function does not take is refused, not ignored.
+      expect.stringMatching(/:36:.*argument container is not part of the function's signature.*container_name/),
     ]);
   });
 
