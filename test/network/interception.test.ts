@@ -115,6 +115,28 @@ describeWithNamespaces("network interception inside a process's own namespace", 
     await networkAgent.revert(revert, ctx);
   });
 
+  it("a connection whose answer the fault still holds is closed by the revert, never left hanging", async () => {
+    const { revert, output } = await apply(
+      "latency",
+      { to: [`${addr.b}:${remote.port}`], latency: "20s", stream: "downstream" },
+      { process: { port: faulted.port } },
+    );
+    const held = roundTrips(ns, addr.b, remote.port, 1, 9_000);
+    // Reverted once the interceptor holds the answer: its line went up ("m0\n", 3 bytes).
+    const socket = output.namespaces[0]!.metrics!.replace(/^unix:/, "");
+    const sentUp = /toxiproxy_proxy_sent_bytes_total\{direction="upstream"[^}]*\} 3\b/;
+    for (let t = Date.now(); !sentUp.test((await scrapeUnix(socket)).body); ) {
+      expect(Date.now() - t, "the line through the interceptor").toBeLessThan(20_000);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await networkAgent.revert(revert, ctx);
+    const result = await held;
+    // Left hanging, the client would wait for the answer until its own 9 s limit (error TIMEOUT).
+    expect(result.replies).toEqual([]);
+    expect(["ECONNRESET", "CLOSED"]).toContain(result.error);
+    expect((await roundTrips(ns, addr.b, remote.port, 1)).replies).toEqual(["remote:m0"]);
+  });
+
   it("other toxics work the same way: limit-data closes the connection after its bytes", async () => {
     const { revert } = await apply(
       "limit-data",

@@ -10,7 +10,10 @@ import { addRules, localIptables, type Rule, removeTagged } from "./rules.js";
 /**
  * The body of `chaos intercept` inside the target's namespace: arm the dead man's switch first (so that
  * whatever happens next is undone), start the interceptor, add the tagged rules, report ready. The switch's
- * cleanup removes the rules before it closes the interceptor, so no new connection meets a closed port.
+ * cleanup closes the interceptor (ending every connection it holds) before it removes the rules: closed
+ * after the REDIRECT rules were gone (iptables nf_tables), the target's end of a redirected connection never
+ * heard of it and hung for good on a target without timeouts. A connection opened in between is refused (a
+ * visible failure, as with a killed interceptor).
  */
 export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log: Logger): Promise<void> {
   let interceptor: Interceptor | undefined;
@@ -18,9 +21,9 @@ export async function runNetworkHelper(plan: NetworkPlan, deadline: number, log:
     deadline,
     log,
     cleanup: async () => {
+      await interceptor?.close();
       const removed = await removeTagged(plan.tag, localIptables);
       const qdiscs = plan.qdisc ? await removeQdiscs(plan.tag, localTc) : 0;
-      await interceptor?.close();
       // The interceptor's last counts, in the run's log: its /metrics socket goes with it.
       const bytes = interceptor?.metrics.totals();
       log.info({ removed, qdiscs, intercepted: interceptor?.accepted ?? 0, bytes }, "rules removed");
