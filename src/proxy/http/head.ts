@@ -70,7 +70,190 @@ export function parseResponseHead(raw: Buffer): ResponseHead | undefined {
   return { version: m[1] === "0" ? "1.0" : "1.1", status: Number(m[2]), reason: m[3] ?? "", headers };
 }
 
+/**
+ * A head as the HTTP stage reads every message: the start line, and the values of the headers that frame
+ * the message (`Content-Length`, `Transfer-Encoding`, `Connection`). The other headers are only read, from
+ * the raw bytes, when something asks for `headers` (a toxic that matches, or matches on headers): a head no
+ * toxic acts on costs a scan of its bytes and a few strings, no object per header.
+ */
+abstract class ScannedHead {
+  /** The `Content-Length` values, as written (trimmed). */
+  lengths: string[] = NONE;
+  /** The `Transfer-Encoding` tokens, lower-cased. */
+  codings: string[] = NONE;
+  /** The `Connection` tokens, lower-cased. */
+  connection: string[] = NONE;
+  private all: Header[] | undefined;
+
+  constructor(
+    private readonly raw: Buffer,
+    private readonly headersFrom: number,
+  ) {}
+
+  get headers(): Header[] {
+    // The scan has checked every line, so the full parse cannot fail here.
+    this.all ??= parseHeaders(lines(this.raw.subarray(this.headersFrom))) ?? [];
+    return this.all;
+  }
+
+  set headers(headers: Header[]) {
+    this.all = headers;
+  }
+}
+
+const NONE: string[] = [];
+
+export class ScannedRequest extends ScannedHead implements RequestHead {
+  method = "";
+  target = "";
+  path = "";
+  version: "1.0" | "1.1" = "1.1";
+}
+
+export class ScannedResponse extends ScannedHead implements ResponseHead {
+  version: "1.0" | "1.1" = "1.1";
+  status = 0;
+  reason = "";
+}
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const COLON = 0x3a;
+/** Token characters (RFC 9110 §5.6.2), by byte. */
+const TOKEN_BYTE = new Uint8Array(256);
+for (const c of "!#$%&'*+.^_`|~-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+  TOKEN_BYTE[c.charCodeAt(0)] = 1;
+
+/** Whether `buf[from, from + name.length)` is `name` (lower case) in any case; the bytes are token bytes. */
+function isName(buf: Buffer, from: number, name: string): boolean {
+  for (let k = 0; k < name.length; k++) if ((buf[from + k]! | 0x20) !== name.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Where the line starting at `at` ends (its LF, or the end of `buf`). */
+function lineEnd(buf: Buffer, at: number): number {
+  const lf = buf.indexOf(LF, at);
+  return lf < 0 ? buf.length : lf;
+}
+
+/** The comma-separated tokens of `value`, lower-cased, added to `into` (a new list in place of NONE). */
+function addTokens(into: string[], value: string): string[] {
+  const list = into === NONE ? [] : into;
+  for (const part of value.includes(",") ? value.split(",") : [value]) {
+    const token = part.trim().toLowerCase();
+    if (token !== "") list.push(token);
+  }
+  return list;
+}
+
+/**
+ * Reads the header lines from `at` into `head`'s framing fields; false when a line is malformed, exactly
+ * where `parseHeaders` would refuse it (what comes after the empty line must be empty lines too).
+ */
+function scanHeaders(buf: Buffer, at: number, head: ScannedHead): boolean {
+  let i = at;
+  while (i < buf.length) {
+    const lf = lineEnd(buf, i);
+    const end = lf > i && buf[lf - 1] === CR ? lf - 1 : lf;
+    if (end === i) {
+      // An empty line: from here on, only empty lines may follow.
+      for (let k = lf + 1; k < buf.length; k++) {
+        if (buf[k] === CR && (k + 1 === buf.length || buf[k + 1] === LF)) k++;
+        else if (buf[k] !== LF) return false;
+      }
+      return true;
+    }
+    let colon = i;
+    while (colon < end && TOKEN_BYTE[buf[colon]!] === 1) colon++;
+    if (colon === i || colon === end || buf[colon] !== COLON) return false;
+    const length = colon - i;
+    if (length === 14 && isName(buf, i, "content-length")) {
+      if (head.lengths === NONE) head.lengths = [];
+      head.lengths.push(buf.toString("latin1", colon + 1, end).trim());
+    } else if (length === 17 && isName(buf, i, "transfer-encoding")) {
+      head.codings = addTokens(head.codings, buf.toString("latin1", colon + 1, end).trim());
+    } else if (length === 10 && isName(buf, i, "connection")) {
+      head.connection = addTokens(head.connection, buf.toString("latin1", colon + 1, end).trim());
+    }
+    i = lf + 1;
+  }
+  return true;
+}
+
+/** Past the empty lines (`\n` or `\r\n`) at the start, as `lines` drops them. */
+function skipEmptyLines(buf: Buffer): number {
+  let i = 0;
+  for (;;) {
+    if (buf[i] === LF) i++;
+    else if (buf[i] === CR && buf[i + 1] === LF) i += 2;
+    else return i;
+  }
+}
+
+/** The start-line's end without its CR, and where the next line starts. */
+function startLine(buf: Buffer, from: number): [end: number, next: number] {
+  const lf = lineEnd(buf, from);
+  return [lf > from && buf[lf - 1] === CR ? lf - 1 : lf, lf + 1];
+}
+
+/** Whether `buf[at, end)` is `HTTP/1.0` or `HTTP/1.1`. */
+function isVersion(buf: Buffer, at: number, end: number): boolean {
+  if (end - at !== 8) return false;
+  for (let k = 0; k < 7; k++) if (buf[at + k] !== HTTP1[k]) return false;
+  return buf[at + 7] === 0x30 || buf[at + 7] === 0x31;
+}
+
+/**
+ * Reads a request head as `parseRequestHead` does, accepting and refusing the same heads, without
+ * building its headers (see ScannedHead). Undefined when it is not HTTP/1.x.
+ */
+export function scanRequestHead(raw: Buffer): ScannedRequest | undefined {
+  const from = skipEmptyLines(raw);
+  const [end, next] = startLine(raw, from);
+  let i = from;
+  while (i < end && TOKEN_BYTE[raw[i]!] === 1) i++;
+  if (i === from || raw[i] !== SP) return undefined;
+  const methodEnd = i++;
+  const targetFrom = i;
+  while (i < end && raw[i]! > SP && raw[i]! < 0x7f) i++;
+  if (i === targetFrom || raw[i] !== SP || !isVersion(raw, i + 1, end)) return undefined;
+  const head = new ScannedRequest(raw, Math.min(next, raw.length));
+  if (!scanHeaders(raw, next, head)) return undefined;
+  head.method = raw.toString("latin1", from, methodEnd);
+  head.target = raw.toString("latin1", targetFrom, i);
+  head.path = pathOf(head.target);
+  head.version = raw[end - 1] === 0x30 ? "1.0" : "1.1";
+  return head;
+}
+
+/** Reads a response head as `parseResponseHead` does, without building its headers. */
+export function scanResponseHead(raw: Buffer): ScannedResponse | undefined {
+  const from = skipEmptyLines(raw);
+  const [end, next] = startLine(raw, from);
+  if (end - from < 12 || !isVersion(raw, from, from + 8) || raw[from + 8] !== SP) return undefined;
+  for (let k = from + 9; k < from + 12; k++) if (raw[k]! < 0x30 || raw[k]! > 0x39) return undefined;
+  if (end > from + 12) {
+    if (raw[from + 12] !== SP) return undefined;
+    for (let k = from + 13; k < end; k++) if (raw[k] === CR) return undefined;
+  }
+  const head = new ScannedResponse(raw, Math.min(next, raw.length));
+  if (!scanHeaders(raw, next, head)) return undefined;
+  head.version = raw[from + 7] === 0x30 ? "1.0" : "1.1";
+  head.status = (raw[from + 9]! - 0x30) * 100 + (raw[from + 10]! - 0x30) * 10 + (raw[from + 11]! - 0x30);
+  head.reason = end > from + 13 ? raw.toString("latin1", from + 13, end) : "";
+  return head;
+}
+
 function pathOf(target: string): string {
+  if (target.charCodeAt(0) === 0x2f) {
+    // Origin form (`/charge?id=1`), nearly every request: no scheme to take off.
+    for (let i = 1; i < target.length; i++) {
+      const c = target.charCodeAt(i);
+      if (c === 0x3f || c === 0x23) return target.slice(0, i);
+    }
+    return target;
+  }
   let path = target;
   const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(path);
   if (scheme) path = path.slice(scheme[0].length) || "/";

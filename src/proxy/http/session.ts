@@ -5,11 +5,13 @@ import type { ToxicOutput, ToxicStage } from "../toxics/toxic.js";
 import type { Framing } from "./body.js";
 import {
   type Header,
-  parseRequestHead,
-  parseResponseHead,
   type RequestHead,
   requestBytes,
   responseBytes,
+  type ScannedRequest,
+  type ScannedResponse,
+  scanRequestHead,
+  scanResponseHead,
   tokensOf,
   valuesOf,
   withoutHeaders,
@@ -28,7 +30,7 @@ export interface HttpToxicSpec {
 
 /** One request on the connection, from its head until its response is complete. */
 interface Exchange {
-  request: RequestHead;
+  request: ScannedRequest;
   /** Answered by the proxy: the whole answer, when it may go, and whether the connection ends after it. */
   local?: { bytes: Buffer; due: number; close: boolean };
   /** The connection ends after this exchange (`Connection: close`, HTTP/1.0 without keep-alive). */
@@ -38,9 +40,7 @@ interface Exchange {
 const EMPTY = Buffer.alloc(0);
 
 /** How a request's body is framed; undefined when the framing is ambiguous or broken (then: raw bytes). */
-function requestFraming(headers: Header[]): Framing | undefined {
-  const te = tokensOf(headers, "transfer-encoding");
-  const lengths = valuesOf(headers, "content-length");
+function requestFraming({ codings: te, lengths }: ScannedRequest): Framing | undefined {
   if (te.length > 0)
     return te[te.length - 1] === "chunked" && lengths.length === 0 ? { kind: "chunked" } : undefined;
   return lengthFraming(lengths) ?? { kind: "none" };
@@ -56,11 +56,11 @@ function lengthFraming(lengths: string[]): Framing | undefined | null {
   return { kind: "length", length: Number(only) };
 }
 
-function responseFraming(status: number, headers: Header[], request: RequestHead): Framing | undefined {
+function responseFraming(response: ScannedResponse, request: RequestHead): Framing | undefined {
+  const { status, codings: te } = response;
   if (request.method === "HEAD" || status === 204 || status === 304) return { kind: "none" };
-  const te = tokensOf(headers, "transfer-encoding");
   if (te.length > 0) return te[te.length - 1] === "chunked" ? { kind: "chunked" } : { kind: "close" };
-  const length = lengthFraming(valuesOf(headers, "content-length"));
+  const length = lengthFraming(response.lengths);
   return length === null ? { kind: "close" } : length;
 }
 
@@ -209,13 +209,20 @@ export class HttpSession {
     this.toClient.out.flush();
   }
 
-  /** Runs the matching toxics of `direction`, in order, each drawing its toxicity for this message. */
-  private plan(direction: Direction, request: RequestHead, headers: Header[]): MessagePlan | undefined {
+  /**
+   * Runs the matching toxics of `direction`, in order, each drawing its toxicity for this message; the
+   * message's headers are only read once one matches.
+   */
+  private plan(
+    direction: Direction,
+    request: RequestHead,
+    message: { headers: Header[] },
+  ): MessagePlan | undefined {
     const toxics = this.toxics(direction);
     let plan: MessagePlan | undefined;
     for (const toxic of toxics) {
       if (!matches(toxic.attributes.match, request) || !(Math.random() < toxic.toxicity)) continue;
-      plan ??= { delay: 0, headers: [...headers], headersChanged: false };
+      plan ??= { delay: 0, headers: [...message.headers], headersChanged: false };
       toxic.kind.apply(toxic.attributes, plan);
       if (plan.abort) break;
     }
@@ -230,15 +237,15 @@ export class HttpSession {
 
   private readonly requestSink: MessageSink = {
     head: (raw) => {
-      const request = parseRequestHead(raw);
-      const framing = request && requestFraming(request.headers);
+      const request = scanRequestHead(raw);
+      const framing = request && requestFraming(request);
       if (!request || !framing) return "raw";
-      const connection = tokensOf(request.headers, "connection");
+      const connection = request.connection;
       const upgrade = request.method === "CONNECT" || connection.includes("upgrade");
       const close = closes(request.version, connection);
       if (this.clientDone) return framing;
       const exchange: Exchange = { request, close };
-      const plan = this.plan("upstream", request, request.headers);
+      const plan = this.plan("upstream", request, request);
       const due = plan && plan.delay > 0 ? performance.now() + plan.delay : 0;
       if (plan?.abort) {
         this.requestBody = "send";
@@ -287,7 +294,7 @@ export class HttpSession {
   private readonly responseSink: MessageSink = {
     head: (raw) => {
       const exchange = this.pending[0];
-      const response = exchange && parseResponseHead(raw);
+      const response = exchange && scanResponseHead(raw);
       if (!exchange || !response) return this.responsesRaw();
       if (response.status < 200) {
         this.interim = true;
@@ -297,10 +304,10 @@ export class HttpSession {
         if (response.status === 101) this.responses.rawAfterMessage = true;
         return { kind: "none" };
       }
-      const framing = responseFraming(response.status, response.headers, exchange.request);
+      const framing = responseFraming(response, exchange.request);
       if (!framing) return this.responsesRaw();
       if (exchange.request.method === "CONNECT") this.responses.rawAfterMessage = true;
-      const plan = this.plan("downstream", exchange.request, response.headers);
+      const plan = this.plan("downstream", exchange.request, response);
       const due = plan && plan.delay > 0 ? performance.now() + plan.delay : 0;
       this.responseBody = "send";
       const abort = plan?.abort;
@@ -314,9 +321,7 @@ export class HttpSession {
       const hasBody = framing.kind !== "none";
       if (plan.status !== undefined) {
         const close =
-          exchange.close ||
-          framing.kind === "close" ||
-          closes(response.version, tokensOf(response.headers, "connection"));
+          exchange.close || framing.kind === "close" || closes(response.version, response.connection);
         this.toClient.send(answerBytes(plan, exchange.request, close));
         this.responseBody = "drop";
       } else if (plan.body && hasBody) {
