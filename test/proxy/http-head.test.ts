@@ -128,6 +128,18 @@ describe("the head scanner the HTTP stage uses", () => {
     agree(statusLine, parseResponseHead, scanResponseHead, ["version", "status", "reason"]);
   });
 
+  it("keeps its own copy of the header lines of a head read into a large buffer", () => {
+    const read = Buffer.alloc(1 << 20, "x");
+    const head = "POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 1000000\r\n\r\n";
+    read.write(head, "latin1");
+    const scanned = scanRequestHead(read.subarray(0, head.length))!;
+    read.fill(0);
+    expect(scanned.headers).toEqual([
+      ["Host", "h"],
+      ["Content-Length", "1000000"],
+    ]);
+  });
+
   it("accepts enough heads for the comparison to mean something", () => {
     const accepted = fc
       .sample(head(requestLine), { seed: SEED, numRuns: 3000 })

@@ -84,15 +84,19 @@ abstract class ScannedHead {
   /** The `Connection` tokens, lower-cased. */
   connection: string[] = NONE;
   private all: Header[] | undefined;
+  /** The header lines, kept to be parsed on demand. */
+  private readonly block: Buffer;
 
-  constructor(
-    private readonly raw: Buffer,
-    private readonly headersFrom: number,
-  ) {}
+  /** `raw` from `headersFrom` holds the header lines. */
+  constructor(raw: Buffer, headersFrom: number) {
+    const block = raw.subarray(headersFrom);
+    // A request is kept until its response is complete: never keep a large read alive for its head.
+    this.block = block.buffer.byteLength > RETAIN_LIMIT ? Buffer.from(block) : block;
+  }
 
   get headers(): Header[] {
     // The scan has checked every line, so the full parse cannot fail here.
-    this.all ??= parseHeaders(lines(this.raw.subarray(this.headersFrom))) ?? [];
+    this.all ??= parseHeaders(lines(this.block)) ?? [];
     return this.all;
   }
 
@@ -102,6 +106,8 @@ abstract class ScannedHead {
 }
 
 const NONE: string[] = [];
+/** Past this size, the memory a head was read into is not kept for it (its header lines are copied). */
+const RETAIN_LIMIT = 16 << 10;
 
 export class ScannedRequest extends ScannedHead implements RequestHead {
   method = "";
