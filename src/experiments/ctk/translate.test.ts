@@ -516,7 +516,9 @@ method:
       // label_selector has no default there: chaoslib's validation refuses the activity without it.
       expect.stringMatching(/:28:.*required argument label_selector is missing.*"" or null reads every pod/),
       // As chaoslib's sig.bind: an argument the function does not take is refused, not ignored.
-      expect.stringMatching(/:36:.*argument container is not part of the function's signature.*container_name/),
+      expect.stringMatching(
+        /:36:.*argument container is not part of the function's signature.*container_name/,
+      ),
     ]);
   });
 
