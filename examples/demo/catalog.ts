@@ -59,6 +59,11 @@ export const NETWORK_EXPERIMENTS: readonly BundledExperiment[] = [
     practice: "timeouts",
     decidingProbe: "under 40 checkouts waiting",
   },
+  {
+    file: "network-payments-gateway-latency.yaml",
+    practice: "timeouts",
+    decidingProbe: "checkout p99 under 1 s",
+  },
 ];
 
 /** The CPU limit payments runs under for CGROUP_EXPERIMENTS, in cores. */
