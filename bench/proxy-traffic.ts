@@ -11,6 +11,7 @@ export type TrafficRequest =
   | { op: "start" }
   | { op: "bulk"; port: number; bytes: number }
   | { op: "rtt"; port: number; count: number; size: number }
+  | { op: "hold"; ms: number }
   | { op: "stop" };
 
 export interface BulkResult {
@@ -20,6 +21,8 @@ export interface BulkResult {
 }
 
 let sinkReceived = 0;
+/** How long the held echo server keeps each message before it echoes it (set by the "hold" op). */
+let holdMs = 0;
 let onSinkProgress: (() => void) | undefined;
 const servers: net.Server[] = [];
 
@@ -89,6 +92,24 @@ async function rtt(to: number, count: number, size: number): Promise<number[]> {
   return times;
 }
 
+/**
+ * Calls `fn` at `due` (performance.now() ms) to within microseconds: a timer until 4 ms before, then a
+ * spin. Only the benchmark's baseline server uses it, so that its answers after a hold of L ms show what
+ * this machine adds to a reply after L ms of quiet (waking the sleeping client, the scheduler), and
+ * nothing of a timer's own error.
+ */
+function exactlyAt(due: number, fn: () => void): void {
+  const left = due - performance.now();
+  if (left > 5) {
+    setTimeout(() => exactlyAt(due, fn), left - 4);
+    return;
+  }
+  while (performance.now() < due) {
+    // spin: at most 5 ms, once per held message
+  }
+  fn();
+}
+
 async function answer(msg: TrafficRequest): Promise<unknown> {
   switch (msg.op) {
     case "start": {
@@ -99,12 +120,18 @@ async function answer(msg: TrafficRequest): Promise<unknown> {
         }),
       );
       const echo = await listen((s) => s.pipe(s));
-      return { sink, echo };
+      const held = await listen((s) =>
+        s.on("data", (d: Buffer) => exactlyAt(performance.now() + holdMs, () => s.write(d))),
+      );
+      return { sink, echo, held };
     }
     case "bulk":
       return bulk(msg.port, msg.bytes);
     case "rtt":
       return rtt(msg.port, msg.count, msg.size);
+    case "hold":
+      holdMs = msg.ms;
+      return undefined;
     case "stop":
       for (const s of servers) s.close();
       process.disconnect();
