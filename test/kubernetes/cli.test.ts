@@ -80,6 +80,17 @@ const HYPOTHESIS = `steady-state:
   after: { within: 10s }
 `;
 
+/** Kills one payments pod, then scales orders from 3 to 4 replicas for 1 s. */
+const KILL_ONE_PAYMENTS_SCALE_ORDERS = `${HYPOTHESIS}method:
+  - action: kubernetes.pod-kill
+    target: { namespace: shop, labels: { app: payments }, select: { mode: count, count: 1, seed: 42, max: 2 } }
+    args: { grace-period: 0s }
+  - action: kubernetes.scale
+    target: { namespace: shop, deployment: orders }
+    args: { replicas: 4 }
+    duration: 1s
+`;
+
 /** Starts a run that scales orders to `to` replicas for 30 s, and waits until the server shows it. */
 async function scaleOrdersFor30s(to: number): Promise<CliProcess> {
   const file = await experiment(`method:
@@ -99,15 +110,7 @@ async function scaleOrdersFor30s(to: number): Promise<CliProcess> {
 
 describe("chaos run against the API server", () => {
   it("holds when one payments pod is killed and orders is scaled up, and recovers", async () => {
-    const file = await experiment(`${HYPOTHESIS}method:
-  - action: kubernetes.pod-kill
-    target: { namespace: shop, labels: { app: payments }, select: { mode: count, count: 1, seed: 42, max: 2 } }
-    args: { grace-period: 0s }
-  - action: kubernetes.scale
-    target: { namespace: shop, deployment: orders }
-    args: { replicas: 4 }
-    duration: 1s
-`);
+    const file = await experiment(KILL_ONE_PAYMENTS_SCALE_ORDERS);
     const uids = new Map(cluster.api.pods("shop").map((p) => [p.metadata.name, p.metadata.uid]));
     const r = await run(file);
     expect(r.code, r.stderr).toBe(0);
@@ -170,15 +173,7 @@ describe("chaos run against the API server", () => {
 
   it("keeps its verdict and exit code when the account may not create Events, and says so once", async () => {
     cluster.api.inject({ method: "POST", path: /\/events$/, status: 403 });
-    const file = await experiment(`${HYPOTHESIS}method:
-  - action: kubernetes.pod-kill
-    target: { namespace: shop, labels: { app: payments }, select: { mode: count, count: 1, seed: 42, max: 2 } }
-    args: { grace-period: 0s }
-  - action: kubernetes.scale
-    target: { namespace: shop, deployment: orders }
-    args: { replicas: 4 }
-    duration: 1s
-`);
+    const file = await experiment(KILL_ONE_PAYMENTS_SCALE_ORDERS);
     const r = await run(file);
     expect(r.code, r.stderr).toBe(0);
     const j = readJournal();
